@@ -1,0 +1,25 @@
+// Registers the addon's classes and functions; nothing else happens here.
+#include <napi.h>
+
+#include "addon_data.h"
+#include "model.h"
+#include "runtime.h"
+#include "tensor.h"
+
+namespace keras_torch {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* data = new AddonData();
+  env.SetInstanceData(data);
+  Napi::Function tensorClass = NativeTensor::Init(env);
+  data->tensorConstructor = Napi::Persistent(tensorClass);
+  exports.Set("NativeTensor", tensorClass);
+  Napi::Function modelClass = NativeModel::Init(env);
+  data->modelConstructor = Napi::Persistent(modelClass);
+  exports.Set("NativeModel", modelClass);
+  return InitRuntime(env, exports);
+}
+
+NODE_API_MODULE(keras_torch, Init)
+
+}  // namespace keras_torch

@@ -1,0 +1,58 @@
+// One guard for every native entry point: libtorch's c10::Error and any std::exception become a JS
+// Error carrying the operation's name, so that no user input can abort the process.
+#pragma once
+
+#include <napi.h>
+#include <torch/torch.h>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+namespace keras_torch {
+
+// Backtraces help us, not users; KERAS_TORCH_DEBUG=1 adds them back.
+inline std::string DescribeTorchError(const c10::Error& error) {
+  const char* debug = std::getenv("KERAS_TORCH_DEBUG");
+  if (debug != nullptr && std::string(debug) == "1") return error.what();
+  return error.what_without_backtrace();
+}
+
+inline std::string ShapeToString(at::IntArrayRef shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i > 0) text += ", ";
+    text += std::to_string(shape[i]);
+  }
+  return text + "]";
+}
+
+// Runs `body`; on failure throws a JS Error whose message starts with `operation`.
+template <typename Body>
+auto Guard(Napi::Env env, const std::string& operation, Body&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const c10::Error& error) {
+    throw Napi::Error::New(env, operation + ": " + DescribeTorchError(error));
+  } catch (const std::exception& error) {
+    throw Napi::Error::New(env, operation + ": " + error.what());
+  }
+}
+
+// The same translation for worker threads, which report through a string instead of throwing into JS.
+template <typename Body>
+bool GuardOffThread(const std::string& operation, std::string& message, Body&& body) {
+  try {
+    body();
+    return true;
+  } catch (const c10::Error& error) {
+    message = operation + ": " + DescribeTorchError(error);
+  } catch (const std::exception& error) {
+    message = operation + ": " + error.what();
+  }
+  return false;
+}
+
+}  // namespace keras_torch

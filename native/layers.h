@@ -1,0 +1,40 @@
+// One function per layer kind: a spec from lib/layers becomes a torch::nn module. Modules run on NCHW
+// tensors; lib/ speaks channels-last and model.cc converts at the model's edges.
+#pragma once
+
+#include <napi.h>
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+namespace keras_torch {
+
+// How a weight is laid out in Keras (what getWeights/setWeights speak) versus in libtorch.
+enum class WeightLayout {
+  Same,         // biases, batch-norm vectors
+  ConvKernel,   // Keras [kh, kw, in, out]  <->  torch [out, in, kh, kw]
+  DenseKernel,  // Keras [in, out]          <->  torch [out, in]
+};
+
+struct WeightSlot {
+  std::string name;      // Keras's name within the layer: "kernel", "bias", "gamma", "moving_mean", ...
+  torch::Tensor tensor;  // the module's parameter or buffer itself (moves with the module)
+  WeightLayout layout;
+  bool trainable;
+};
+
+struct BuiltLayer {
+  torch::nn::AnyModule module;
+  std::vector<WeightSlot> weights;
+  std::string activation;  // for an activation module, its name; empty otherwise
+};
+
+// Builds the module for one spec ({kind: 'conv2d', ...}). Throws std::invalid_argument on a malformed spec.
+BuiltLayer BuildLayer(Napi::Object spec);
+
+// Keras layout <-> torch layout for one weight.
+torch::Tensor ToKerasLayout(const torch::Tensor& weight, WeightLayout layout);
+torch::Tensor FromKerasLayout(const torch::Tensor& weight, WeightLayout layout);
+
+}  // namespace keras_torch

@@ -1,0 +1,33 @@
+// Keras's losses and metrics on libtorch tensors, in Keras's layout (class axis last).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+namespace keras_torch {
+
+struct LossConfig {
+  std::string loss;                  // binary_crossentropy, categorical_crossentropy, sparse_..., mse, mae
+  std::vector<std::string> metrics;  // binary_accuracy, categorical_accuracy, sparse_categorical_accuracy, mse, mae
+  // The model's last layer is a sigmoid (binary) or softmax (categorical) that the loss folds in, computing
+  // on logits as Keras and PyTorch do for numerical stability; empty when the loss sees probabilities.
+  std::string foldedActivation;
+};
+
+// Labels reshaped and typed for the loss, or std::invalid_argument naming both shapes.
+torch::Tensor PrepareLabels(const LossConfig& config, const torch::Tensor& output, const torch::Tensor& labels);
+
+// The weighted mean loss of a batch; `output` holds logits when config.foldedActivation is set.
+// `sampleWeight` is [batch] or undefined.
+torch::Tensor ComputeLoss(const LossConfig& config, const torch::Tensor& output, const torch::Tensor& labels,
+                          const torch::Tensor& sampleWeight);
+
+// The batch mean of each metric in config.metrics.
+std::vector<double> ComputeMetrics(const LossConfig& config, const torch::Tensor& output, const torch::Tensor& labels);
+
+// Applies the folded activation, turning logits into what the model's predict returns.
+torch::Tensor ApplyFoldedActivation(const LossConfig& config, const torch::Tensor& output);
+
+}  // namespace keras_torch

@@ -1,0 +1,113 @@
+#include "runtime.h"
+
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <thread>
+
+#include "errors.h"
+
+namespace keras_torch {
+
+namespace {
+std::atomic<int> requestedThreads{0};  // 0: libtorch's default (one per physical core)
+
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "setNumThreads: expected a number");
+  int threads = info[0].As<Napi::Number>().Int32Value();
+  if (threads < 1) throw Napi::RangeError::New(env, "setNumThreads: expected a positive integer");
+  requestedThreads.store(threads);
+  Guard(env, "setNumThreads", [&] { at::set_num_threads(threads); });
+  return env.Undefined();
+}
+
+Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
+  int threads = requestedThreads.load();
+  return Napi::Number::New(info.Env(), threads > 0 ? threads : at::get_num_threads());
+}
+
+Napi::Value SetSeed(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "setSeed: expected a number");
+  auto seed = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
+  Guard(env, "setSeed", [&] { torch::manual_seed(seed); });  // seeds CUDA generators too when present
+  return env.Undefined();
+}
+
+Napi::Value CudaIsAvailable(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), torch::cuda::is_available());
+}
+
+Napi::Value CudaDeviceCount(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(torch::cuda::device_count()));
+}
+
+// Parses "cpu", "cuda", "cuda:1" with libtorch's own rules, so the error text is libtorch's.
+Napi::Value CheckDevice(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  return Guard(env, "device '" + name + "'", [&] {
+    torch::Device device(name);
+    if (device.is_cuda()) {
+      TORCH_CHECK(torch::cuda::is_available(), "CUDA is not available in this libtorch or on this machine");
+      int64_t index = device.has_index() ? device.index() : 0;
+      TORCH_CHECK(index < static_cast<int64_t>(torch::cuda::device_count()), "there are only ",
+                  torch::cuda::device_count(), " CUDA devices");
+    } else {
+      TORCH_CHECK(device.is_cpu(), "only cpu and cuda devices are supported");
+    }
+    return Napi::String::New(env, device.str());
+  });
+}
+
+Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("libtorchVersion", TORCH_VERSION);
+  result.Set("cudaAvailable", torch::cuda::is_available());
+  result.Set("cudaDeviceCount", static_cast<double>(torch::cuda::device_count()));
+  result.Set("cudnnAvailable", torch::cuda::cudnn_is_available());
+  int threads = requestedThreads.load();
+  result.Set("numThreads", threads > 0 ? threads : at::get_num_threads());
+  result.Set("parallelInfo", at::get_parallel_info());
+  result.Set("buildConfig", at::show_config());
+  result.Set("cxx11Abi", static_cast<bool>(_GLIBCXX_USE_CXX11_ABI));
+  return result;
+}
+}  // namespace
+
+void ApplyThreadSettings() {
+  thread_local int applied = 0;
+  int requested = requestedThreads.load();
+  if (requested > 0 && requested != applied) {
+    at::set_num_threads(requested);
+    applied = requested;
+  }
+}
+
+Napi::Object InitRuntime(Napi::Env env, Napi::Object exports) {
+  // Some libtorch builds (Debian's among them) start with one intra-op thread; Keras users expect every
+  // core to be used, as PyTorch's own wheels do. OMP_NUM_THREADS still wins when it is set.
+  static bool defaulted = false;
+  if (!defaulted && std::getenv("OMP_NUM_THREADS") == nullptr) {
+    defaulted = true;
+    int cores = static_cast<int>(std::thread::hardware_concurrency());
+    if (cores > 0) {
+      requestedThreads.store(cores);
+      at::set_num_threads(cores);
+    }
+  }
+  exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
+  exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads));
+  exports.Set("setSeed", Napi::Function::New(env, SetSeed));
+  exports.Set("cudaIsAvailable", Napi::Function::New(env, CudaIsAvailable));
+  exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCount));
+  exports.Set("checkDevice", Napi::Function::New(env, CheckDevice));
+  exports.Set("backendInfo", Napi::Function::New(env, BackendInfo));
+  return exports;
+}
+
+}  // namespace keras_torch

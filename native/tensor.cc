@@ -1,0 +1,292 @@
+#include "tensor.h"
+
+#include <cstring>
+#include <stdexcept>
+
+#include "addon_data.h"
+#include "errors.h"
+
+namespace keras_torch {
+
+torch::ScalarType DtypeFromName(const std::string& name) {
+  if (name == "float32") return torch::kFloat32;
+  if (name == "float64") return torch::kFloat64;
+  if (name == "int32") return torch::kInt32;
+  if (name == "int64") return torch::kInt64;
+  if (name == "uint8") return torch::kUInt8;
+  if (name == "bool") return torch::kBool;
+  throw std::invalid_argument("expected dtype float32, float64, int32, int64, uint8 or bool but received " +
+                              name);
+}
+
+std::string DtypeName(torch::ScalarType dtype) {
+  switch (dtype) {
+    case torch::kFloat32: return "float32";
+    case torch::kFloat64: return "float64";
+    case torch::kInt32: return "int32";
+    case torch::kInt64: return "int64";
+    case torch::kUInt8: return "uint8";
+    case torch::kBool: return "bool";
+    default: return c10::toString(dtype);
+  }
+}
+
+namespace {
+
+napi_typedarray_type TypedArrayKind(torch::ScalarType dtype) {
+  switch (dtype) {
+    case torch::kFloat32: return napi_float32_array;
+    case torch::kFloat64: return napi_float64_array;
+    case torch::kInt32: return napi_int32_array;
+    case torch::kInt64: return napi_bigint64_array;
+    case torch::kUInt8:
+    case torch::kBool: return napi_uint8_array;
+    default: throw std::invalid_argument("tensors of dtype " + DtypeName(dtype) + " cannot be read from JS");
+  }
+}
+
+std::string TypedArrayKindName(napi_typedarray_type kind) {
+  switch (kind) {
+    case napi_float32_array: return "Float32Array";
+    case napi_float64_array: return "Float64Array";
+    case napi_int32_array: return "Int32Array";
+    case napi_bigint64_array: return "BigInt64Array";
+    case napi_uint8_array: return "Uint8Array";
+    default: return "another typed array";
+  }
+}
+
+// A copy of a tensor's bytes to the host, done by a libuv worker so that device transfers never block JS.
+class ReadWorker : public Napi::AsyncWorker {
+ public:
+  ReadWorker(Napi::Env env, torch::Tensor tensor, Napi::Object owner)
+      : Napi::AsyncWorker(env), tensor_(std::move(tensor)), deferred_(Napi::Promise::Deferred::New(env)) {
+    owner_ = Napi::Persistent(owner);
+  }
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+
+  void Execute() override {
+    std::string message;
+    if (!GuardOffThread("Tensor.data", message, [&] { host_ = tensor_.to(torch::kCPU).contiguous(); })) {
+      SetError(message);
+    }
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    try {
+      deferred_.Resolve(TypedArrayFromTensor(env, host_));
+    } catch (const std::exception& error) {
+      deferred_.Reject(Napi::Error::New(env, std::string("Tensor.data: ") + error.what()).Value());
+    }
+  }
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+ private:
+  torch::Tensor tensor_;
+  torch::Tensor host_;
+  Napi::ObjectReference owner_;  // keeps a borrowed JS buffer alive while the worker reads it
+  Napi::Promise::Deferred deferred_;
+};
+
+}  // namespace
+
+Napi::Value TypedArrayFromTensor(Napi::Env env, const torch::Tensor& cpuContiguous) {
+  napi_typedarray_type kind = TypedArrayKind(cpuContiguous.scalar_type());
+  size_t length = static_cast<size_t>(cpuContiguous.numel());
+  size_t bytes = length * cpuContiguous.element_size();
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, bytes);
+  if (bytes > 0) std::memcpy(buffer.Data(), cpuContiguous.data_ptr(), bytes);
+  napi_value result;
+  napi_status status = napi_create_typedarray(env, kind, length, buffer, 0, &result);
+  NAPI_THROW_IF_FAILED(env, status, Napi::Value());
+  return Napi::Value(env, result);
+}
+
+Napi::Function NativeTensor::Init(Napi::Env env) {
+  return DefineClass(env, "NativeTensor",
+                     {
+                         InstanceMethod("shape", &NativeTensor::Shape),
+                         InstanceMethod("dtype", &NativeTensor::Dtype),
+                         InstanceMethod("device", &NativeTensor::Device),
+                         InstanceMethod("isDisposed", &NativeTensor::IsDisposed),
+                         InstanceMethod("dataSync", &NativeTensor::DataSync),
+                         InstanceMethod("data", &NativeTensor::Data),
+                         InstanceMethod("reshape", &NativeTensor::Reshape),
+                         InstanceMethod("to", &NativeTensor::To),
+                         InstanceMethod("dispose", &NativeTensor::Dispose),
+                     });
+}
+
+namespace {
+// What the External handed to the constructor carries.
+struct AdoptedTensor {
+  torch::Tensor tensor;
+  bool ownsStorage;  // false for views, whose bytes the viewed tensor already reports
+};
+
+Napi::Object Adopt(Napi::Env env, torch::Tensor tensor, bool ownsStorage) {
+  auto* adopted = new AdoptedTensor{std::move(tensor), ownsStorage};
+  Napi::External<AdoptedTensor> external =
+      Napi::External<AdoptedTensor>::New(env, adopted, [](Napi::Env, AdoptedTensor* data) { delete data; });
+  return AddonData::Get(env)->tensorConstructor.New({external});
+}
+}  // namespace
+
+Napi::Object NativeTensor::FromTorch(Napi::Env env, torch::Tensor tensor) { return Adopt(env, std::move(tensor), true); }
+
+bool NativeTensor::IsNativeTensor(Napi::Value value) {
+  if (!value.IsObject()) return false;
+  return value.As<Napi::Object>().InstanceOf(AddonData::Get(value.Env())->tensorConstructor.Value());
+}
+
+NativeTensor* NativeTensor::FromValue(Napi::Value value, const std::string& argument) {
+  Napi::Env env = value.Env();
+  if (!IsNativeTensor(value)) {
+    throw Napi::TypeError::New(env, "Expected " + argument + " to be a Tensor");
+  }
+  NativeTensor* unwrapped = Napi::ObjectWrap<NativeTensor>::Unwrap(value.As<Napi::Object>());
+  if (unwrapped->disposed_) {
+    throw Napi::Error::New(env, argument + ": the Tensor has been disposed; it cannot be used any more");
+  }
+  return unwrapped;
+}
+
+// new NativeTensor(typedArray, shape, dtype) borrows the typed array's memory;
+// new NativeTensor(External<torch::Tensor>) adopts a libtorch result.
+NativeTensor::NativeTensor(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeTensor>(info) {
+  Napi::Env env = info.Env();
+  if (info.Length() == 1 && info[0].IsExternal()) {
+    const AdoptedTensor* adopted = info[0].As<Napi::External<AdoptedTensor>>().Data();
+    tensor_ = adopted->tensor;
+    // V8 cannot see libtorch's allocations; telling it their size lets the GC keep pace with them.
+    if (adopted->ownsStorage && tensor_.defined() && tensor_.device().is_cpu()) {
+      externalBytes_ = static_cast<int64_t>(tensor_.storage().nbytes());
+      Napi::MemoryManagement::AdjustExternalMemory(env, externalBytes_);
+    }
+    return;
+  }
+  if (info.Length() != 3 || !info[0].IsTypedArray() || !info[1].IsArray() || !info[2].IsString()) {
+    throw Napi::TypeError::New(env, "NativeTensor: expected (typedArray, shape, dtype)");
+  }
+  Napi::TypedArray array = info[0].As<Napi::TypedArray>();
+  Napi::Array shapeArray = info[1].As<Napi::Array>();
+  std::string dtypeName = info[2].As<Napi::String>().Utf8Value();
+  Guard(env, "tensor", [&] {
+    torch::ScalarType dtype = DtypeFromName(dtypeName);
+    if (array.TypedArrayType() != TypedArrayKind(dtype)) {
+      throw std::invalid_argument("expected a " + TypedArrayKindName(TypedArrayKind(dtype)) + " for dtype " +
+                                  dtypeName + " but received a " + TypedArrayKindName(array.TypedArrayType()));
+    }
+    std::vector<int64_t> shape;
+    int64_t count = 1;
+    for (uint32_t i = 0; i < shapeArray.Length(); ++i) {
+      Napi::Value dimension = shapeArray.Get(i);
+      double size = dimension.IsNumber() ? dimension.As<Napi::Number>().DoubleValue() : -1;
+      if (!(size >= 0) || size != static_cast<double>(static_cast<int64_t>(size))) {
+        throw std::invalid_argument("expected shape to hold non-negative integers but received " +
+                                    dimension.ToString().Utf8Value() + " at index " + std::to_string(i));
+      }
+      shape.push_back(static_cast<int64_t>(size));
+      count *= shape.back();
+    }
+    if (count != static_cast<int64_t>(array.ElementLength())) {
+      throw std::invalid_argument("shape " + ShapeToString(shape) + " holds " + std::to_string(count) +
+                                  " values but the typed array holds " + std::to_string(array.ElementLength()));
+    }
+    // byteOffset matters: a typed array may be a window on a larger ArrayBuffer (a Node Buffer pool).
+    auto* base = static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
+    tensor_ = torch::from_blob(base, shape, torch::TensorOptions().dtype(dtype));
+  });
+  borrowedBuffer_ = Napi::Persistent(Napi::Value(array.ArrayBuffer()));
+}
+
+NativeTensor::~NativeTensor() { Release(); }
+
+void NativeTensor::Release() {
+  if (externalBytes_ != 0) {
+    Napi::MemoryManagement::AdjustExternalMemory(Env(), -externalBytes_);
+    externalBytes_ = 0;
+  }
+  tensor_ = torch::Tensor();
+  if (!borrowedBuffer_.IsEmpty()) borrowedBuffer_.Reset();
+}
+
+void NativeTensor::ThrowIfDisposed(Napi::Env env) const {
+  if (disposed_) throw Napi::Error::New(env, "Tensor: the Tensor has been disposed; it cannot be used any more");
+}
+
+Napi::Value NativeTensor::Shape(const Napi::CallbackInfo& info) {
+  ThrowIfDisposed(info.Env());
+  Napi::Array shape = Napi::Array::New(info.Env(), tensor_.dim());
+  for (int64_t i = 0; i < tensor_.dim(); ++i) shape.Set(static_cast<uint32_t>(i), static_cast<double>(tensor_.size(i)));
+  return shape;
+}
+
+Napi::Value NativeTensor::Dtype(const Napi::CallbackInfo& info) {
+  ThrowIfDisposed(info.Env());
+  return Napi::String::New(info.Env(), DtypeName(tensor_.scalar_type()));
+}
+
+Napi::Value NativeTensor::Device(const Napi::CallbackInfo& info) {
+  ThrowIfDisposed(info.Env());
+  return Napi::String::New(info.Env(), tensor_.device().str());
+}
+
+Napi::Value NativeTensor::IsDisposed(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), disposed_);
+}
+
+Napi::Value NativeTensor::DataSync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ThrowIfDisposed(env);
+  return Guard(env, "Tensor.dataSync", [&] {
+    return TypedArrayFromTensor(env, tensor_.to(torch::kCPU).contiguous());
+  });
+}
+
+Napi::Value NativeTensor::Data(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ThrowIfDisposed(env);
+  auto* worker = new ReadWorker(env, tensor_, info.This().As<Napi::Object>());
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+// A view sharing this tensor's memory; it keeps the borrowed JS buffer (if any) alive as well.
+Napi::Value NativeTensor::Reshape(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ThrowIfDisposed(env);
+  if (info.Length() != 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "reshape: expected a shape array");
+  Napi::Array shapeArray = info[0].As<Napi::Array>();
+  std::vector<int64_t> shape;
+  for (uint32_t i = 0; i < shapeArray.Length(); ++i) {
+    shape.push_back(static_cast<int64_t>(shapeArray.Get(i).As<Napi::Number>().DoubleValue()));
+  }
+  return Guard(env, "reshape", [&] {
+    torch::Tensor reshaped = tensor_.reshape(shape);
+    bool isView = reshaped.is_alias_of(tensor_);
+    Napi::Object result = Adopt(env, reshaped, !isView);
+    NativeTensor* wrapped = Napi::ObjectWrap<NativeTensor>::Unwrap(result);
+    if (isView && !borrowedBuffer_.IsEmpty()) wrapped->borrowedBuffer_ = Napi::Persistent(borrowedBuffer_.Value());
+    return result;
+  });
+}
+
+// A copy on another device ("cpu", "cuda", "cuda:1"): small enough to do on the JS thread.
+Napi::Value NativeTensor::To(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ThrowIfDisposed(env);
+  if (info.Length() != 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "to: expected a device string");
+  std::string device = info[0].As<Napi::String>().Utf8Value();
+  return Guard(env, "Tensor.to('" + device + "')", [&] {
+    return FromTorch(env, tensor_.to(torch::TensorOptions().device(torch::Device(device)), false, true));
+  });
+}
+
+void NativeTensor::Dispose(const Napi::CallbackInfo& info) {
+  disposed_ = true;
+  Release();
+}
+
+}  // namespace keras_torch
