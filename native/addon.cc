@@ -17,6 +17,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function modelClass = NativeModel::Init(env);
   data->modelConstructor = Napi::Persistent(modelClass);
   exports.Set("NativeModel", modelClass);
+  exports.Set("concat", Napi::Function::New(env, ConcatTensors));
   return InitRuntime(env, exports);
 }
 

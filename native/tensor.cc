@@ -112,6 +112,8 @@ Napi::Function NativeTensor::Init(Napi::Env env) {
                          InstanceMethod("dataSync", &NativeTensor::DataSync),
                          InstanceMethod("data", &NativeTensor::Data),
                          InstanceMethod("reshape", &NativeTensor::Reshape),
+                         InstanceMethod("narrow", &NativeTensor::Narrow),
+                         InstanceMethod("take", &NativeTensor::Take),
                          InstanceMethod("to", &NativeTensor::To),
                          InstanceMethod("dispose", &NativeTensor::Dispose),
                      });
@@ -253,7 +255,17 @@ Napi::Value NativeTensor::Data(const Napi::CallbackInfo& info) {
   return promise;
 }
 
-// A view sharing this tensor's memory; it keeps the borrowed JS buffer (if any) alive as well.
+// Wraps `result` of an operation on this tensor; when it is a view, it keeps the borrowed JS buffer (if
+// any) alive too, and reports no bytes of its own.
+Napi::Object NativeTensor::WrapDerived(Napi::Env env, const torch::Tensor& result) {
+  bool isView = result.is_alias_of(tensor_);
+  Napi::Object wrapped = Adopt(env, result, !isView);
+  if (isView && !borrowedBuffer_.IsEmpty()) {
+    Napi::ObjectWrap<NativeTensor>::Unwrap(wrapped)->borrowedBuffer_ = Napi::Persistent(borrowedBuffer_.Value());
+  }
+  return wrapped;
+}
+
 Napi::Value NativeTensor::Reshape(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ThrowIfDisposed(env);
@@ -263,14 +275,36 @@ Napi::Value NativeTensor::Reshape(const Napi::CallbackInfo& info) {
   for (uint32_t i = 0; i < shapeArray.Length(); ++i) {
     shape.push_back(static_cast<int64_t>(shapeArray.Get(i).As<Napi::Number>().DoubleValue()));
   }
-  return Guard(env, "reshape", [&] {
-    torch::Tensor reshaped = tensor_.reshape(shape);
-    bool isView = reshaped.is_alias_of(tensor_);
-    Napi::Object result = Adopt(env, reshaped, !isView);
-    NativeTensor* wrapped = Napi::ObjectWrap<NativeTensor>::Unwrap(result);
-    if (isView && !borrowedBuffer_.IsEmpty()) wrapped->borrowedBuffer_ = Napi::Persistent(borrowedBuffer_.Value());
-    return result;
-  });
+  return Guard(env, "reshape", [&] { return WrapDerived(env, tensor_.reshape(shape)); });
+}
+
+// narrow(start, length): rows [start, start + length) along the first axis, without a copy.
+Napi::Value NativeTensor::Narrow(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ThrowIfDisposed(env);
+  int64_t start = info[0].As<Napi::Number>().Int64Value();
+  int64_t length = info[1].As<Napi::Number>().Int64Value();
+  return Guard(env, "narrow", [&] { return WrapDerived(env, tensor_.narrow(0, start, length)); });
+}
+
+// take(indices): the rows at `indices` (an int64 tensor) along the first axis, copied.
+Napi::Value NativeTensor::Take(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ThrowIfDisposed(env);
+  const torch::Tensor& indices = FromValue(info[0], "indices")->tensor();
+  return Guard(env, "take", [&] { return WrapDerived(env, tensor_.index_select(0, indices.to(tensor_.device()))); });
+}
+
+// concat(tensors): one tensor of the inputs joined along the first axis.
+Napi::Value ConcatTensors(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "concat: expected an array of Tensors");
+  Napi::Array array = info[0].As<Napi::Array>();
+  std::vector<torch::Tensor> tensors;
+  for (uint32_t i = 0; i < array.Length(); ++i) {
+    tensors.push_back(NativeTensor::FromValue(array.Get(i), "tensors[" + std::to_string(i) + "]")->tensor());
+  }
+  return Guard(env, "concat", [&] { return NativeTensor::FromTorch(env, torch::cat(tensors, 0)); });
 }
 
 // A copy on another device ("cpu", "cuda", "cuda:1"): small enough to do on the JS thread.

@@ -35,10 +35,13 @@ class NativeTensor : public Napi::ObjectWrap<NativeTensor> {
   Napi::Value DataSync(const Napi::CallbackInfo& info);
   Napi::Value Data(const Napi::CallbackInfo& info);
   Napi::Value Reshape(const Napi::CallbackInfo& info);
+  Napi::Value Narrow(const Napi::CallbackInfo& info);
+  Napi::Value Take(const Napi::CallbackInfo& info);
   Napi::Value To(const Napi::CallbackInfo& info);
   void Dispose(const Napi::CallbackInfo& info);
 
   void ThrowIfDisposed(Napi::Env env) const;
+  Napi::Object WrapDerived(Napi::Env env, const torch::Tensor& result);
   void Release();
 
   torch::Tensor tensor_;
@@ -47,6 +50,8 @@ class NativeTensor : public Napi::ObjectWrap<NativeTensor> {
   int64_t externalBytes_ = 0;
   bool disposed_ = false;
 };
+
+Napi::Value ConcatTensors(const Napi::CallbackInfo& info);
 
 // Copies a (CPU, contiguous) tensor into a new JS typed array of the matching kind.
 Napi::Value TypedArrayFromTensor(Napi::Env env, const torch::Tensor& cpuContiguous);

@@ -1,0 +1,79 @@
+/**
+ * The typed surface of the compiled addon (build/Release/keras_torch.node). Internal: lib/ wraps every
+ * piece of it in validated, documented classes; users never see these names.
+ */
+export type NativeDtype = 'float32' | 'float64' | 'int32' | 'int64' | 'uint8' | 'bool';
+export type NativeTypedArray = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array;
+
+export interface NativeTensor {
+  shape(): number[];
+  dtype(): NativeDtype;
+  device(): string;
+  isDisposed(): boolean;
+  dataSync(): NativeTypedArray;
+  data(): Promise<NativeTypedArray>;
+  reshape(shape: number[]): NativeTensor;
+  narrow(start: number, length: number): NativeTensor;
+  take(indices: NativeTensor): NativeTensor;
+  to(device: string): NativeTensor;
+  dispose(): void;
+}
+
+/** One entry of the layer list a NativeModel is built from (see native/layers.cc). */
+export interface LayerSpec {
+  kind: string;
+  [option: string]: unknown;
+}
+
+export interface OptimizerSpec {
+  name: 'adam' | 'adamw' | 'sgd' | 'rmsprop' | 'adagrad';
+  learningRate: number;
+  [option: string]: unknown;
+}
+
+export interface CompileSpec {
+  optimizer: OptimizerSpec;
+  loss: string;
+  metrics: string[];
+  /** 'sigmoid' or 'softmax' when the loss computes on the logits before the model's last activation. */
+  foldedActivation: string;
+}
+
+export interface NativeModel {
+  compile(spec: CompileSpec): void;
+  /** Resolves [loss, ...metrics] for the batch. */
+  trainStep(x: NativeTensor, y: NativeTensor, sampleWeight: NativeTensor | null): Promise<number[]>;
+  evaluateStep(x: NativeTensor, y: NativeTensor, sampleWeight: NativeTensor | null): Promise<number[]>;
+  predict(x: NativeTensor): Promise<NativeTensor>;
+  getWeights(): NativeTensor[];
+  setWeights(weights: NativeTensor[]): void;
+  to(device: string): void;
+  device(): string;
+  getLearningRate(): number;
+  setLearningRate(learningRate: number): void;
+}
+
+export interface NativeBackendInfo {
+  libtorchVersion: string;
+  cudaAvailable: boolean;
+  cudaDeviceCount: number;
+  cudnnAvailable: boolean;
+  numThreads: number;
+  parallelInfo: string;
+  buildConfig: string;
+  cxx11Abi: boolean;
+}
+
+export interface NativeBinding {
+  NativeTensor: new (data: NativeTypedArray, shape: number[], dtype: NativeDtype) => NativeTensor;
+  NativeModel: new (layers: LayerSpec[], device: string) => NativeModel;
+  concat(tensors: NativeTensor[]): NativeTensor;
+  setNumThreads(threads: number): void;
+  getNumThreads(): number;
+  setSeed(seed: number): void;
+  cudaIsAvailable(): boolean;
+  cudaDeviceCount(): number;
+  /** Normalises a device string ('cuda' -> 'cuda', 'cuda:1'), throwing when it is unusable here. */
+  checkDevice(device: string): string;
+  backendInfo(): NativeBackendInfo;
+}
