@@ -210,13 +210,10 @@ export function tensor(values: TensorLike, shape?: number[], dtype?: DType): Ten
       );
     }
     const target = dtype ?? kind;
-    if (values instanceof Uint8ClampedArray) {
-      flat = new Uint8Array(values.buffer, values.byteOffset, values.length);
-    } else {
-      flat = values as TypedArray;
-    }
+    const view = values as ArrayBufferView & ArrayLike<number>;
+    flat = values instanceof Uint8ClampedArray ? new Uint8Array(view.buffer, view.byteOffset, view.length) : (values as TypedArray);
     if (target !== kind && !(target === 'bool' && kind === 'uint8')) {
-      flat = toTypedArray(flat as ArrayLike<number> & ArrayLike<bigint>, target);
+      flat = toTypedArray(flat as unknown as ArrayLike<number>, target);
     }
     inferred = [flat.length];
     dtype = target;
