@@ -17,7 +17,10 @@ export interface BatchIterator {
   readonly inputShape?: readonly number[];
   /** Class name -> label index, when the source knows its classes. */
   readonly classIndices?: Record<string, number>;
-  /** Batch `index` of the current epoch, 0 <= index < length. Batches may be requested ahead of use. */
+  /**
+   * Batch `index` of the current epoch, 0 <= index < length. Batches may be requested ahead of use. Each
+   * call returns new tensors that the caller owns: fit and evaluate dispose them once the step is done.
+   */
   get(index: number): Promise<Batch>;
   /** Called after each epoch's last batch: the place to reshuffle. */
   onEpochEnd?(): void;

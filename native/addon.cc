@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "addon_data.h"
+#include "augment.h"
 #include "model.h"
 #include "runtime.h"
 #include "tensor.h"
@@ -18,6 +19,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   data->modelConstructor = Napi::Persistent(modelClass);
   exports.Set("NativeModel", modelClass);
   exports.Set("concat", Napi::Function::New(env, ConcatTensors));
+  InitAugment(env, exports);
   return InitRuntime(env, exports);
 }
 

@@ -1,0 +1,29 @@
+/**
+ * keras-torch: the Keras API on libtorch, for Node.js and TypeScript.
+ */
+export { Tensor, tensor, zeros, ones, expandDims, concat, DType, TypedArray, TensorLike, NestedArray } from './tensor';
+export { ValueError } from './errors';
+export * from './layers';
+export { Sequential, CompileArgs, FitArgs, FitGeneratorArgs, EvaluateArgs, PredictArgs, ClassWeight } from './models/sequential';
+export {
+  Optimizer,
+  Adam,
+  AdamArgs,
+  AdamW,
+  AdamWArgs,
+  SGD,
+  SGDArgs,
+  RMSprop,
+  RMSpropArgs,
+  Adagrad,
+  AdagradArgs,
+  OptimizerIdentifier,
+  getOptimizer,
+} from './optimizers';
+export { LOSSES, LossName } from './losses';
+export { ACTIVATIONS, ActivationName } from './activations';
+export { INITIALIZERS, InitializerName, InitializerConfig } from './initializers';
+export { Callback, CallbackHooks, History, Logs, TrainingParams } from './callbacks/callback';
+export { ProgressLogger } from './callbacks/progress';
+export { Batch, BatchIterator } from './data';
+export { device, setDevice, cuda, setNumThreads, getNumThreads, setSeed, backendInfo, BackendInfo } from './runtime';

@@ -1,0 +1,59 @@
+/** Keras's weight initializers by name (or `{name, ...}` with arguments); drawn natively. */
+import { invalidArgument } from './errors';
+
+export const INITIALIZERS = [
+  'glorot_uniform',
+  'glorot_normal',
+  'he_uniform',
+  'he_normal',
+  'lecun_uniform',
+  'lecun_normal',
+  'random_normal',
+  'random_uniform',
+  'truncated_normal',
+  'zeros',
+  'ones',
+  'constant',
+] as const;
+
+export type InitializerName = (typeof INITIALIZERS)[number];
+
+/** An initializer with arguments, e.g. `{name: 'random_normal', stddev: 0.01}`. */
+export interface InitializerConfig {
+  name: InitializerName;
+  mean?: number;
+  stddev?: number;
+  minval?: number;
+  maxval?: number;
+  value?: number;
+}
+
+export type InitializerIdentifier = InitializerName | InitializerConfig;
+
+const CAMEL_CASE: Record<string, InitializerName> = {
+  glorotUniform: 'glorot_uniform',
+  glorotNormal: 'glorot_normal',
+  heUniform: 'he_uniform',
+  heNormal: 'he_normal',
+  lecunUniform: 'lecun_uniform',
+  lecunNormal: 'lecun_normal',
+  randomNormal: 'random_normal',
+  randomUniform: 'random_uniform',
+  truncatedNormal: 'truncated_normal',
+};
+
+export function getInitializer(context: string, argument: string, identifier: unknown): InitializerConfig {
+  const config: Record<string, unknown> =
+    typeof identifier === 'string' ? { name: identifier } : { ...(identifier as Record<string, unknown>) };
+  if (typeof config.name === 'string' && CAMEL_CASE[config.name]) config.name = CAMEL_CASE[config.name];
+  if (identifier === null || typeof identifier !== 'object' && typeof identifier !== 'string' ||
+      !(INITIALIZERS as readonly string[]).includes(config.name as string)) {
+    throw invalidArgument(context, `${argument} to be one of ${INITIALIZERS.join(', ')} (or {name, ...})`, identifier);
+  }
+  for (const key of ['mean', 'stddev', 'minval', 'maxval', 'value'] as const) {
+    if (config[key] !== undefined && (typeof config[key] !== 'number' || !Number.isFinite(config[key]))) {
+      throw invalidArgument(context, `${argument}.${key} to be a finite number`, config[key]);
+    }
+  }
+  return config as unknown as InitializerConfig;
+}

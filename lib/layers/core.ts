@@ -1,0 +1,206 @@
+/** Keras's core layers: InputLayer, Dense, Flatten, Dropout, Activation. */
+import { ActivationIdentifier, getActivation } from '../activations';
+import { invalidArgument } from '../errors';
+import { getInitializer, InitializerConfig, InitializerIdentifier } from '../initializers';
+import type { LayerSpec } from '../native/binding';
+import { checkBoolean, checkKnownOptions, checkNumberInRange, checkPositiveInteger, formatShape } from '../validation';
+import { isOptionsObject, Layer, LayerArgs, LAYER_ARG_KEYS, WeightInfo } from './layer';
+
+export interface InputLayerArgs extends LayerArgs {
+  /** Keras 3's spelling of inputShape. */
+  shape?: number[];
+}
+
+/** Declares the model's input shape; adds no computation. */
+export class InputLayer extends Layer {
+  readonly className = 'InputLayer';
+
+  constructor(args: InputLayerArgs) {
+    checkKnownOptions('InputLayer', args ?? {}, [...LAYER_ARG_KEYS, 'shape']);
+    const { shape, ...rest } = args ?? {};
+    super({ ...rest, inputShape: rest.inputShape ?? shape }, 'InputLayer');
+    if (!this.batchInputShape) throw invalidArgument('InputLayer', 'inputShape (or shape)', args);
+  }
+
+  computeOutputShape(inputShape: readonly number[]): number[] {
+    const expected = this.batchInputShape!;
+    if (inputShape.length !== expected.length || inputShape.some((d, i) => d !== expected[i])) {
+      throw this.inputError(`shape ${formatShape(expected)}`, inputShape);
+    }
+    return [...inputShape];
+  }
+
+  toSpecs(): LayerSpec[] {
+    return [];
+  }
+}
+
+export interface DenseArgs extends LayerArgs {
+  units?: number;
+  /** Keras 1's name for units. */
+  outputDim?: number;
+  /** Default none (linear). */
+  activation?: ActivationIdentifier;
+  /** Default true. */
+  useBias?: boolean;
+  /** Default 'glorot_uniform'. */
+  kernelInitializer?: InitializerIdentifier;
+  /** Default 'zeros'. */
+  biasInitializer?: InitializerIdentifier;
+}
+
+const DENSE_KEYS = [...LAYER_ARG_KEYS, 'units', 'outputDim', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer'];
+
+/** A fully connected layer: `activation(x · kernel + bias)`, on inputs of shape [batch, features]. */
+export class Dense extends Layer {
+  readonly className = 'Dense';
+  readonly units: number;
+  readonly activation: string;
+  readonly useBias: boolean;
+  readonly kernelInitializer: InitializerConfig;
+  readonly biasInitializer: InitializerConfig;
+
+  constructor(units: number, args?: DenseArgs);
+  constructor(args: DenseArgs);
+  constructor(unitsOrArgs: number | DenseArgs, maybeArgs: DenseArgs = {}) {
+    const args = isOptionsObject(unitsOrArgs) ? unitsOrArgs : { ...maybeArgs, units: unitsOrArgs };
+    checkKnownOptions('Dense', args, DENSE_KEYS);
+    super(args, 'Dense');
+    const context = `Dense '${this.name}'`;
+    if (args.units !== undefined && args.outputDim !== undefined) {
+      throw invalidArgument(context, 'either units or outputDim, not both', args);
+    }
+    this.units = checkPositiveInteger(context, 'units', args.units ?? args.outputDim);
+    this.activation = getActivation(context, args.activation);
+    this.useBias = checkBoolean(context, 'useBias', args.useBias ?? true);
+    this.kernelInitializer = getInitializer(context, 'kernelInitializer', args.kernelInitializer ?? 'glorot_uniform');
+    this.biasInitializer = getInitializer(context, 'biasInitializer', args.biasInitializer ?? 'zeros');
+  }
+
+  computeOutputShape(inputShape: readonly number[]): number[] {
+    // Keras's Dense also maps the last axis of higher-rank inputs; here it takes flat features only.
+    this.requireRank(inputShape, 1, '[features]; add a Flatten layer before Dense');
+    return [this.units];
+  }
+
+  toSpecs(inputShape: readonly number[]): LayerSpec[] {
+    const specs: LayerSpec[] = [
+      {
+        kind: 'dense',
+        inFeatures: inputShape[0],
+        units: this.units,
+        useBias: this.useBias,
+        kernelInitializer: this.kernelInitializer,
+        biasInitializer: this.biasInitializer,
+      },
+    ];
+    if (this.activation !== 'linear') specs.push({ kind: 'activation', activation: this.activation });
+    return specs;
+  }
+
+  override weightInfo(inputShape: readonly number[]): WeightInfo[] {
+    const weights = [{ name: 'kernel', shape: [inputShape[0], this.units], trainable: this.trainable }];
+    if (this.useBias) weights.push({ name: 'bias', shape: [this.units], trainable: this.trainable });
+    return weights;
+  }
+
+  override get finalActivation(): string {
+    return this.activation;
+  }
+
+  override getConfig(): Record<string, unknown> {
+    return {
+      ...super.getConfig(),
+      units: this.units,
+      activation: this.activation,
+      useBias: this.useBias,
+      kernelInitializer: this.kernelInitializer,
+      biasInitializer: this.biasInitializer,
+    };
+  }
+}
+
+/** Flattens each sample to one axis, in channels-last order as Keras does. */
+export class Flatten extends Layer {
+  readonly className = 'Flatten';
+
+  constructor(args: LayerArgs = {}) {
+    checkKnownOptions('Flatten', args, LAYER_ARG_KEYS);
+    super(args, 'Flatten');
+  }
+
+  computeOutputShape(inputShape: readonly number[]): number[] {
+    return [inputShape.reduce((a, b) => a * b, 1)];
+  }
+
+  toSpecs(): LayerSpec[] {
+    return [{ kind: 'flatten' }];
+  }
+}
+
+export interface DropoutArgs extends LayerArgs {
+  rate?: number;
+}
+
+/** Zeroes a fraction `rate` of inputs during training (scaling the rest by 1/(1-rate)); identity otherwise. */
+export class Dropout extends Layer {
+  readonly className = 'Dropout';
+  readonly rate: number;
+
+  constructor(rate: number, args?: DropoutArgs);
+  constructor(args: DropoutArgs);
+  constructor(rateOrArgs: number | DropoutArgs, maybeArgs: DropoutArgs = {}) {
+    const args = isOptionsObject(rateOrArgs) ? rateOrArgs : { ...maybeArgs, rate: rateOrArgs };
+    checkKnownOptions('Dropout', args, [...LAYER_ARG_KEYS, 'rate']);
+    super(args, 'Dropout');
+    this.rate = checkNumberInRange(`Dropout '${this.name}'`, 'rate', args.rate, 0, 1, { maxExclusive: true });
+  }
+
+  computeOutputShape(inputShape: readonly number[]): number[] {
+    return [...inputShape];
+  }
+
+  toSpecs(): LayerSpec[] {
+    return [{ kind: 'dropout', rate: this.rate }];
+  }
+
+  override getConfig(): Record<string, unknown> {
+    return { ...super.getConfig(), rate: this.rate };
+  }
+}
+
+export interface ActivationArgs extends LayerArgs {
+  activation?: ActivationIdentifier;
+}
+
+/** Applies an activation function. */
+export class Activation extends Layer {
+  readonly className = 'Activation';
+  readonly activation: string;
+
+  constructor(activation: ActivationIdentifier, args?: ActivationArgs);
+  constructor(args: ActivationArgs);
+  constructor(activationOrArgs: ActivationIdentifier | ActivationArgs, maybeArgs: ActivationArgs = {}) {
+    const args = isOptionsObject(activationOrArgs) ? activationOrArgs : { ...maybeArgs, activation: activationOrArgs };
+    checkKnownOptions('Activation', args, [...LAYER_ARG_KEYS, 'activation']);
+    super(args, 'Activation');
+    if (args.activation === undefined) throw invalidArgument(`Activation '${this.name}'`, 'an activation', undefined);
+    this.activation = getActivation(`Activation '${this.name}'`, args.activation);
+  }
+
+  computeOutputShape(inputShape: readonly number[]): number[] {
+    return [...inputShape];
+  }
+
+  toSpecs(): LayerSpec[] {
+    return this.activation === 'linear' ? [] : [{ kind: 'activation', activation: this.activation }];
+  }
+
+  override get finalActivation(): string {
+    return this.activation;
+  }
+
+  override getConfig(): Record<string, unknown> {
+    return { ...super.getConfig(), activation: this.activation };
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * The base of every layer: a name, an optional input shape, shape inference, and the native specs that
+ * build its torch::nn modules once its input shape is known (tfjs-layers' `build(inputShape)`).
+ */
+import { invalidArgument, ValueError } from '../errors';
+import type { LayerSpec } from '../native/binding';
+import { checkBoolean, checkPlainObject, checkShape, formatShape } from '../validation';
+
+/** Options every layer accepts. */
+export interface LayerArgs {
+  /** The input shape without the batch axis, e.g. `[64, 64, 3]`; only the first layer needs it. */
+  inputShape?: number[];
+  /** Keras's legacy spelling of a one-axis inputShape (`inputDim: 784` is `inputShape: [784]`). */
+  inputDim?: number;
+  /** Unique within a model; defaults to the snake_case class name with a counter (`conv2d_1`). */
+  name?: string;
+  /** Whether training updates the layer's weights. Default true. */
+  trainable?: boolean;
+}
+
+export const LAYER_ARG_KEYS = ['inputShape', 'inputDim', 'name', 'trainable'] as const;
+
+/** One weight as Keras names and shapes it. */
+export interface WeightInfo {
+  name: string;
+  shape: number[];
+  trainable: boolean;
+}
+
+const nameCounters = new Map<string, number>();
+
+function snakeCase(className: string): string {
+  return className
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/([A-Z])([A-Z][a-z])/g, '$1_$2')
+    .toLowerCase();
+}
+
+/** `conv2d`, then `conv2d_1`, `conv2d_2`, ... as Keras names layers. */
+function uniqueName(className: string): string {
+  const base = snakeCase(className);
+  const count = nameCounters.get(base) ?? 0;
+  nameCounters.set(base, count + 1);
+  return count === 0 ? base : `${base}_${count}`;
+}
+
+export abstract class Layer {
+  /** Keras's class name, shown by summary() and stored in saved configs. */
+  abstract readonly className: string;
+  readonly name: string;
+  /** The input shape given at construction (without the batch axis), if any. */
+  readonly batchInputShape?: readonly number[];
+  private trainableFlag: boolean;
+
+  constructor(args: LayerArgs, className: string) {
+    checkPlainObject(className, 'options', args);
+    if (args.name !== undefined && (typeof args.name !== 'string' || args.name.length === 0)) {
+      throw invalidArgument(className, 'name to be a non-empty string', args.name);
+    }
+    this.name = args.name ?? uniqueName(className);
+    this.trainableFlag = args.trainable === undefined ? true : checkBoolean(className, 'trainable', args.trainable);
+    if (args.inputShape !== undefined && args.inputDim !== undefined) {
+      throw invalidArgument(className, 'either inputShape or inputDim, not both', args);
+    }
+    if (args.inputShape !== undefined) this.batchInputShape = checkShape(className, 'inputShape', args.inputShape);
+    if (args.inputDim !== undefined) this.batchInputShape = checkShape(className, 'inputDim', [args.inputDim]);
+  }
+
+  get trainable(): boolean {
+    return this.trainableFlag;
+  }
+  /** Takes effect at the next compile(), as in Keras. */
+  set trainable(value: boolean) {
+    this.trainableFlag = checkBoolean(this.name, 'trainable', value);
+  }
+
+  /** The output shape (without the batch axis) for `inputShape`; throws when the input does not fit. */
+  abstract computeOutputShape(inputShape: readonly number[]): number[];
+
+  /** The native modules for this layer, given a checked input shape. */
+  abstract toSpecs(inputShape: readonly number[]): LayerSpec[];
+
+  /** The layer's weights, in Keras's order and shapes, for `inputShape`. */
+  weightInfo(_inputShape: readonly number[]): WeightInfo[] {
+    return [];
+  }
+
+  /** The activation the layer ends with ('linear' when none), so a loss can fold it in. */
+  get finalActivation(): string {
+    return 'linear';
+  }
+
+  /** The constructor arguments that recreate this layer (Keras's get_config). */
+  getConfig(): Record<string, unknown> {
+    const config: Record<string, unknown> = { name: this.name, trainable: this.trainable };
+    if (this.batchInputShape) config.inputShape = [...this.batchInputShape];
+    return config;
+  }
+
+  /** The error for an input this layer cannot take, naming the expected and received shapes. */
+  protected inputError(expected: string, inputShape: readonly number[]): Error {
+    return new ValueError(
+      `${this.className} '${this.name}': expected input of ${expected} but received ${formatShape(inputShape)}`,
+    );
+  }
+
+  /** The rank check most layers start with. */
+  protected requireRank(inputShape: readonly number[], rank: number, description: string): void {
+    if (inputShape.length !== rank) throw this.inputError(`rank ${rank} (${description})`, inputShape);
+  }
+}
+
+/** Splits Keras's two calling conventions: positional required arguments, or one options object. */
+export function isOptionsObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

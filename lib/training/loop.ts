@@ -1,0 +1,126 @@
+/**
+ * The epoch loop behind fit, evaluate and predict, over any BatchIterator. Each step is one native call
+ * on a worker thread; while it runs, the next batch is already being fetched (decoding overlaps compute)
+ * and the event loop is free.
+ */
+import { CallbackList, Logs } from '../callbacks/callback';
+import type { Batch, BatchIterator } from '../data';
+import { ValueError } from '../errors';
+
+/** Runs one batch natively and resolves [loss, ...metrics]. */
+export type StepFunction = (x: Batch[0], y: Batch[1]) => Promise<number[]>;
+
+/** Sample-weighted running means of a step's values, as Keras's metric trackers keep them. */
+export class RunningMeans {
+  private readonly sums: number[];
+  private count = 0;
+
+  constructor(private readonly names: string[]) {
+    this.sums = names.map(() => 0);
+  }
+
+  add(values: number[], samples: number): void {
+    values.forEach((value, i) => (this.sums[i] += value * samples));
+    this.count += samples;
+  }
+
+  logs(prefix = ''): Logs {
+    const logs: Logs = {};
+    this.names.forEach((name, i) => (logs[prefix + name] = this.count > 0 ? this.sums[i] / this.count : NaN));
+    return logs;
+  }
+}
+
+export function abortError(signal: AbortSignal, operation: string): Error {
+  if (signal.reason instanceof Error) return signal.reason;
+  const error = new Error(`${operation} was aborted`);
+  error.name = 'AbortError';
+  return error;
+}
+
+/**
+ * Walks `steps` batches of `source` (wrapping around, with onEpochEnd, when steps exceed its length),
+ * fetching batch i+1 while batch i is processed.
+ */
+export async function forEachBatch(
+  source: BatchIterator,
+  steps: number,
+  cursor: { next: number },
+  visit: (batch: Batch, step: number) => Promise<void>,
+  signal?: AbortSignal,
+  operation = 'fit',
+): Promise<void> {
+  const fetch = (): Promise<Batch> => {
+    const index = cursor.next;
+    cursor.next += 1;
+    if (cursor.next >= source.length) {
+      cursor.next = 0;
+    }
+    return source.get(index).then((batch) => {
+      if (index === source.length - 1) source.onEpochEnd?.();
+      return batch;
+    });
+  };
+  let pending = fetch();
+  for (let step = 0; step < steps; step++) {
+    if (signal?.aborted) {
+      pending.catch(() => undefined);
+      throw abortError(signal, operation);
+    }
+    const batch = await pending;
+    if (step + 1 < steps) pending = fetch();
+    try {
+      await visit(batch, step);
+    } catch (error) {
+      if (step + 1 < steps) pending.catch(() => undefined);
+      throw error;
+    } finally {
+      // Batches are consumed once: free their memory now rather than at the next GC.
+      batch[0].dispose();
+      batch[1]?.dispose();
+    }
+  }
+}
+
+export interface EpochLoopOptions {
+  epochs: number;
+  initialEpoch: number;
+  steps: number;
+  names: string[];
+  callbacks: CallbackList;
+  signal?: AbortSignal;
+  shouldStop: () => boolean;
+  /** Runs validation after an epoch; resolves the val_ logs. */
+  validate?: () => Promise<Logs>;
+}
+
+export async function runEpochs(source: BatchIterator, step: StepFunction, options: EpochLoopOptions): Promise<void> {
+  const { callbacks, names } = options;
+  const batchEvents = callbacks.wantsBatchEvents;
+  const cursor = { next: 0 };
+  await callbacks.call('onTrainBegin', {});
+  for (let epoch = options.initialEpoch; epoch < options.epochs; epoch++) {
+    await callbacks.call('onEpochBegin', epoch, {});
+    const means = new RunningMeans(names);
+    await forEachBatch(
+      source,
+      options.steps,
+      cursor,
+      async ([x, y], batchIndex) => {
+        if (batchEvents) await callbacks.call('onBatchBegin', batchIndex, { batch: batchIndex, size: x.shape[0] });
+        const values = await step(x, y);
+        if (!Number.isFinite(values[0])) {
+          throw new ValueError(`fit: the loss became ${values[0]} at epoch ${epoch + 1}, batch ${batchIndex + 1}`);
+        }
+        means.add(values, x.shape[0]);
+        if (batchEvents) await callbacks.call('onBatchEnd', batchIndex, { batch: batchIndex, size: x.shape[0], ...means.logs() });
+      },
+      options.signal,
+    );
+    const logs = means.logs();
+    if (options.validate) Object.assign(logs, await options.validate());
+    await callbacks.call('onEpochEnd', epoch, logs);
+    if (options.shouldStop()) break;
+  }
+  await callbacks.call('onTrainEnd', {});
+}
