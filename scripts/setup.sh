@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Prepares a checkout of keras-torch: system libraries, npm packages, the native addon and the TypeScript.
+# Idempotent: what is already there is left alone. On Debian/Ubuntu as root it installs what is missing
+# with apt-get; otherwise it prints the exact command to run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf 'setup: %s\n' "$*"; }
+
+# --- system packages (Debian/Ubuntu) -------------------------------------------------------------
+# libtorch-dev: libtorch itself. libopenblas0-openmp: a fast BLAS that shares libtorch's OpenMP threads
+# (the reference BLAS Debian falls back to makes Dense layers about 4x slower). cmake, g++: the build.
+# dataset-fashion-mnist: real images for the demo and the end-to-end tests.
+# python3-torch, python3-keras-preprocessing, python3-scipy: the peers the benchmarks and the
+# interoperability tests compare against (never needed by the package itself).
+packages=(libtorch-dev libopenblas0-openmp cmake g++ make dataset-fashion-mnist)
+if [ "${KERAS_TORCH_PEERS:-1}" = "1" ]; then
+  packages+=(python3-torch python3-keras-preprocessing python3-scipy python3-pil)
+fi
+
+needs_libtorch() { [ -z "${LIBTORCH:-}" ] && [ -z "${Torch_DIR:-}" ]; }
+
+if command -v dpkg-query >/dev/null 2>&1; then
+  missing=()
+  for package in "${packages[@]}"; do
+    if [ "$package" = libtorch-dev ] && ! needs_libtorch; then continue; fi
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then
+      say "installing ${missing[*]}"
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq
+      apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    else
+      say "missing system packages; run:"
+      say "  sudo apt-get install -y --no-install-recommends ${missing[*]}"
+      exit 1
+    fi
+  fi
+  # libtorch-dev pulls in the pthread OpenBLAS, whose own threads fight libtorch's OpenMP pool; prefer
+  # the OpenMP build when it is installed (root only: it changes a system-wide alternative).
+  openmp_blas=/usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3
+  if [ "$(id -u)" = 0 ] && [ -e "$openmp_blas" ] && command -v update-alternatives >/dev/null 2>&1; then
+    current=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 || true)
+    if [ "$current" != "$(readlink -f "$openmp_blas")" ]; then
+      say "selecting the OpenMP OpenBLAS for libblas/liblapack"
+      update-alternatives --set libblas.so.3-x86_64-linux-gnu "$openmp_blas" >/dev/null
+      update-alternatives --set liblapack.so.3-x86_64-linux-gnu \
+        /usr/lib/x86_64-linux-gnu/openblas-openmp/liblapack.so.3 >/dev/null
+    fi
+  fi
+else
+  say "not a Debian/Ubuntu system: install libtorch yourself (see README), then set LIBTORCH or Torch_DIR"
+fi
+
+# --- npm packages ---------------------------------------------------------------------------------
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# --- the native addon and the TypeScript ----------------------------------------------------------
+# cmake-js rebuilds only what changed, so running this again is cheap.
+node scripts/build-native.js
+say "compiling TypeScript"
+npm run --silent build:ts
+say "ready"
