@@ -46,7 +46,8 @@ export async function forEachBatch(
   source: BatchIterator,
   steps: number,
   cursor: { next: number },
-  visit: (batch: Batch, step: number) => Promise<void>,
+  /** Resolves true to end the walk after this batch. */
+  visit: (batch: Batch, step: number) => Promise<boolean | void>,
   signal?: AbortSignal,
   operation = 'fit',
 ): Promise<void> {
@@ -70,7 +71,10 @@ export async function forEachBatch(
     const batch = await pending;
     if (step + 1 < steps) pending = fetch();
     try {
-      await visit(batch, step);
+      if ((await visit(batch, step)) === true) {
+        if (step + 1 < steps) pending.catch(() => undefined);
+        return;
+      }
     } catch (error) {
       if (step + 1 < steps) pending.catch(() => undefined);
       throw error;
@@ -109,16 +113,20 @@ export async function runEpochs(source: BatchIterator, step: StepFunction, optio
       async ([x, y], batchIndex) => {
         if (batchEvents) await callbacks.call('onBatchBegin', batchIndex, { batch: batchIndex, size: x.shape[0] });
         const values = await step(x, y);
+        means.add(values, x.shape[0]);
+        if (batchEvents) await callbacks.call('onBatchEnd', batchIndex, { batch: batchIndex, size: x.shape[0], ...means.logs() });
+        if (options.shouldStop()) return true;
+        // A diverged run is reported, never trained on silently; a callback that stops on NaN
+        // (TerminateOnNaN) has had its say above and ends training quietly instead.
         if (!Number.isFinite(values[0])) {
           throw new ValueError(`fit: the loss became ${values[0]} at epoch ${epoch + 1}, batch ${batchIndex + 1}`);
         }
-        means.add(values, x.shape[0]);
-        if (batchEvents) await callbacks.call('onBatchEnd', batchIndex, { batch: batchIndex, size: x.shape[0], ...means.logs() });
+        return false;
       },
       options.signal,
     );
     const logs = means.logs();
-    if (options.validate) Object.assign(logs, await options.validate());
+    if (options.validate && !options.shouldStop()) Object.assign(logs, await options.validate());
     await callbacks.call('onEpochEnd', epoch, logs);
     if (options.shouldStop()) break;
   }
