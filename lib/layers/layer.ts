@@ -29,10 +29,11 @@ export interface WeightInfo {
 
 const nameCounters = new Map<string, number>();
 
+/** Keras's to_snake_case: `Conv2D` -> `conv2d`, `MaxPooling2D` -> `max_pooling2d`. */
 function snakeCase(className: string): string {
   return className
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-    .replace(/([A-Z])([A-Z][a-z])/g, '$1_$2')
+    .replace(/(.)([A-Z][a-z]+)/g, '$1_$2')
+    .replace(/([a-z])([A-Z])/g, '$1_$2')
     .toLowerCase();
 }
 
