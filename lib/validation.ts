@@ -78,6 +78,7 @@ export function checkShape(context: string, name: string, value: unknown): numbe
 
 /** Rejects option keys the class does not know, the usual source of silently ignored typos. */
 export function checkKnownOptions(context: string, options: object, known: readonly string[]): void {
+  checkPlainObject(context, 'options', options);
   for (const key of Object.keys(options)) {
     if (!known.includes(key) && (options as Record<string, unknown>)[key] !== undefined) {
       throw invalidArgument(context, `options among ${known.join(', ')}`, key);
