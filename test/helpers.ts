@@ -1,0 +1,45 @@
+/** Shared test helpers: numeric comparison and tiny deterministic data. */
+import { Tensor } from '../lib';
+
+/** Asserts two flat number lists are equal to within `tolerance` (absolute, plus relative for large values). */
+export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance = 1e-5): void {
+  expect(actual.length).toBe(expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    const bound = tolerance * Math.max(1, Math.abs(expected[i]));
+    if (!(Math.abs(actual[i] - expected[i]) <= bound)) {
+      throw new Error(`value ${i}: expected ${expected[i]} but received ${actual[i]} (tolerance ${bound})`);
+    }
+  }
+}
+
+/** The flat float values of a tensor as a plain array. */
+export function values(t: Tensor): number[] {
+  return Array.from(t.dataSync() as Float32Array);
+}
+
+/** A small seeded generator (mulberry32) so test data never depends on Math.random. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `count` values from `first` in steps of `step`. */
+export function range(count: number, first = 0, step = 1): number[] {
+  return Array.from({ length: count }, (_, i) => first + i * step);
+}
+
+/** Mean and (population) variance of a list. */
+export function moments(list: ArrayLike<number>): { mean: number; variance: number } {
+  let sum = 0;
+  for (let i = 0; i < list.length; i++) sum += list[i];
+  const mean = sum / list.length;
+  let squares = 0;
+  for (let i = 0; i < list.length; i++) squares += (list[i] - mean) ** 2;
+  return { mean, variance: squares / list.length };
+}
