@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { invalidArgument } from '../errors';
 import { checkBoolean } from '../validation';
 import { Callback, Logs } from './callback';
+import { pythonRepr } from './format';
 
 export class CSVLogger extends Callback {
   readonly filename: string;
@@ -53,7 +54,7 @@ export class CSVLogger extends Callback {
       text += this.row(['epoch', ...this.keys]);
       this.writeHeader = false;
     }
-    text += this.row([String(epoch), ...this.keys.map((key) => (key in logs ? formatNumber(logs[key]) : 'NA'))]);
+    text += this.row([String(epoch), ...this.keys.map((key) => (key in logs ? pythonRepr(logs[key]) : 'NA'))]);
     appendFileSync(this.filename, text);
   }
 
@@ -64,12 +65,4 @@ export class CSVLogger extends Callback {
   private quote(field: string): string {
     return field.includes(this.separator) || /["\r\n]/.test(field) ? `"${field.replace(/"/g, '""')}"` : field;
   }
-}
-
-/** Python's repr of a float, as Keras writes it: `0.25`, `1e-05`, `nan`, `inf`. */
-function formatNumber(value: number): string {
-  if (Number.isNaN(value)) return 'nan';
-  if (!Number.isFinite(value)) return value > 0 ? 'inf' : '-inf';
-  const text = String(value);
-  return text.replace(/e([+-])(\d)$/, 'e$10$2');
 }

@@ -25,11 +25,26 @@ function general(value: number, precision: number, upper: boolean): string {
   return strip(exponential(value, p - 1, upper));
 }
 
-/** Python's repr of a float, as `{name}` without a spec prints it (`1e-05`, `0.25`). */
-function plain(value: number): string {
-  if (Number.isInteger(value) || !Number.isFinite(value)) return Number.isFinite(value) ? String(value) : value > 0 ? 'inf' : value < 0 ? '-inf' : 'nan';
-  const text = String(value);
-  return text.includes('e') ? text.replace(/e([+-])(\d)$/, 'e$10$2') : text;
+/**
+ * Python's repr of a number (`0.25`, `1e-05`, `1.5e+16`, `nan`, `inf`), as `{name}` without a spec and
+ * CSVLogger print it. Whole numbers print without `.0` (epochs and batches are integers here).
+ */
+export function pythonRepr(value: number): string {
+  if (Number.isNaN(value)) return 'nan';
+  if (!Number.isFinite(value)) return value > 0 ? 'inf' : '-inf';
+  if (value === 0) return '0';
+  // The shortest digits that round-trip, placed the way Python places them: exponent form below 1e-4
+  // and from 1e16 up.
+  const [mantissa, exponentText] = value.toExponential().split('e');
+  const exponent = Number(exponentText);
+  if (exponent >= -4 && exponent < 16) {
+    const sign = value < 0 ? '-' : '';
+    const digits = mantissa.replace('-', '').replace('.', '');
+    if (exponent < 0) return `${sign}0.${'0'.repeat(-exponent - 1)}${digits}`;
+    if (digits.length <= exponent + 1) return sign + digits.padEnd(exponent + 1, '0');
+    return `${sign}${digits.slice(0, exponent + 1)}.${digits.slice(exponent + 1)}`;
+  }
+  return `${mantissa}e${exponent < 0 ? '-' : '+'}${String(Math.abs(exponent)).padStart(2, '0')}`;
 }
 
 function formatValue(template: string, name: string, value: number, spec: string): string {
@@ -65,7 +80,7 @@ function formatValue(template: string, name: string, value: number, spec: string
         body = `${(magnitude * 100).toFixed(precision)}%`;
         break;
       default:
-        body = precisionText === undefined ? plain(magnitude) : general(magnitude, precision, false);
+        body = precisionText === undefined ? pythonRepr(magnitude) : general(magnitude, precision, false);
     }
   }
   if (grouping) {
