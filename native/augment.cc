@@ -114,8 +114,10 @@ Matrix3 Multiply(const Matrix3& a, const Matrix3& b) {
   Matrix3 out{};
   for (int i = 0; i < 3; ++i)
     for (int j = 0; j < 3; ++j) {
+      // Fused multiply-adds in this order reproduce numpy's np.dot bit for bit, which matters for points
+      // that fall exactly on the image border (constant and wrap modes decide inside/outside there).
       double sum = 0;
-      for (int k = 0; k < 3; ++k) sum += a[i][k] * b[k][j];
+      for (int k = 0; k < 3; ++k) sum = std::fma(a[i][k], b[k][j], sum);
       out[i][j] = sum;
     }
   return out;
@@ -124,7 +126,7 @@ Matrix3 Multiply(const Matrix3& a, const Matrix3& b) {
 // keras_preprocessing's apply_affine_transform: rotation, shift, shear, zoom composed in that order,
 // centred by transform_matrix_offset_center. Returns false when Keras would leave the image untouched.
 bool AffineMatrix(const ImageParams& p, int64_t height, int64_t width, Matrix3& out) {
-  const double pi = 3.14159265358979323846;
+  const double radiansPerDegree = 3.14159265358979323846 / 180.0;  // numpy's deg2rad
   bool any = false;
   Matrix3 transform{};
   auto compose = [&](const Matrix3& m) {
@@ -132,12 +134,12 @@ bool AffineMatrix(const ImageParams& p, int64_t height, int64_t width, Matrix3& 
     any = true;
   };
   if (p.theta != 0) {
-    double theta = p.theta * pi / 180.0;
+    double theta = p.theta * radiansPerDegree;
     compose({{{std::cos(theta), -std::sin(theta), 0}, {std::sin(theta), std::cos(theta), 0}, {0, 0, 1}}});
   }
   if (p.tx != 0 || p.ty != 0) compose({{{1, 0, p.tx}, {0, 1, p.ty}, {0, 0, 1}}});
   if (p.shear != 0) {
-    double shear = p.shear * pi / 180.0;
+    double shear = p.shear * radiansPerDegree;
     compose({{{1, -std::sin(shear), 0}, {0, std::cos(shear), 0}, {0, 0, 1}}});
   }
   if (p.zx != 1 || p.zy != 1) compose({{{p.zx, 0, 0}, {0, p.zy, 0}, {0, 0, 1}}});

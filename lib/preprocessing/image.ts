@@ -1,0 +1,219 @@
+/**
+ * Image files in and out, as Keras's `load_img`, `img_to_array`, `array_to_img` and `save_img`, decoded and
+ * encoded by sharp (libvips) in its thread pool: every format sharp reads (JPEG, PNG, WebP, TIFF, GIF, AVIF,
+ * SVG...).
+ */
+import sharp from 'sharp';
+import { invalidArgument, ValueError } from '../errors';
+import { Tensor, tensor } from '../tensor';
+import { checkBoolean, checkIntegerPair, checkKnownOptions, checkOneOf, checkPlainObject } from '../validation';
+
+export type ColorMode = 'grayscale' | 'rgb' | 'rgba';
+export type Interpolation = 'nearest' | 'bilinear' | 'bicubic' | 'lanczos';
+
+export const COLOR_MODES: readonly ColorMode[] = ['grayscale', 'rgb', 'rgba'];
+export const INTERPOLATIONS: readonly Interpolation[] = ['nearest', 'bilinear', 'bicubic', 'lanczos'];
+
+const SHARP_KERNELS: Record<Interpolation, 'nearest' | 'linear' | 'cubic' | 'lanczos3'> = {
+  nearest: 'nearest',
+  bilinear: 'linear',
+  bicubic: 'cubic',
+  lanczos: 'lanczos3',
+};
+
+/** The number of channels each color mode decodes to. */
+export function channelsOf(colorMode: ColorMode): number {
+  return colorMode === 'grayscale' ? 1 : colorMode === 'rgb' ? 3 : 4;
+}
+
+/**
+ * A decoded image: 8-bit pixels, row-major, channels interleaved (what Keras's `load_img` returns as a PIL
+ * image). Turn it into a float32 tensor with `imgToArray`.
+ */
+export class Image {
+  constructor(
+    readonly data: Uint8Array,
+    readonly width: number,
+    readonly height: number,
+    readonly channels: number,
+  ) {
+    if (data.length !== width * height * channels) {
+      throw invalidArgument('Image', `${width * height * channels} bytes for ${height}x${width}x${channels} pixels`, data);
+    }
+  }
+
+  /** PIL's `size`: [width, height]. */
+  get size(): [number, number] {
+    return [this.width, this.height];
+  }
+
+  /** PIL's mode name: 'L', 'RGB' or 'RGBA'. */
+  get mode(): 'L' | 'RGB' | 'RGBA' | string {
+    return ({ 1: 'L', 3: 'RGB', 4: 'RGBA' } as Record<number, string>)[this.channels] ?? `${this.channels} channels`;
+  }
+}
+
+export interface LoadImgOptions {
+  /** [height, width] to resize to; the image's own size when left out. */
+  targetSize?: [number, number] | null;
+  /** Default 'rgb'. */
+  colorMode?: ColorMode;
+  /** Resampling used when resizing; default 'nearest', as Keras's `load_img`. */
+  interpolation?: Interpolation;
+  /** Crop the centre to the target's aspect ratio before resizing instead of stretching; default false. */
+  keepAspectRatio?: boolean;
+}
+
+/** Validated decode settings, shared by loadImg and the directory iterators. */
+export interface DecodeSettings {
+  targetSize: [number, number] | null;
+  colorMode: ColorMode;
+  interpolation: Interpolation;
+  keepAspectRatio: boolean;
+}
+
+export function checkDecodeSettings(context: string, options: LoadImgOptions, defaults: Partial<DecodeSettings> = {}): DecodeSettings {
+  const targetSize = options.targetSize ?? defaults.targetSize ?? null;
+  return {
+    targetSize: targetSize === null ? null : checkIntegerPair(context, 'targetSize', targetSize),
+    colorMode: checkOneOf(context, 'colorMode', options.colorMode ?? defaults.colorMode ?? 'rgb', COLOR_MODES),
+    interpolation: checkOneOf(context, 'interpolation', options.interpolation ?? defaults.interpolation ?? 'nearest', INTERPOLATIONS),
+    keepAspectRatio: checkBoolean(context, 'keepAspectRatio', options.keepAspectRatio ?? defaults.keepAspectRatio ?? false),
+  };
+}
+
+/** The file name or "a buffer", for error messages. */
+function sourceName(source: string | Buffer): string {
+  return typeof source === 'string' ? JSON.stringify(source) : 'the image buffer';
+}
+
+/**
+ * Decodes one image to 8-bit pixels at the requested size and channel count. Rejects with an Error that
+ * names the file when the file is missing or is not an image sharp can decode.
+ */
+export async function decodeImage(source: string | Buffer, settings: DecodeSettings, context = 'loadImg'): Promise<Image> {
+  let pipeline = sharp(source, { failOn: 'error' });
+  if (settings.colorMode === 'grayscale') {
+    pipeline = pipeline.grayscale();
+  } else {
+    pipeline = pipeline.toColourspace('srgb');
+    pipeline = settings.colorMode === 'rgb' ? pipeline.removeAlpha() : pipeline.ensureAlpha();
+  }
+  if (settings.targetSize) {
+    const [height, width] = settings.targetSize;
+    pipeline = pipeline.resize(width, height, {
+      fit: settings.keepAspectRatio ? 'cover' : 'fill',
+      position: 'centre',
+      kernel: SHARP_KERNELS[settings.interpolation],
+    });
+  }
+  let result: { data: Buffer; info: { width: number; height: number; channels: number } };
+  try {
+    result = await pipeline.raw().toBuffer({ resolveWithObject: true });
+  } catch (error) {
+    throw new Error(`${context}: could not decode ${sourceName(source)}: ${(error as Error).message}`);
+  }
+  const { data, info } = result;
+  const channels = channelsOf(settings.colorMode);
+  let pixels = new Uint8Array(data.buffer, data.byteOffset, data.length);
+  if (info.channels !== channels) {
+    // libvips keeps a grey image's alpha band under grayscale(); Keras's 'L' has none.
+    pixels = dropExtraChannels(pixels, info.channels, channels);
+  }
+  return new Image(pixels, info.width, info.height, channels);
+}
+
+function dropExtraChannels(pixels: Uint8Array, from: number, to: number): Uint8Array {
+  if (from < to) throw new Error(`decoded ${from} channels where ${to} were expected`);
+  const count = pixels.length / from;
+  const out = new Uint8Array(count * to);
+  for (let i = 0; i < count; i++) for (let c = 0; c < to; c++) out[i * to + c] = pixels[i * from + c];
+  return out;
+}
+
+/**
+ * Loads an image file (or an encoded image in a Buffer), as Keras's `load_img`.
+ * `loadImg('cat.jpg', { targetSize: [64, 64] })` resolves an `Image` of 64x64 RGB pixels.
+ */
+export async function loadImg(path: string | Buffer, options: LoadImgOptions = {}): Promise<Image> {
+  if (typeof path !== 'string' && !Buffer.isBuffer(path)) {
+    throw invalidArgument('loadImg', 'path to be a file path or a Buffer', path);
+  }
+  checkPlainObject('loadImg', 'options', options);
+  checkKnownOptions('loadImg', options, ['targetSize', 'colorMode', 'interpolation', 'keepAspectRatio']);
+  return decodeImage(path, checkDecodeSettings('loadImg', options));
+}
+
+/** An Image as a float32 tensor [height, width, channels] of values 0-255, as Keras's `img_to_array`. */
+export function imgToArray(img: Image | Tensor): Tensor {
+  if (img instanceof Tensor) {
+    if (img.rank !== 3 && img.rank !== 2) throw invalidArgument('imgToArray', 'an image tensor of rank 2 or 3', img.shape);
+    const shape = img.rank === 2 ? [...img.shape, 1] : [...img.shape];
+    return tensor(img, shape, 'float32');
+  }
+  if (!(img instanceof Image)) throw invalidArgument('imgToArray', 'an Image (from loadImg) or a Tensor', img);
+  return tensor(Float32Array.from(img.data), [img.height, img.width, img.channels]);
+}
+
+export interface ArrayToImgOptions {
+  /** Stretch the values to 0-255 first, as Keras does (shift by the minimum when negative, divide by the maximum); default true. */
+  scale?: boolean;
+}
+
+/** A tensor [height, width, channels] (1, 3 or 4 channels) as an Image, as Keras's `array_to_img`. */
+export function arrayToImg(x: Tensor, options: ArrayToImgOptions = {}): Image {
+  if (!(x instanceof Tensor)) throw invalidArgument('arrayToImg', 'a Tensor', x);
+  checkPlainObject('arrayToImg', 'options', options);
+  checkKnownOptions('arrayToImg', options, ['scale']);
+  const scale = checkBoolean('arrayToImg', 'scale', options.scale ?? true);
+  if (x.rank !== 3) {
+    throw new ValueError(`arrayToImg: expected an image tensor of rank 3 [height, width, channels] but received shape [${x.shape.join(', ')}]`);
+  }
+  const [height, width, channels] = x.shape;
+  if (![1, 3, 4].includes(channels)) {
+    throw invalidArgument('arrayToImg', 'an image with 1, 3 or 4 channels', `${channels} channels`);
+  }
+  const values = Float32Array.from(x.dataSync() as ArrayLike<number>);
+  if (scale) {
+    let low = Infinity;
+    for (const v of values) low = Math.min(low, v);
+    const shift = Math.fround(Math.max(-low, 0));
+    let high = -Infinity;
+    for (let i = 0; i < values.length; i++) {
+      values[i] = values[i] + shift;
+      high = Math.max(high, values[i]);
+    }
+    for (let i = 0; i < values.length; i++) values[i] = Math.fround((high !== 0 ? Math.fround(values[i] / high) : values[i]) * 255);
+  }
+  const pixels = new Uint8Array(values.length);
+  // numpy's astype('uint8'): truncation, wrapping outside 0-255.
+  for (let i = 0; i < values.length; i++) pixels[i] = Math.trunc(values[i]) & 0xff;
+  return new Image(pixels, width, height, channels);
+}
+
+export type ImageFormat = 'png' | 'jpeg' | 'webp' | 'tiff' | 'avif' | 'gif';
+
+export interface SaveImgOptions extends ArrayToImgOptions {
+  /** The file format; from the file extension when left out. */
+  format?: ImageFormat;
+}
+
+/** Writes an Image or an image tensor to a file, as Keras's `save_img`. */
+export async function saveImg(path: string, x: Image | Tensor, options: SaveImgOptions = {}): Promise<void> {
+  if (typeof path !== 'string' || path.length === 0) throw invalidArgument('saveImg', 'path to be a file path', path);
+  checkPlainObject('saveImg', 'options', options);
+  checkKnownOptions('saveImg', options, ['scale', 'format']);
+  const img = x instanceof Tensor ? arrayToImg(x, { scale: options.scale }) : x;
+  if (!(img instanceof Image)) throw invalidArgument('saveImg', 'an Image or a Tensor', x);
+  let pipeline = sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.length), {
+    raw: { width: img.width, height: img.height, channels: img.channels as 1 | 3 | 4 },
+  });
+  if (options.format !== undefined) {
+    pipeline = pipeline.toFormat(checkOneOf('saveImg', 'format', options.format, ['png', 'jpeg', 'webp', 'tiff', 'avif', 'gif'] as const));
+  }
+  try {
+    await pipeline.toFile(path);
+  } catch (error) {
+    throw new Error(`saveImg: could not write ${JSON.stringify(path)}: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,51 @@
+"""Reference outputs from Keras's own keras_preprocessing (run with /usr/bin/python3, which has it and scipy).
+
+Reads one JSON request on stdin and writes one JSON answer on stdout:
+  {"op": "apply_transform", "image": [[[...]]], "params": {...}, "generator": {...}} -> transformed image
+  {"op": "standardize", "image": ..., "generator": {...}, "fit": [[[[...]]]]|null}   -> standardized image
+  {"op": "flow_from_directory", "directory": ..., "generator": {...}, "options": {...}} -> listing and labels
+"""
+import json
+import sys
+import contextlib
+import io
+
+import numpy as np
+from keras_preprocessing.image import ImageDataGenerator
+
+
+def main():
+    request = json.load(sys.stdin)
+    generator = ImageDataGenerator(**request.get("generator", {}))
+    op = request["op"]
+    if op == "apply_transform":
+        x = np.asarray(request["image"], dtype="float32")
+        out = generator.apply_transform(x, request["params"])
+        answer = np.asarray(out, dtype="float32").tolist()
+    elif op == "standardize":
+        if request.get("fit") is not None:
+            generator.fit(np.asarray(request["fit"], dtype="float32"))
+        x = np.asarray(request["image"], dtype="float32")
+        answer = generator.standardize(np.copy(x)).tolist()
+    elif op == "flow_from_directory":
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            it = generator.flow_from_directory(request["directory"], **request.get("options", {}))
+        batch = it[0]
+        answer = {
+            "printed": printed.getvalue().strip(),
+            "filenames": it.filenames,
+            "classes": it.classes.tolist(),
+            "class_indices": it.class_indices,
+            "samples": it.samples,
+            "y_shape": list(batch[1].shape) if isinstance(batch, tuple) else None,
+            "y_dtype": str(batch[1].dtype) if isinstance(batch, tuple) else None,
+            "x_shape": list(batch[0].shape) if isinstance(batch, tuple) else list(batch.shape),
+        }
+    else:
+        raise ValueError("unknown op %s" % op)
+    json.dump(answer, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
