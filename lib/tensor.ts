@@ -24,13 +24,34 @@ const ARRAY_TYPES: Record<DType, new (length: number) => TypedArray> = {
   bool: Uint8Array,
 };
 
+/**
+ * The typed array's kind by its tag rather than instanceof, so that arrays from another realm (a vm
+ * context, a test runner's sandbox, the addon's own context) are recognised too.
+ */
+function typedArrayKind(values: ArrayBufferView): string | undefined {
+  return (values as unknown as { [Symbol.toStringTag]?: string })[Symbol.toStringTag];
+}
+
 function dtypeOfTypedArray(values: ArrayBufferView): DType | undefined {
-  if (values instanceof Float32Array) return 'float32';
-  if (values instanceof Float64Array) return 'float64';
-  if (values instanceof Int32Array) return 'int32';
-  if (values instanceof BigInt64Array) return 'int64';
-  if (values instanceof Uint8Array || values instanceof Uint8ClampedArray) return 'uint8';
-  return undefined;
+  switch (typedArrayKind(values)) {
+    case 'Float32Array': return 'float32';
+    case 'Float64Array': return 'float64';
+    case 'Int32Array': return 'int32';
+    case 'BigInt64Array': return 'int64';
+    case 'Uint8Array':
+    case 'Uint8ClampedArray': return 'uint8';
+    default: return undefined;
+  }
+}
+
+/** The first leaf of nested arrays, to tell booleans from numbers. */
+function firstLeaf(values: NestedArray): NestedArray | undefined {
+  let level: NestedArray = values;
+  while (Array.isArray(level)) {
+    if (level.length === 0) return undefined;
+    level = level[0];
+  }
+  return level;
 }
 
 export class Tensor {
@@ -211,7 +232,7 @@ export function tensor(values: TensorLike, shape?: number[], dtype?: DType): Ten
     }
     const target = dtype ?? kind;
     const view = values as ArrayBufferView & ArrayLike<number>;
-    flat = values instanceof Uint8ClampedArray ? new Uint8Array(view.buffer, view.byteOffset, view.length) : (values as TypedArray);
+    flat = typedArrayKind(values) === 'Uint8ClampedArray' ? new Uint8Array(view.buffer, view.byteOffset, view.length) : (values as TypedArray);
     if (target !== kind && !(target === 'bool' && kind === 'uint8')) {
       flat = toTypedArray(flat as unknown as ArrayLike<number>, target);
     }
@@ -221,7 +242,7 @@ export function tensor(values: TensorLike, shape?: number[], dtype?: DType): Ten
     inferred = inferShape(values);
     const numbers: number[] = [];
     flatten(values, inferred, numbers);
-    dtype = dtype ?? (typeof values === 'boolean' ? 'bool' : 'float32');
+    dtype = dtype ?? (typeof firstLeaf(values) === 'boolean' ? 'bool' : 'float32');
     flat = toTypedArray(numbers, dtype);
   } else {
     throw invalidArgument('tensor', 'values as a typed array, a number or nested arrays of numbers', values);
