@@ -1,0 +1,73 @@
+/**
+ * The package as users get it: built to dist/, loaded by name through both `require` and `import`
+ * from a project that has keras-torch in its node_modules.
+ */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+const root = path.resolve(__dirname, '..');
+const dist = path.join(root, 'dist');
+let project: string;
+
+function run(args: string[]): string {
+  return execFileSync(process.execPath, args, { cwd: project, encoding: 'utf8', timeout: 60000 });
+}
+
+beforeAll(() => {
+  // Build what `npm run build:ts` builds. If lib/ does not compile right now, an existing dist/ is used.
+  try {
+    execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'pipe' });
+    execFileSync(process.execPath, [path.join(root, 'scripts', 'write-esm-entry.js')], { cwd: root, stdio: 'pipe' });
+  } catch (error) {
+    const output = String((error as { stdout?: Buffer }).stdout ?? '') + String((error as { stderr?: Buffer }).stderr ?? '');
+    if (!fs.existsSync(path.join(dist, 'index.js')) || !fs.existsSync(path.join(dist, 'index.mjs'))) {
+      throw new Error(`package: building dist/ failed and no earlier build exists:\n${output}`);
+    }
+    console.warn(`package: building dist/ failed; testing the existing dist/ instead:\n${output}`);
+  }
+  project = fs.mkdtempSync(path.join(os.tmpdir(), 'keras-torch-package-'));
+  fs.mkdirSync(path.join(project, 'node_modules'));
+  fs.symlinkSync(root, path.join(project, 'node_modules', 'keras-torch'), 'dir');
+}, 120000);
+
+afterAll(() => {
+  if (project) fs.rmSync(project, { recursive: true, force: true });
+});
+
+describe('package', () => {
+  test('package.json points main, types and exports at the build', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+    expect(pkg.name).toBe('keras-torch');
+    for (const file of [pkg.main, pkg.types, pkg.exports['.'].require, pkg.exports['.'].import, pkg.exports['.'].types]) {
+      expect(fs.existsSync(path.join(root, file))).toBe(true);
+    }
+    const types = fs.readFileSync(path.join(root, pkg.types), 'utf8');
+    expect(types).toMatch(/Sequential/);
+  });
+
+  test('works through require', () => {
+    const script = `
+      const k = require('keras-torch');
+      const model = new k.Sequential();
+      model.add(new k.Dense(2, { inputShape: [3] }));
+      model.predict(k.zeros([4, 3])).then((y) => {
+        console.log(JSON.stringify({ params: model.countParams(), shape: y.shape, version: k.backendInfo().libtorchVersion, hasConv: typeof k.Conv2D }));
+      });`;
+    const result = JSON.parse(run(['-e', script]).trim());
+    expect(result).toEqual({ params: 8, shape: [4, 2], version: expect.stringMatching(/^1\.13/), hasConv: 'function' });
+  });
+
+  test('works through import (named and default exports)', () => {
+    const script = `
+      import { Sequential, Dense, tensor } from 'keras-torch';
+      import keras from 'keras-torch';
+      const model = new Sequential([new Dense(1, { inputShape: [2], useBias: false })]);
+      model.setWeights([[[2], [3]]]);
+      const y = await model.predict(tensor([[1, 1]]));
+      console.log(JSON.stringify({ y: Array.from(y.dataSync()), same: keras.Sequential === Sequential }));`;
+    const result = JSON.parse(run(['--input-type=module', '-e', script]).trim());
+    expect(result).toEqual({ y: [5], same: true });
+  });
+});
