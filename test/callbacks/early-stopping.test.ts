@@ -86,6 +86,19 @@ describe('EarlyStopping on a crafted series', () => {
     expect(untouched.restored).toBeUndefined();
   });
 
+  test('verbose 1 says when it stopped and which epoch it restored, as Keras does', () => {
+    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      drive(new EarlyStopping({ patience: 1, verbose: 1, restoreBestWeights: true }), [1.0, 0.7, 0.8, 0.9]);
+      expect(log.mock.calls.map((call) => call[0])).toEqual([
+        'Epoch 3: early stopping',
+        'Restoring model weights from the end of the best epoch: 2.',
+      ]);
+    } finally {
+      log.mockRestore();
+    }
+  });
+
   test('a missing monitored value warns with the available keys, as Keras does, and never stops', () => {
     const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
     try {
