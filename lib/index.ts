@@ -4,7 +4,7 @@
 export { Tensor, tensor, zeros, ones, expandDims, concat, DType, TypedArray, TensorLike, NestedArray } from './tensor';
 export { ValueError } from './errors';
 export * from './layers';
-export { Sequential, CompileArgs, FitArgs, FitGeneratorArgs, EvaluateArgs, PredictArgs, ClassWeight } from './models/sequential';
+export { Sequential, loadModel, CompileArgs, FitArgs, FitGeneratorArgs, EvaluateArgs, PredictArgs, ClassWeight } from './models/sequential';
 export {
   Optimizer,
   Adam,

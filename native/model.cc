@@ -27,6 +27,8 @@ Napi::Function NativeModel::Init(Napi::Env env) {
                          InstanceMethod("predict", &NativeModel::Predict),
                          InstanceMethod("getWeights", &NativeModel::GetWeights),
                          InstanceMethod("setWeights", &NativeModel::SetWeights),
+                         InstanceMethod("getOptimizerState", &NativeModel::GetOptimizerState),
+                         InstanceMethod("setOptimizerState", &NativeModel::SetOptimizerState),
                          InstanceMethod("to", &NativeModel::To),
                          InstanceMethod("device", &NativeModel::Device),
                          InstanceMethod("getLearningRate", &NativeModel::GetLearningRate),
@@ -118,25 +120,35 @@ Napi::Value NativeModel::Predict(const Napi::CallbackInfo& info) {
   return worker->QueueAndPromise();
 }
 
-// getWeights() -> NativeTensor[] in Keras's layouts, copied to the CPU
+namespace {
+// Keras's layouts at the API; libtorch's own (what torch.nn modules load) in model files.
+bool TorchLayoutRequested(const Napi::CallbackInfo& info, size_t index) {
+  return info.Length() > index && info[index].IsBoolean() && info[index].As<Napi::Boolean>().Value();
+}
+}  // namespace
+
+// getWeights(torchLayout = false) -> NativeTensor[], copied to the CPU
 Napi::Value NativeModel::GetWeights(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  const bool torchLayout = TorchLayoutRequested(info, 0);
   auto lock = Lock();
   return Guard(env, "getWeights", [&] {
     torch::NoGradGuard noGrad;
     Napi::Array result = Napi::Array::New(env, state_->weights.size());
     for (size_t i = 0; i < state_->weights.size(); ++i) {
       const WeightSlot& slot = state_->weights[i];
-      torch::Tensor copy = ToKerasLayout(slot.tensor.detach().to(torch::kCPU), slot.layout).clone();
+      torch::Tensor host = slot.tensor.detach().to(torch::kCPU);
+      torch::Tensor copy = (torchLayout ? host.contiguous() : ToKerasLayout(host, slot.layout)).clone();
       result.Set(static_cast<uint32_t>(i), NativeTensor::FromTorch(env, copy));
     }
     return result;
   });
 }
 
-// setWeights(tensors) copies Keras-layout tensors into the model's parameters and buffers.
+// setWeights(tensors, torchLayout = false) copies tensors into the model's parameters and buffers.
 Napi::Value NativeModel::SetWeights(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  const bool torchLayout = TorchLayoutRequested(info, 1);
   auto lock = Lock();
   Napi::Array tensors = info[0].As<Napi::Array>();
   if (tensors.Length() != state_->weights.size()) {
@@ -149,15 +161,86 @@ Napi::Value NativeModel::SetWeights(const Napi::CallbackInfo& info) {
     for (uint32_t i = 0; i < tensors.Length(); ++i) {
       const WeightSlot& slot = state_->weights[i];
       torch::Tensor value = NativeTensor::FromValue(tensors.Get(i), "weights[" + std::to_string(i) + "]")->tensor();
-      torch::Tensor expected = ToKerasLayout(slot.tensor.detach(), slot.layout);
+      torch::Tensor expected = torchLayout ? slot.tensor.detach() : ToKerasLayout(slot.tensor.detach(), slot.layout);
       if (!value.sizes().equals(expected.sizes())) {
         throw std::invalid_argument("expected weights[" + std::to_string(i) + "] (" + slot.name + ") of shape " +
                                     ShapeToString(expected.sizes()) + " but received " + ShapeToString(value.sizes()));
       }
-      converted.push_back(FromKerasLayout(value, slot.layout));
+      converted.push_back(torchLayout ? value : FromKerasLayout(value, slot.layout));
     }
     torch::NoGradGuard noGrad;
     for (size_t i = 0; i < converted.size(); ++i) state_->weights[i].tensor.copy_(converted[i]);
+  });
+  return env.Undefined();
+}
+
+// getOptimizerState() -> one entry per weight: {step, tensors: {name: NativeTensor}}, or null where the
+// optimizer holds nothing (non-trainable weights, or before the first step).
+Napi::Value NativeModel::GetOptimizerState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!state_->optimizer) throw Napi::Error::New(env, "getOptimizerState: the model must be compiled first");
+  auto lock = Lock();
+  return Guard(env, "getOptimizerState", [&] {
+    Napi::Array result = Napi::Array::New(env, state_->weights.size());
+    for (size_t i = 0; i < state_->weights.size(); ++i) {
+      ParamStateRecord record;
+      if (!ReadParamState(*state_->optimizer, state_->weights[i].tensor, record)) {
+        result.Set(static_cast<uint32_t>(i), env.Null());
+        continue;
+      }
+      Napi::Object entry = Napi::Object::New(env);
+      entry.Set("step", static_cast<double>(record.step));
+      Napi::Object tensors = Napi::Object::New(env);
+      for (const auto& named : record.tensors) {
+        tensors.Set(named.first, NativeTensor::FromTorch(env, named.second.detach().to(torch::kCPU).contiguous().clone()));
+      }
+      entry.Set("tensors", tensors);
+      result.Set(static_cast<uint32_t>(i), entry);
+    }
+    return result;
+  });
+}
+
+// setOptimizerState(entries) restores what getOptimizerState returned (null entries are skipped). Every
+// entry is checked before any state changes.
+Napi::Value NativeModel::SetOptimizerState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!state_->optimizer) throw Napi::Error::New(env, "setOptimizerState: the model must be compiled first");
+  if (info.Length() != 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "setOptimizerState: expected an array");
+  Napi::Array entries = info[0].As<Napi::Array>();
+  if (entries.Length() != state_->weights.size()) {
+    throw Napi::Error::New(env, "setOptimizerState: expected " + std::to_string(state_->weights.size()) +
+                                    " entries but received " + std::to_string(entries.Length()));
+  }
+  auto lock = Lock();
+  Guard(env, "setOptimizerState", [&] {
+    std::vector<std::pair<size_t, ParamStateRecord>> records;
+    for (uint32_t i = 0; i < entries.Length(); ++i) {
+      Napi::Value value = entries.Get(i);
+      if (value.IsNull() || value.IsUndefined()) continue;
+      SpecReader entry(value.As<Napi::Object>(), "optimizer state of weight " + std::to_string(i));
+      ParamStateRecord record;
+      record.step = entry.Integer("step");
+      Napi::Object tensors = entry.Object("tensors");
+      Napi::Array names = tensors.GetPropertyNames();
+      for (uint32_t j = 0; j < names.Length(); ++j) {
+        std::string name = names.Get(j).ToString().Utf8Value();
+        record.tensors.emplace_back(name, NativeTensor::FromValue(tensors.Get(name), "optimizer state " + name)->tensor());
+      }
+      records.emplace_back(i, std::move(record));
+    }
+    // A dry run on a scratch optimizer of the same kind would be costly; shapes are what can go wrong,
+    // so check them all first.
+    for (const auto& [index, record] : records) {
+      for (const auto& named : record.tensors) {
+        if (!named.second.sizes().equals(state_->weights[index].tensor.sizes())) {
+          throw std::invalid_argument("optimizer state " + named.first + " of weight " + std::to_string(index) +
+                                      " has shape " + ShapeToString(named.second.sizes()) + " but the weight has " +
+                                      ShapeToString(state_->weights[index].tensor.sizes()));
+        }
+      }
+    }
+    for (const auto& [index, record] : records) WriteParamState(*state_->optimizer, state_->weights[index].tensor, record);
   });
   return env.Undefined();
 }

@@ -41,6 +41,8 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   Napi::Value Predict(const Napi::CallbackInfo& info);
   Napi::Value GetWeights(const Napi::CallbackInfo& info);
   Napi::Value SetWeights(const Napi::CallbackInfo& info);
+  Napi::Value GetOptimizerState(const Napi::CallbackInfo& info);
+  Napi::Value SetOptimizerState(const Napi::CallbackInfo& info);
   Napi::Value To(const Napi::CallbackInfo& info);
   Napi::Value Device(const Napi::CallbackInfo& info);
   Napi::Value GetLearningRate(const Napi::CallbackInfo& info);

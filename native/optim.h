@@ -20,4 +20,15 @@ void SetLearningRate(torch::optim::Optimizer& optimizer, double learningRate);
 // it can be moved with the model or saved beside it.
 void ForEachStateTensor(torch::optim::Optimizer& optimizer, const std::function<void(torch::Tensor&)>& visit);
 
+// One parameter's optimizer state, as plain named tensors (what a model file stores under optimizer/).
+struct ParamStateRecord {
+  int64_t step = 0;
+  std::vector<std::pair<std::string, torch::Tensor>> tensors;  // e.g. exp_avg, exp_avg_sq
+};
+
+// The state of `parameter`, or false when the optimizer has none for it yet (before the first step).
+bool ReadParamState(torch::optim::Optimizer& optimizer, const torch::Tensor& parameter, ParamStateRecord& record);
+// Replaces the state of `parameter`; throws std::invalid_argument when a tensor is missing or misshapen.
+void WriteParamState(torch::optim::Optimizer& optimizer, const torch::Tensor& parameter, const ParamStateRecord& record);
+
 }  // namespace keras_torch

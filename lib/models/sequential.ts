@@ -14,7 +14,17 @@ import { InputLayer } from '../layers/core';
 import { foldableActivation, getLoss, getMetric, LossName, NativeMetric } from '../losses';
 import type { NativeModel, NativeTensor } from '../native/binding';
 import { loadBinding } from '../native/loader';
-import { getOptimizer, Optimizer, OptimizerIdentifier } from '../optimizers';
+import { Adagrad, Adam, AdamW, getOptimizer, Optimizer, OptimizerIdentifier, RMSprop, SGD } from '../optimizers';
+import {
+  CompileConfig,
+  layersFromConfig,
+  ModelConfig,
+  readModelFile,
+  restoreWeights,
+  saveModelFile,
+} from './persistence';
+
+const OPTIMIZER_CLASSES: Record<string, new (config: never) => Optimizer> = { Adam, AdamW, SGD, RMSprop, Adagrad };
 import { device as defaultDevice } from '../runtime';
 import { concat, Tensor, tensor, TensorLike } from '../tensor';
 import { forEachBatch, RunningMeans, runEpochs } from '../training/loop';
@@ -124,6 +134,8 @@ let modelCounter = 0;
 
 export class Sequential {
   readonly name: string;
+  /** Class name -> label index of the data the model was trained on, when the data knew them; saved with the model. */
+  classIndices?: Record<string, number>;
   /** Set by a callback to end fit after the current epoch. */
   stopTraining = false;
   private readonly stack: Layer[] = [];
@@ -314,6 +326,7 @@ export class Sequential {
     const names = [...compiled.names, ...(validation ? compiled.names.map((n) => `val_${n}`) : [])];
     list.configure(this, { epochs, steps, verbose, metrics: names });
 
+    if (source.classIndices) this.classIndices = { ...source.classIndices };
     this.training = true;
     this.stopTraining = false;
     try {
@@ -403,6 +416,53 @@ export class Sequential {
     const [xs, ys] = this.toTensors('testOnBatch', x, y);
     const values = await this.step('evaluate', xs, ys);
     return values.length === 1 ? values[0] : values;
+  }
+
+  // ---- persistence ------------------------------------------------------------------------------
+
+  /**
+   * Writes the whole model to one .safetensors file: weights, optimizer state, config, class indices.
+   * The write is atomic: an interrupted save leaves the previous file intact.
+   */
+  async save(file: string): Promise<void> {
+    checkFilePath('save', file);
+    await this.schedule(() => saveModelFile(this, file));
+  }
+
+  /** Writes the weights alone (no optimizer state) to a .safetensors file. */
+  async saveWeights(file: string): Promise<void> {
+    checkFilePath('saveWeights', file);
+    await this.schedule(() => saveModelFile(this, file, { includeOptimizer: false }));
+  }
+
+  /** Loads weights saved by save() or saveWeights() from a model with the same layers. */
+  async loadWeights(file: string): Promise<void> {
+    checkFilePath('loadWeights', file);
+    const loaded = await readModelFile(file);
+    await this.schedule(async () => restoreWeights(this, file, loaded, { optimizer: false }));
+  }
+
+  /** @internal The config persistence stores. */
+  modelConfig(): ModelConfig {
+    return {
+      className: 'Sequential',
+      name: this.name,
+      inputShape: this.inputShape,
+      layers: this.stack.map((layer) => ({ className: layer.className, config: layer.getConfig() })),
+    };
+  }
+
+  /** @internal */
+  compileConfig(): CompileConfig | undefined {
+    if (!this.compiled) return undefined;
+    const { optimizer, loss, args } = this.compiled;
+    return { optimizer: { className: optimizer.className, config: optimizer.getConfig() }, loss, metrics: [...(args.metrics ?? [])] };
+  }
+
+  /** @internal */
+  nativeWeights(operation: string): { native: NativeModel; weights: WeightInfo[][]; stack: Layer[] } {
+    const built = this.ensureBuilt(operation);
+    return { native: built.native, weights: built.weights, stack: [...this.stack] };
   }
 
   // ---- weights and devices ----------------------------------------------------------------------
@@ -518,6 +578,11 @@ export class Sequential {
   }
 
   private previousLayers: Layer[] = [];
+
+  /** @internal Builds for an input shape known from elsewhere (a saved config). */
+  buildFor(inputShape: number[]): void {
+    this.ensureBuilt('build', inputShape);
+  }
 
   /** Builds the native model (and compiles it, when compile was called) for `inputShape`. */
   private ensureBuilt(operation = 'build', inputShape?: readonly number[]): Built {
@@ -695,6 +760,29 @@ export class Sequential {
     const [xs, ys] = this.toTensors(`${operation} validationData`, data[0] as TensorLike, data[1] as TensorLike);
     return new TensorBatches(xs, ys, batchSize, false);
   }
+}
+
+/** Recreates a model saved with `model.save()`: same layers, weights, compile options, optimizer state. */
+export async function loadModel(file: string): Promise<Sequential> {
+  checkFilePath('loadModel', file);
+  const loaded = await readModelFile(file);
+  const layers = layersFromConfig(file, loaded.config);
+  const model = new Sequential({ name: loaded.config.name });
+  for (const layer of layers) model.add(layer);
+  if (loaded.compile) {
+    const optimizerConfig = loaded.compile.optimizer;
+    const optimizer = OPTIMIZER_CLASSES[optimizerConfig?.className];
+    if (!optimizer) throw new ValueError(`${file}: unknown optimizer ${JSON.stringify(optimizerConfig?.className)} in the compile config`);
+    model.compile({ optimizer: new optimizer(optimizerConfig.config as never), loss: loaded.compile.loss, metrics: loaded.compile.metrics });
+  }
+  if (!model.inputShape && loaded.config.inputShape) model.buildFor(loaded.config.inputShape);
+  restoreWeights(model, file, loaded);
+  if (loaded.classIndices) model.classIndices = loaded.classIndices;
+  return model;
+}
+
+function checkFilePath(operation: string, file: unknown): void {
+  if (typeof file !== 'string' || file.length === 0) throw invalidArgument(operation, 'a file path', file);
 }
 
 function checkVerbose(operation: string, verbose: unknown): 0 | 1 | 2 {

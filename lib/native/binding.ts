@@ -39,14 +39,23 @@ export interface CompileSpec {
   foldedActivation: string;
 }
 
+export interface OptimizerParamState {
+  step: number;
+  tensors: Record<string, NativeTensor>;
+}
+
 export interface NativeModel {
   compile(spec: CompileSpec): void;
   /** Resolves [loss, ...metrics] for the batch. */
   trainStep(x: NativeTensor, y: NativeTensor, sampleWeight: NativeTensor | null): Promise<number[]>;
   evaluateStep(x: NativeTensor, y: NativeTensor, sampleWeight: NativeTensor | null): Promise<number[]>;
   predict(x: NativeTensor): Promise<NativeTensor>;
-  getWeights(): NativeTensor[];
-  setWeights(weights: NativeTensor[]): void;
+  /** Copies of the weights in Keras's layouts, or libtorch's with `torchLayout`. */
+  getWeights(torchLayout?: boolean): NativeTensor[];
+  setWeights(weights: NativeTensor[], torchLayout?: boolean): void;
+  /** Per weight: the optimizer's state, or null where it holds none. */
+  getOptimizerState(): (OptimizerParamState | null)[];
+  setOptimizerState(state: (OptimizerParamState | null)[]): void;
   to(device: string): void;
   device(): string;
   getLearningRate(): number;

@@ -1,0 +1,146 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import {
+  BatchNormalization,
+  Conv2D,
+  Dense,
+  Flatten,
+  loadModel,
+  MaxPooling2D,
+  Sequential,
+  setSeed,
+  tensor,
+  Tensor,
+} from '../../lib';
+import { parseSafetensors } from '../../lib/io/safetensors';
+import { pythonHas, runPython } from '../helpers/python';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'keras-torch-persistence-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function smallCnn(): Sequential {
+  const model = new Sequential();
+  model.add(new Conv2D(4, 3, { inputShape: [8, 8, 3], activation: 'relu', padding: 'same', name: 'conv' }));
+  model.add(new BatchNormalization({ name: 'norm' }));
+  model.add(new MaxPooling2D({ poolSize: 2, name: 'pool' }));
+  model.add(new Flatten({ name: 'flat' }));
+  model.add(new Dense(5, { activation: 'relu', name: 'hidden' }));
+  model.add(new Dense(1, { activation: 'sigmoid', name: 'out' }));
+  model.compile({ optimizer: 'adam', loss: 'binary_crossentropy', metrics: ['accuracy'] });
+  return model;
+}
+
+function data(count: number, seed: number): [Tensor, Tensor] {
+  let state = seed;
+  const next = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const x = new Float32Array(count * 8 * 8 * 3).map(() => next());
+  const y = new Float32Array(count).map((_, i) => i % 2);
+  return [tensor(x, [count, 8, 8, 3]), tensor(y, [count, 1])];
+}
+
+describe('save and loadModel', () => {
+  test('a loaded model predicts identically and resumes training with its optimizer state', async () => {
+    setSeed(7);
+    const model = smallCnn();
+    model.classIndices = { ankle_boot: 0, sneaker: 1 };
+    const [x, y] = data(32, 1);
+    await model.fit(x, y, { epochs: 2, batchSize: 8, verbose: 0, shuffle: false });
+    const file = path.join(tmp, 'model.safetensors');
+    await model.save(file);
+
+    const loaded = await loadModel(file);
+    expect(loaded.layers.map((l) => l.name)).toEqual(['conv', 'norm', 'pool', 'flat', 'hidden', 'out']);
+    expect(loaded.classIndices).toEqual({ ankle_boot: 0, sneaker: 1 });
+    expect(Array.from((await loaded.predict(x)).dataSync() as Float32Array)).toEqual(Array.from((await model.predict(x)).dataSync() as Float32Array));
+
+    // Same optimizer state: one more identical step gives identical weights.
+    await model.trainOnBatch(x, y);
+    await loaded.trainOnBatch(x, y);
+    const after = model.getWeights().map((w) => Array.from(w.dataSync() as Float32Array));
+    const afterLoaded = loaded.getWeights().map((w) => Array.from(w.dataSync() as Float32Array));
+    expect(afterLoaded).toEqual(after);
+  });
+
+  test('the file is standard safetensors with weights named after layers and optimizer state under optimizer/', async () => {
+    const model = smallCnn();
+    const [x, y] = data(8, 2);
+    await model.trainOnBatch(x, y);
+    const file = path.join(tmp, 'layout.safetensors');
+    await model.save(file);
+    const { tensors, metadata } = parseSafetensors(fs.readFileSync(file), file);
+    expect(tensors.get('conv.weight')!.shape).toEqual([4, 3, 3, 3]);
+    expect(tensors.get('hidden.weight')!.shape).toEqual([5, 64]);
+    expect(tensors.get('norm.running_var')!.shape).toEqual([4]);
+    expect(tensors.get('optimizer/conv.weight/exp_avg')!.shape).toEqual([4, 3, 3, 3]);
+    expect(Number((tensors.get('optimizer/conv.weight/step')!.data as BigInt64Array)[0])).toBe(1);
+    expect(JSON.parse(metadata.compile)).toMatchObject({ loss: 'binary_crossentropy', metrics: ['accuracy'] });
+    expect(JSON.parse(metadata.config).layers[0]).toMatchObject({ className: 'Conv2D', config: { filters: 4, padding: 'same' } });
+  });
+
+  test('saveWeights/loadWeights round trip, and a mismatching model is refused by name and shape', async () => {
+    const model = smallCnn();
+    const file = path.join(tmp, 'weights.safetensors');
+    await model.saveWeights(file);
+    const other = smallCnn();
+    await other.loadWeights(file);
+    expect(other.getWeights().map((w) => Array.from(w.dataSync() as Float32Array))).toEqual(model.getWeights().map((w) => Array.from(w.dataSync() as Float32Array)));
+
+    const different = new Sequential([new Dense(3, { inputShape: [4], name: 'hidden' })]);
+    await expect(different.loadWeights(file)).rejects.toThrow(/expected weight 'hidden.weight' of shape \[3, 4\] but received \[5, 64\]/);
+  });
+
+  test('a corrupt file is a clear error', async () => {
+    const file = path.join(tmp, 'corrupt.safetensors');
+    fs.writeFileSync(file, Buffer.from([200, 0, 0, 0, 0, 0, 0, 0, 123]));
+    await expect(loadModel(file)).rejects.toThrow(/header length 200 exceeds the 1 bytes after it/);
+    await expect(loadModel(path.join(tmp, 'missing.safetensors'))).rejects.toThrow(/cannot read the model file/);
+  });
+});
+
+const havePythonTorch = pythonHas('torch');
+(havePythonTorch ? describe : describe.skip)('interoperability with PyTorch', () => {
+  test("Python's torch loads the file into the equivalent torch.nn.Sequential and reproduces our predictions", async () => {
+    setSeed(3);
+    const model = smallCnn();
+    const [x, y] = data(16, 3);
+    await model.fit(x, y, { epochs: 1, batchSize: 8, verbose: 0 });
+    const file = path.join(tmp, 'interop.safetensors');
+    const inputs = path.join(tmp, 'inputs.f32');
+    await model.save(file);
+    fs.writeFileSync(inputs, Buffer.from((x.dataSync() as Float32Array).buffer));
+    const ours = Array.from((await model.predict(x)).dataSync() as Float32Array);
+    const script = `
+import json, struct, sys, torch
+from collections import OrderedDict
+raw = open(sys.argv[1], 'rb').read()
+n = struct.unpack('<Q', raw[:8])[0]
+header = json.loads(raw[8:8 + n])
+data = raw[8 + n:]
+types = {'F32': torch.float32, 'I64': torch.int64}
+state = {}
+for name, info in header.items():
+    if name == '__metadata__' or name.startswith('optimizer/'):
+        continue
+    b, e = info['data_offsets']
+    state[name] = torch.frombuffer(bytearray(data[b:e]), dtype=types[info['dtype']]).reshape(info['shape'])
+class ChannelsLastFlatten(torch.nn.Module):
+    def forward(self, x):
+        return x.permute(0, 2, 3, 1).flatten(1)
+model = torch.nn.Sequential(OrderedDict([
+    ('conv', torch.nn.Conv2d(3, 4, 3, padding=1)), ('relu', torch.nn.ReLU()),
+    ('norm', torch.nn.BatchNorm2d(4, eps=1e-3)), ('pool', torch.nn.MaxPool2d(2)),
+    ('flat', ChannelsLastFlatten()), ('hidden', torch.nn.Linear(64, 5)), ('relu2', torch.nn.ReLU()),
+    ('out', torch.nn.Linear(5, 1)), ('sigmoid', torch.nn.Sigmoid())]))
+missing, unexpected = model.load_state_dict(state, strict=False)
+assert not unexpected, unexpected
+assert all(k.endswith('num_batches_tracked') for k in missing), missing
+model.eval()
+x = torch.frombuffer(bytearray(open(sys.argv[2], 'rb').read()), dtype=torch.float32).reshape(16, 8, 8, 3)
+with torch.no_grad():
+    print(json.dumps(model(x.permute(0, 3, 1, 2)).flatten().tolist()))
+`;
+    const theirs = JSON.parse(runPython(script, [file, inputs])) as number[];
+    theirs.forEach((value, i) => expect(Math.abs(value - ours[i])).toBeLessThan(1e-5));
+  });
+});
