@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { Sequential } from '../../lib';
 import { ModelCheckpoint } from '../../lib/callbacks';
 import { formatTemplate } from '../../lib/callbacks/format';
-import { regressionData, regressionModel } from './data';
+import { lastSamples, regressionData, regressionModel } from './data';
 
 const modelSaves = typeof (Sequential.prototype as unknown as { save?: unknown }).save === 'function';
 
@@ -172,7 +172,11 @@ describe('ModelCheckpoint', () => {
       expect(existsSync(path.join(directory, 'nested', 'deeper'))).toBe(true);
       expect(callback.lastSaved).toBe(path.join(directory, 'nested', 'deeper', expected[expected.length - 1]));
       if (modelSaves) {
-        expect(readdirSync(path.join(directory, 'nested', 'deeper')).sort()).toEqual(expected.sort());
+        expect(readdirSync(path.join(directory, 'nested', 'deeper')).sort()).toEqual([...expected].sort());
+        // The last file holds the best epoch: its weights reproduce the lowest validation loss.
+        await (model as unknown as { loadWeights(file: string): Promise<void> }).loadWeights(callback.lastSaved!);
+        const evaluated = (await model.evaluate(lastSamples(x, 16), lastSamples(y, 16), { verbose: 0 })) as number;
+        expect(evaluated).toBeCloseTo(Math.min(...valLoss), 5);
       } else {
         console.log('Sequential.save is not available yet: checked the paths ModelCheckpoint asked for, not the files.');
         expect(calls.map((file) => path.basename(file))).toEqual(expected);
