@@ -92,6 +92,8 @@ function sourceName(source: string | Buffer): string {
  * names the file when the file is missing or is not an image sharp can decode.
  */
 export async function decodeImage(source: string | Buffer, settings: DecodeSettings, context = 'loadImg'): Promise<Image> {
+  // Colour conversion first, at the image's own size, as PIL's convert() before resize(): resizing in the
+  // same sharp call would premultiply by a dropped alpha channel and blend it into the colours.
   let pipeline = sharp(source, { failOn: 'error' });
   if (settings.colorMode === 'grayscale') {
     pipeline = pipeline.grayscale();
@@ -99,28 +101,36 @@ export async function decodeImage(source: string | Buffer, settings: DecodeSetti
     pipeline = pipeline.toColourspace('srgb');
     pipeline = settings.colorMode === 'rgb' ? pipeline.removeAlpha() : pipeline.ensureAlpha();
   }
-  if (settings.targetSize) {
-    const [height, width] = settings.targetSize;
-    pipeline = pipeline.resize(width, height, {
-      fit: settings.keepAspectRatio ? 'cover' : 'fill',
-      position: 'centre',
-      kernel: SHARP_KERNELS[settings.interpolation],
-    });
-  }
-  let result: { data: Buffer; info: { width: number; height: number; channels: number } };
+  const channels = channelsOf(settings.colorMode);
+  let data: Buffer;
+  let info: { width: number; height: number; channels: number };
   try {
-    result = await pipeline.raw().toBuffer({ resolveWithObject: true });
+    ({ data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true }));
+    if (info.channels !== channels) {
+      // libvips keeps a grey image's alpha band under grayscale(); Keras's 'L' has none.
+      data = Buffer.from(dropExtraChannels(data, info.channels, channels));
+      info = { ...info, channels };
+    }
+    if (settings.targetSize && (info.width !== settings.targetSize[1] || info.height !== settings.targetSize[0])) {
+      const [height, width] = settings.targetSize;
+      ({ data, info } = await sharp(data, { raw: { width: info.width, height: info.height, channels: channels as 1 | 3 | 4 } })
+        .resize(width, height, {
+          fit: settings.keepAspectRatio ? 'cover' : 'fill',
+          position: 'centre',
+          kernel: SHARP_KERNELS[settings.interpolation],
+        })
+        .raw()
+        .toBuffer({ resolveWithObject: true }));
+      if (info.channels !== channels) {
+        // A one-band raw input comes back as sRGB with equal bands: keep the first.
+        data = Buffer.from(dropExtraChannels(data, info.channels, channels));
+        info = { ...info, channels };
+      }
+    }
   } catch (error) {
     throw new Error(`${context}: could not decode ${sourceName(source)}: ${(error as Error).message}`);
   }
-  const { data, info } = result;
-  const channels = channelsOf(settings.colorMode);
-  let pixels = new Uint8Array(data.buffer, data.byteOffset, data.length);
-  if (info.channels !== channels) {
-    // libvips keeps a grey image's alpha band under grayscale(); Keras's 'L' has none.
-    pixels = dropExtraChannels(pixels, info.channels, channels);
-  }
-  return new Image(pixels, info.width, info.height, channels);
+  return new Image(new Uint8Array(data.buffer, data.byteOffset, data.length), info.width, info.height, channels);
 }
 
 function dropExtraChannels(pixels: Uint8Array, from: number, to: number): Uint8Array {
