@@ -25,5 +25,8 @@ export { ACTIVATIONS, ActivationName } from './activations';
 export { INITIALIZERS, InitializerName, InitializerConfig } from './initializers';
 export { Callback, CallbackHooks, History, Logs, TrainingParams } from './callbacks/callback';
 export { ProgressLogger } from './callbacks/progress';
+export * from './callbacks';
+export { plotHistory, historyToSvg, PlotHistoryOptions, HistoryLike } from './plot';
+export * from './preprocessing';
 export { Batch, BatchIterator } from './data';
 export { device, setDevice, cuda, setNumThreads, getNumThreads, setSeed, backendInfo, BackendInfo } from './runtime';

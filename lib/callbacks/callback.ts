@@ -2,6 +2,8 @@
  * Training callbacks: Keras's hooks, called by fit between steps (never during one). Hooks may be async;
  * fit awaits them. Plain objects with some of the hooks work as well as Callback subclasses.
  */
+import { plotHistory, PlotHistoryOptions } from '../plot';
+
 export type Logs = Record<string, number>;
 
 /** What fit tells callbacks before training starts. */
@@ -51,6 +53,14 @@ export class History extends Callback {
   readonly epoch: number[] = [];
   /** Each logged value per epoch: `history.history.loss[3]` is the fourth epoch's loss. */
   readonly history: Record<string, number[]> = {};
+
+  /**
+   * Draws the loss and accuracy curves, training and validation, to an .svg or .png file; resolves the
+   * paths written.
+   */
+  async plot(file: string, options?: PlotHistoryOptions): Promise<string[]> {
+    return plotHistory(this, file, options);
+  }
 
   onEpochEnd(epoch: number, logs: Logs = {}): void {
     this.epoch.push(epoch);

@@ -24,6 +24,8 @@ import {
   saveModelFile,
 } from './persistence';
 
+import { formatSummary } from './summary';
+
 const OPTIMIZER_CLASSES: Record<string, new (config: never) => Optimizer> = { Adam, AdamW, SGD, RMSprop, Adagrad };
 import { device as defaultDevice } from '../runtime';
 import { concat, Tensor, tensor, TensorLike } from '../tensor';
@@ -319,9 +321,9 @@ export class Sequential {
     const classWeight = args.classWeight === undefined ? undefined : this.checkClassWeight(operation, args.classWeight);
 
     const history = new History();
-    const callbacks: CallbackHooks[] = [];
+    // As in Keras, the progress bar comes last, so it shows what other callbacks add to the logs.
+    const callbacks: CallbackHooks[] = [...callbacksGiven, history];
     if (verbose > 0) callbacks.push(new ProgressLogger(verbose as 1 | 2));
-    callbacks.push(...callbacksGiven, history);
     const list = new CallbackList(callbacks);
     const names = [...compiled.names, ...(validation ? compiled.names.map((n) => `val_${n}`) : [])];
     list.configure(this, { epochs, steps, verbose, metrics: names });
@@ -466,6 +468,31 @@ export class Sequential {
   }
 
   // ---- weights and devices ----------------------------------------------------------------------
+
+  /**
+   * Prints Keras's table of layers, output shapes and parameter counts (to console.log, or `printFn`) and
+   * returns its text.
+   */
+  summary(args: { lineLength?: number; printFn?: (line: string) => void } = {}): string {
+    const shapes = this.requireShapes('summary');
+    const rows = this.stack
+      .map((layer, i) => ({ layer, i }))
+      .filter(({ layer }) => !(layer instanceof InputLayer))
+      .map(({ layer, i }) => ({
+        name: layer.name,
+        className: layer.className,
+        outputShape: shapes.outputs[i],
+        params: shapes.weights[i].reduce((total, w) => total + w.shape.reduce((a, b) => a * b, 1), 0),
+      }));
+    const all = shapes.weights.flat();
+    const size = (w: WeightInfo) => w.shape.reduce((a, b) => a * b, 1);
+    const text = formatSummary(this.name, rows, {
+      total: all.reduce((t, w) => t + size(w), 0),
+      trainable: all.filter((w) => w.trainable).reduce((t, w) => t + size(w), 0),
+    }, args.lineLength ?? 80);
+    (args.printFn ?? console.log)(text);
+    return text;
+  }
 
   /** The number of weights (trainable and not), as Keras counts them. */
   countParams(): number {
