@@ -74,7 +74,8 @@ void StepWorker::Execute() {
     torch::Tensor labels = PrepareLabels(model.lossConfig, output, y_.to(model.device));
     torch::Tensor weights = sampleWeight_.defined() ? sampleWeight_.to(model.device) : torch::Tensor();
     torch::Tensor loss = ComputeLoss(model.lossConfig, output, labels, weights);
-    if (training) {
+    // A model without trainable weights (only activations, say) still reports its loss, as Keras does.
+    if (training && loss.requires_grad()) {
       model.optimizer->zero_grad();
       loss.backward();
       model.optimizer->step();

@@ -226,7 +226,9 @@ export class Sequential {
     if (!Array.isArray(metricNames)) throw invalidArgument('compile', 'metrics to be an array of names', metricNames);
     // Resolving metrics needs the output units; with no shape yet, resolution waits for the build.
     this.compiled = { args, optimizer, loss, metrics: [], names: ['loss', ...metricNames] };
-    if (this.layerShapes()) this.ensureBuilt();
+    // Compiling again (or after the weights were touched) replaces the native optimizer and loss.
+    if (this.built) this.compileNative(this.built, this.compiled);
+    else if (this.layerShapes()) this.ensureBuilt();
   }
 
   // ---- training --------------------------------------------------------------------------------
