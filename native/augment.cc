@@ -1,6 +1,5 @@
 #include "augment.h"
 
-#include <ATen/Parallel.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -288,11 +287,11 @@ class AugmentWorker : public Napi::AsyncWorker {
       const int64_t count = job_.input.size(1) * job_.input.size(2) * job_.input.size(3);
       output_ = torch::empty(job_.input.sizes(), torch::kFloat32);
       float* out = output_.data_ptr<float>();
-      // One image per task: images are independent, and each is too small to split further.
-      at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
-        std::vector<float> work(static_cast<size_t>(count));
-        for (int64_t i = begin; i < end; ++i) ProcessImage(job_, i, work.data(), out + i * count);
-      });
+      // One thread per batch: iterators keep several batches in flight on libuv's pool, which already
+      // fills the cores. at::parallel_for here measured slower: libtorch's OpenMP team spin-waits after
+      // each batch and takes the CPU from sharp's decoding on the other pool threads.
+      std::vector<float> work(static_cast<size_t>(count));
+      for (int64_t i = 0; i < n; ++i) ProcessImage(job_, i, work.data(), out + i * count);
     });
     if (!ok) SetError(message);
   }
