@@ -165,14 +165,47 @@ export class ImageFileReader {
     this.cache = new PixelCache(filepaths.length, imageBytes, cacheLimit);
   }
 
+  /**
+   * Decodes files that are all JPEG or PNG at the target size with the same band layout in one sharp call
+   * (`join` stacks them vertically: exactly the batch's channels-last layout), which saves sharp's per-call
+   * cost. Resolves null when the files do not qualify or the joint decode fails (each is then decoded alone,
+   * so that an error names its file).
+   */
+  private async decodeJoined(indices: number[]): Promise<Map<number, Uint8Array> | null> {
+    if (indices.length < 2) return null;
+    const [height, width, channels] = this.imageShape;
+    let buffers: Buffer[];
+    try {
+      buffers = await Promise.all(indices.map((i) => fs.promises.readFile(this.filepaths[i])));
+    } catch {
+      return null;
+    }
+    const layouts = buffers.map(headerLayout);
+    const first = layouts[0];
+    if (!first || layouts.some((l) => !l || l.width !== width || l.height !== height || l.key !== first.key)) return null;
+    try {
+      const pixels = await decodeImage(buffers, { ...this.settings, targetSize: null }, this.context);
+      if (pixels.width !== width || pixels.height !== height * indices.length || pixels.channels !== channels) return null;
+      const imageBytes = height * width * channels;
+      return new Map(indices.map((index, k) => [index, pixels.data.subarray(k * imageBytes, (k + 1) * imageBytes)]));
+    } catch {
+      return null;
+    }
+  }
+
   /** The pixels of `indices` in one buffer, and the indices actually present (skipped files left out). */
   async read(indices: Int32Array): Promise<{ pixels: Uint8Array; kept: Int32Array }> {
     const imageBytes = this.imageShape[0] * this.imageShape[1] * this.imageShape[2];
+    const missing = Array.from(indices).filter((i) => !this.invalid.has(i) && !this.cache.get(i));
+    const joined = await this.decodeJoined(missing);
     const images = await Promise.all(
       Array.from(indices, async (index) => {
         if (this.invalid.has(index)) return null;
-        const cached = this.cache.get(index);
-        if (cached) return cached;
+        const cached = this.cache.get(index) ?? joined?.get(index);
+        if (cached) {
+          this.cache.put(index, cached);
+          return cached;
+        }
         try {
           const image = await decodeImage(this.filepaths[index], this.settings, this.context);
           this.cache.put(index, image.data);
@@ -198,6 +231,34 @@ export class ImageFileReader {
     }
     return { pixels, kept };
   }
+}
+
+/**
+ * Width, height and band layout from a JPEG's SOF or a PNG's IHDR header, without decoding; null for
+ * other formats and for anything unexpected.
+ */
+export function headerLayout(bytes: Buffer): { width: number; height: number; key: string } | null {
+  if (bytes.length > 26 && bytes.readUInt32BE(0) === 0x89504e47 && bytes.toString('latin1', 12, 16) === 'IHDR') {
+    return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20), key: `png:${bytes[24]}:${bytes[25]}` };
+  }
+  if (bytes.length > 4 && bytes[0] === 0xff && bytes[1] === 0xd8) {
+    let offset = 2;
+    while (offset + 9 < bytes.length) {
+      if (bytes[offset] !== 0xff) return null;
+      const marker = bytes[offset + 1];
+      if (marker === 0xff) {
+        offset += 1;
+        continue;
+      }
+      const length = bytes.readUInt16BE(offset + 2);
+      const isFrame = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+      if (isFrame) {
+        return { height: bytes.readUInt16BE(offset + 5), width: bytes.readUInt16BE(offset + 7), key: `jpeg:${bytes[offset + 9]}` };
+      }
+      offset += 2 + length;
+    }
+  }
+  return null;
 }
 
 export class DirectoryIterator extends ImageIterator {

@@ -83,7 +83,8 @@ export function checkDecodeSettings(context: string, options: LoadImgOptions, de
 }
 
 /** The file name or "a buffer", for error messages. */
-function sourceName(source: string | Buffer): string {
+function sourceName(source: string | Buffer | Buffer[]): string {
+  if (Array.isArray(source)) return `${source.length} joined images`;
   return typeof source === 'string' ? JSON.stringify(source) : 'the image buffer';
 }
 
@@ -91,10 +92,11 @@ function sourceName(source: string | Buffer): string {
  * Decodes one image to 8-bit pixels at the requested size and channel count. Rejects with an Error that
  * names the file when the file is missing or is not an image sharp can decode.
  */
-export async function decodeImage(source: string | Buffer, settings: DecodeSettings, context = 'loadImg'): Promise<Image> {
+export async function decodeImage(source: string | Buffer | Buffer[], settings: DecodeSettings, context = 'loadImg'): Promise<Image> {
   // Colour conversion first, at the image's own size, as PIL's convert() before resize(): resizing in the
   // same sharp call would premultiply by a dropped alpha channel and blend it into the colours.
-  let pipeline = sharp(source, { failOn: 'error' });
+  // An array: same-size encoded images decoded in one call, stacked vertically (sharp's `join`).
+  let pipeline = sharp(source, Array.isArray(source) ? { failOn: 'error', join: { across: 1 } } : { failOn: 'error' });
   if (settings.colorMode === 'grayscale') {
     pipeline = pipeline.grayscale();
   } else {

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ImageDataGenerator, imageDatasetFromDirectory } from '../../lib/preprocessing';
+import { ImageDataGenerator, imageDatasetFromDirectory, imgToArray, loadImg } from '../../lib/preprocessing';
 import { Tensor, tensor } from '../../lib/tensor';
 import { kerasAvailable, kerasReference, makeTempDir, writeImage } from './helpers';
 
@@ -186,6 +186,22 @@ describe('flowFromDirectory', () => {
       `flowFromDirectory: expected directory to be an existing folder but received "${path.join(root, 'nope')}"`.slice(0, 60),
     );
   });
+});
+
+test('files already at the target size (decoded together in one sharp call) give the same pixels as loadImg', async () => {
+  const dir = makeTempDir('joined');
+  try {
+    for (let i = 0; i < 5; i++) await writeImage(path.join(dir, 'a', `x${i}.${i % 2 ? 'png' : 'jpg'}`), 6, 4, i, i % 2 ? 'png' : 'jpeg');
+    for (let i = 0; i < 4; i++) await writeImage(path.join(dir, 'b', `y${i}.jpg`), 6, 4, 10 + i, 'jpeg');
+    for (const classes of [['a'], ['b']]) {
+      const { value: it } = silently(() => new ImageDataGenerator().flowFromDirectory(dir, { targetSize: [4, 6], shuffle: false, classes }));
+      const [x] = await it.get(0);
+      const expected = await Promise.all(it.filepaths.map(async (f) => Array.from(imgToArray(await loadImg(f)).dataSync() as Float32Array)));
+      expect(Array.from(x.dataSync() as Float32Array)).toEqual(expected.flat());
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 describe('corrupt images', () => {
