@@ -40,15 +40,16 @@ if command -v dpkg-query >/dev/null 2>&1; then
   fi
   # libtorch-dev pulls in the pthread OpenBLAS, whose own threads fight libtorch's OpenMP pool; prefer
   # the OpenMP build when it is installed (root only: it changes a system-wide alternative).
-  openmp_blas=/usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3
-  if [ "$(id -u)" = 0 ] && [ -e "$openmp_blas" ] && command -v update-alternatives >/dev/null 2>&1; then
-    current=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 || true)
-    if [ "$current" != "$(readlink -f "$openmp_blas")" ]; then
-      say "selecting the OpenMP OpenBLAS for libblas/liblapack"
-      update-alternatives --set libblas.so.3-x86_64-linux-gnu "$openmp_blas" >/dev/null
-      update-alternatives --set liblapack.so.3-x86_64-linux-gnu \
-        /usr/lib/x86_64-linux-gnu/openblas-openmp/liblapack.so.3 >/dev/null
-    fi
+  # libtorch links libblas.so.3, liblapack.so.3 and libopenblas.so.0: each is its own alternative.
+  openmp_dir=/usr/lib/x86_64-linux-gnu/openblas-openmp
+  if [ "$(id -u)" = 0 ] && [ -d "$openmp_dir" ] && command -v update-alternatives >/dev/null 2>&1; then
+    for library in libblas.so.3 liblapack.so.3 libopenblas.so.0; do
+      [ -e "$openmp_dir/$library" ] || continue
+      if [ "$(readlink -f "/usr/lib/x86_64-linux-gnu/$library")" != "$(readlink -f "$openmp_dir/$library")" ]; then
+        say "selecting the OpenMP OpenBLAS for $library"
+        update-alternatives --set "$library-x86_64-linux-gnu" "$openmp_dir/$library" >/dev/null
+      fi
+    done
   fi
 else
   say "not a Debian/Ubuntu system: install libtorch yourself (see README), then set LIBTORCH or Torch_DIR"

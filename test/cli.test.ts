@@ -1,0 +1,83 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import sharp from 'sharp';
+
+// The command line as users run it: the compiled dist/cli.js (scripts/setup.sh builds it).
+const cli = path.resolve(__dirname, '..', 'dist', 'cli.js');
+const haveCli = fs.existsSync(cli);
+if (!haveCli) console.warn(`skipping the CLI tests: ${cli} is not built (run npm run build:ts)`);
+
+function run(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'keras-torch-cli-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** Two classes told apart by brightness: dark and light 16x16 images. */
+async function makeFolders(root: string): Promise<void> {
+  for (const [name, level] of [['dark', 40], ['light', 215]] as const) {
+    const folder = path.join(root, name);
+    fs.mkdirSync(folder, { recursive: true });
+    for (let i = 0; i < 12; i++) {
+      const pixels = Buffer.alloc(16 * 16 * 3, level + ((i * 7) % 20));
+      await sharp(pixels, { raw: { width: 16, height: 16, channels: 3 } }).png().toFile(path.join(folder, `${name}_${i}.png`));
+    }
+  }
+}
+
+(haveCli ? describe : describe.skip)('keras-torch command line', () => {
+  test('no command prints the usage and exits 2; unknown commands and options are usage errors', () => {
+    const bare = run();
+    expect(bare.status).toBe(2);
+    expect(bare.stdout).toMatch(/Usage: keras-torch <command>/);
+    const unknown = run('fly');
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command fly/);
+    const badOption = run('train', tmp, '--epochs', 'zero');
+    expect(badOption.status).toBe(2);
+    expect(badOption.stderr).toMatch(/--epochs: expected a positive integer but received zero/);
+    expect(badOption.stderr).toMatch(/Usage: keras-torch train DIR/);
+    expect(run('predict', '--help').stdout).toMatch(/Usage: keras-torch predict MODEL IMAGE/);
+  });
+
+  test('info names the libtorch version, device and threads', () => {
+    const info = run('info');
+    expect(info.status).toBe(0);
+    expect(info.stdout).toMatch(/^libtorch \d+\.\d+/m);
+    expect(info.stdout).toMatch(/^device: (cpu|cuda)/m);
+    expect(info.stdout).toMatch(/^threads: \d+/m);
+  });
+
+  test('train saves a model and a plot; predict and evaluate use them', async () => {
+    const data = path.join(tmp, 'data');
+    await makeFolders(data);
+    const model = path.join(tmp, 'out', 'model.safetensors');
+    const trained = run('train', data, '--epochs', '15', '--image-size', '16', '--batch-size', '8', '--seed', '1', '--no-augment', '--out', model);
+    expect(trained.stderr).toBe('');
+    expect(trained.status).toBe(0);
+    expect(trained.stdout).toMatch(/Found 20 images belonging to 2 classes\./);
+    expect(trained.stdout).toMatch(/Epoch 15\/15/);
+    expect(fs.existsSync(model)).toBe(true);
+    expect(fs.existsSync(path.join(tmp, 'out', 'model-training.png'))).toBe(true);
+
+    const images = [path.join(data, 'dark', 'dark_0.png'), path.join(data, 'light', 'light_0.png')];
+    const predicted = run('predict', model, ...images, '--json');
+    expect(predicted.status).toBe(0);
+    const results = JSON.parse(predicted.stdout) as { image: string; class: string; probability: number }[];
+    expect(results.map((r) => r.class)).toEqual(['dark', 'light']);
+    results.forEach((r) => expect(r.probability).toBeGreaterThan(0.5));
+    expect(run('predict', model, images[0]).stdout).toMatch(/dark\s+0\.\d{4}/);
+
+    const evaluated = run('evaluate', model, data);
+    expect(evaluated.status).toBe(0);
+    expect(evaluated.stdout).toMatch(/loss: \d\.\d{4} - accuracy: 1\.0000/);
+
+    const missing = run('predict', path.join(tmp, 'nope.safetensors'), images[0]);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/nope\.safetensors: cannot read the model file/);
+  });
+});
