@@ -15,7 +15,8 @@ export type TensorLike = Tensor | TypedArray | NestedArray;
 
 export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'int64', 'uint8', 'bool'];
 
-const ARRAY_TYPES: Record<DType, new (length: number) => TypedArray> = {
+/** The typed array that holds each dtype's values (bool as bytes). */
+export const TYPED_ARRAYS: Record<DType, { new (length: number): TypedArray; new (buffer: ArrayBuffer): TypedArray }> = {
   float32: Float32Array,
   float64: Float64Array,
   int32: Int32Array,
@@ -192,7 +193,7 @@ function flatten(values: NestedArray, shape: number[], out: number[], axis = 0, 
 }
 
 function toTypedArray(values: ArrayLike<number> | ArrayLike<bigint>, dtype: DType): TypedArray {
-  const out = new ARRAY_TYPES[dtype](values.length);
+  const out = new TYPED_ARRAYS[dtype](values.length);
   if (dtype === 'int64') {
     const target = out as BigInt64Array;
     for (let i = 0; i < values.length; i++) target[i] = BigInt(Math.trunc(Number(values[i])));
@@ -257,7 +258,7 @@ function filled(context: string, shape: number[], dtype: DType, value: number): 
   }
   if (!DTYPES.includes(dtype)) throw invalidArgument(context, `dtype to be one of ${DTYPES.join(', ')}`, dtype);
   const size = shape.reduce((a, b) => a * b, 1);
-  const values = new ARRAY_TYPES[dtype](size);
+  const values = new TYPED_ARRAYS[dtype](size);
   if (value !== 0) (values as { fill(v: number | bigint): unknown }).fill(dtype === 'int64' ? BigInt(value) : value);
   return new Tensor(new (loadBinding().NativeTensor)(values, shape, dtype));
 }

@@ -1,5 +1,5 @@
 /** Shared test helpers: numeric comparison and tiny deterministic data. */
-import { Tensor } from '../lib';
+import { Conv2D, Dense, Flatten, MaxPooling2D, Sequential, Tensor } from '../lib';
 
 /** Asserts two flat number lists are equal to within `tolerance` (absolute, plus relative for large values). */
 export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance = 1e-5): void {
@@ -42,4 +42,15 @@ export function moments(list: ArrayLike<number>): { mean: number; variance: numb
   let squares = 0;
   for (let i = 0; i < list.length; i++) squares += (list[i] - mean) ** 2;
   return { mean, variance: squares / list.length };
+}
+
+/** The seed tutorial's CNN on 64x64 RGB images, uncompiled. */
+export function seedModel(): Sequential {
+  const classifier = new Sequential();
+  classifier.add(new Conv2D(32, [3, 3], { inputShape: [64, 64, 3], activation: 'relu' }));
+  classifier.add(new MaxPooling2D({ poolSize: [2, 2] }));
+  classifier.add(new Flatten());
+  classifier.add(new Dense(128, { activation: 'relu' }));
+  classifier.add(new Dense(1, { activation: 'sigmoid' }));
+  return classifier;
 }

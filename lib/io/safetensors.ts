@@ -7,6 +7,7 @@
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import { ValueError } from '../errors';
+import { TYPED_ARRAYS } from '../tensor';
 import type { DType, TypedArray } from '../tensor';
 
 const DTYPE_CODES: Record<DType, string> = {
@@ -21,14 +22,6 @@ const DTYPE_BY_CODE: Record<string, DType> = Object.fromEntries(
   Object.entries(DTYPE_CODES).map(([dtype, code]) => [code, dtype as DType]),
 );
 const ITEM_SIZE: Record<DType, number> = { float32: 4, float64: 8, int32: 4, int64: 8, uint8: 1, bool: 1 };
-const ARRAY_TYPES: Record<DType, { new (buffer: ArrayBuffer): TypedArray }> = {
-  float32: Float32Array,
-  float64: Float64Array,
-  int32: Int32Array,
-  int64: BigInt64Array,
-  uint8: Uint8Array,
-  bool: Uint8Array,
-};
 
 /** Headers beyond this are not model files; refusing them bounds what a hostile file can make us parse. */
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
@@ -163,7 +156,7 @@ export function parseSafetensors(content: Buffer, file = 'buffer'): SafetensorsF
   for (const entry of entries) {
     // A copy: the tensor's bytes must be aligned for its element type, which a file offset need not be.
     const bytes = content.buffer.slice(content.byteOffset + headerEnd + entry.begin, content.byteOffset + headerEnd + entry.end);
-    tensors.set(entry.name, { dtype: entry.dtype, shape: entry.shape, data: new ARRAY_TYPES[entry.dtype](bytes as ArrayBuffer) });
+    tensors.set(entry.name, { dtype: entry.dtype, shape: entry.shape, data: new TYPED_ARRAYS[entry.dtype](bytes as ArrayBuffer) });
   }
   return { tensors, metadata };
 }

@@ -4,7 +4,7 @@
  */
 import type { Batch } from '../data';
 import { invalidArgument, ValueError } from '../errors';
-import { Tensor, tensor, TypedArray } from '../tensor';
+import { Tensor, tensor, TypedArray, TYPED_ARRAYS } from '../tensor';
 import { checkKnownOptions, checkOneOf, checkPlainObject } from '../validation';
 import type { ImageDataGenerator } from './image-data-generator';
 import { ImageIterator, IteratorOptions } from './iterator';
@@ -14,21 +14,13 @@ export interface FlowOptions extends IteratorOptions {
   subset?: 'training' | 'validation' | null;
 }
 
-const ARRAY_KINDS: Record<Tensor['dtype'], new (length: number) => TypedArray> = {
-  float32: Float32Array,
-  float64: Float64Array,
-  int32: Int32Array,
-  int64: BigInt64Array,
-  uint8: Uint8Array,
-  bool: Uint8Array,
-};
 
 type Rows = { values: TypedArray; shape: number[]; dtype: Tensor['dtype'] };
 
 function gatherRows(rows: Rows, indices: Int32Array): Tensor {
   const rowSize = rows.shape.slice(1).reduce((a, b) => a * b, 1);
   // This realm's constructor: arrays read back from the addon may come from another one (as under jest).
-  const Kind = ARRAY_KINDS[rows.dtype];
+  const Kind = TYPED_ARRAYS[rows.dtype];
   const out = new Kind(indices.length * rowSize);
   indices.forEach((row, i) => {
     (out as Float32Array).set((rows.values as Float32Array).subarray(row * rowSize, (row + 1) * rowSize), i * rowSize);
@@ -38,7 +30,7 @@ function gatherRows(rows: Rows, indices: Int32Array): Tensor {
 
 function sliceRows(rows: Rows, start: number, end: number): Rows {
   const rowSize = rows.shape.slice(1).reduce((a, b) => a * b, 1);
-  const values = new ARRAY_KINDS[rows.dtype]((end - start) * rowSize);
+  const values = new TYPED_ARRAYS[rows.dtype]((end - start) * rowSize);
   (values as Float32Array).set((rows.values as Float32Array).subarray(start * rowSize, end * rowSize));
   return { values, shape: [end - start, ...rows.shape.slice(1)], dtype: rows.dtype };
 }

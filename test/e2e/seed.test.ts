@@ -7,7 +7,8 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Conv2D, Dense, Flatten, ImageDataGenerator, MaxPooling2D, Sequential, setSeed } from '../../lib';
+import { ImageDataGenerator, setSeed } from '../../lib';
+import { seedModel } from '../helpers';
 
 const source = '/usr/share/datasets/fashion-mnist';
 const haveData = fs.existsSync(source);
@@ -21,12 +22,7 @@ if (!haveData) console.warn(`skipping the end-to-end test: ${source} is missing 
       '--out', root, '--classes', 'sneaker,ankle_boot', '--train-per-class', '1000', '--test-per-class', '300', '--size', '64',
     ], { stdio: 'ignore' });
     setSeed(2024);
-    const classifier = new Sequential();
-    classifier.add(new Conv2D(32, [3, 3], { inputShape: [64, 64, 3], activation: 'relu' }));
-    classifier.add(new MaxPooling2D({ poolSize: [2, 2] }));
-    classifier.add(new Flatten());
-    classifier.add(new Dense(128, { activation: 'relu' }));
-    classifier.add(new Dense(1, { activation: 'sigmoid' }));
+    const classifier = seedModel();
     classifier.compile({ optimizer: 'adam', loss: 'binary_crossentropy', metrics: ['accuracy'] });
     const trainingSet = new ImageDataGenerator({ rescale: 1 / 255, shearRange: 0.2, zoomRange: 0.2, horizontalFlip: true })
       .flowFromDirectory(path.join(root, 'training_set'), { targetSize: [64, 64], batchSize: 32, classMode: 'binary', seed: 1 });

@@ -1,5 +1,5 @@
 import { Conv2D, Convolution2D, Dense, Flatten, MaxPooling2D, Sequential, tensor } from '../../lib';
-import { expectClose, range, seededRandom, values } from '../helpers';
+import { expectClose, range, seededRandom, seedModel, values } from '../helpers';
 import { describeLayer, fixedModel } from './harness';
 
 describeLayer('Conv2D', {
@@ -235,12 +235,7 @@ describe('Conv2D numerics', () => {
 
 describe('the seed CNN', () => {
   test('has 3,937,409 parameters on 64x64x3, as Keras counts them', () => {
-    const classifier = new Sequential();
-    classifier.add(new Conv2D(32, [3, 3], { inputShape: [64, 64, 3], activation: 'relu' }));
-    classifier.add(new MaxPooling2D({ poolSize: [2, 2] }));
-    classifier.add(new Flatten());
-    classifier.add(new Dense(128, { activation: 'relu' }));
-    classifier.add(new Dense(1, { activation: 'sigmoid' }));
+    const classifier = seedModel();
     expect(classifier.countParams()).toBe(3937409);
     expect(classifier.outputShape).toEqual([1]);
     expect(classifier.getWeights().map((w) => [...w.shape])).toEqual([[3, 3, 3, 32], [32], [30752, 128], [128], [128, 1], [1]]);

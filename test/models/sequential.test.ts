@@ -11,17 +11,8 @@ import {
   tensor,
   zeros,
 } from '../../lib';
-import { expectClose, seededRandom, values } from '../helpers';
+import { expectClose, seededRandom, seedModel, values } from '../helpers';
 
-function seedModel(): Sequential {
-  const classifier = new Sequential();
-  classifier.add(new Conv2D(32, [3, 3], { inputShape: [64, 64, 3], activation: 'relu' }));
-  classifier.add(new MaxPooling2D({ poolSize: [2, 2] }));
-  classifier.add(new Flatten());
-  classifier.add(new Dense(128, { activation: 'relu' }));
-  classifier.add(new Dense(1, { activation: 'sigmoid' }));
-  return classifier;
-}
 
 function smallModel(): Sequential {
   return new Sequential([new InputLayer({ inputShape: [4] }), new Dense(3, { activation: 'relu' }), new Dense(2, { activation: 'softmax' })]);
