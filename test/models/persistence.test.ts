@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { spawnSync } from 'child_process';
 import {
   BatchNormalization,
   Conv2D,
@@ -142,5 +143,62 @@ with torch.no_grad():
 `;
     const theirs = JSON.parse(runPython(script, [file, inputs])) as number[];
     theirs.forEach((value, i) => expect(Math.abs(value - ours[i])).toBeLessThan(1e-5));
+  });
+});
+
+// These run the compiled package in child processes, as a user's program would.
+const dist = path.resolve(__dirname, '../../dist/index.js');
+const haveDist = fs.existsSync(dist);
+if (!haveDist) console.warn(`skipping the cross-process persistence tests: ${dist} is not built (run npm run build:ts)`);
+
+(haveDist ? describe : describe.skip)('model files across processes', () => {
+  test('a model saved here is loaded by a fresh process and predicts identically', async () => {
+    setSeed(11);
+    const model = smallCnn();
+    const [x, y] = data(8, 4);
+    await model.fit(x, y, { epochs: 1, batchSize: 4, verbose: 0 });
+    const file = path.join(tmp, 'fresh.safetensors');
+    await model.save(file);
+    const inputs = path.join(tmp, 'fresh-inputs.f32');
+    fs.writeFileSync(inputs, Buffer.from((x.dataSync() as Float32Array).buffer));
+    const script = `
+      const fs = require('fs');
+      const { loadModel, tensor } = require(${JSON.stringify(dist)});
+      (async () => {
+        const model = await loadModel(${JSON.stringify(file)});
+        const raw = fs.readFileSync(${JSON.stringify(inputs)});
+        const x = tensor(new Float32Array(raw.buffer, raw.byteOffset, raw.length / 4), [8, 8, 8, 3]);
+        process.stdout.write(JSON.stringify(Array.from((await model.predict(x)).dataSync())));
+      })();`;
+    const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual(Array.from((await model.predict(x)).dataSync() as Float32Array));
+  });
+
+  test('a process killed while saving leaves the previous file intact', () => {
+    const file = path.join(tmp, 'atomic.safetensors');
+    // A first save of a small model, then a child that starts saving a 64 MB one over it and is killed mid-write.
+    const script = (units: number, kill: boolean) => `
+      const { Sequential, Dense } = require(${JSON.stringify(dist)});
+      const model = new Sequential([new Dense(${units}, { inputShape: [${units}] })]);
+      model.save(${JSON.stringify(file)}).then(() => process.stdout.write('saved'));
+      ${kill ? `
+      // Killed once the new file is half written: the temporary file exists and holds data.
+      const fs = require('fs');
+      const timer = setInterval(() => {
+        for (const name of fs.readdirSync(${JSON.stringify(tmp)})) {
+          if (name.startsWith('.atomic.safetensors.') && fs.statSync(${JSON.stringify(tmp)} + '/' + name).size > 1 << 20) {
+            fs.writeSync(1, 'writing');
+            process.kill(process.pid, 'SIGKILL');
+          }
+        }
+      }, 1);` : ''}`;
+    expect(spawnSync(process.execPath, ['-e', script(8, false)], { encoding: 'utf8' }).stdout).toBe('saved');
+    const before = fs.readFileSync(file);
+    const killed = spawnSync(process.execPath, ['-e', script(4096, true)], { encoding: 'utf8' });
+    expect(killed.signal).toBe('SIGKILL');
+    expect(killed.stdout).toBe('writing');
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+    expect(parseSafetensors(fs.readFileSync(file), file).tensors.get('dense.weight')?.shape ?? null).not.toBeNull();
   });
 });
