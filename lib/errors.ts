@@ -8,8 +8,19 @@ export class ValueError extends Error {
   override name = 'ValueError';
 }
 
+/** A description of a received value that is already text for a message (`shape [3, 2]`), printed as-is. */
+export class Described {
+  constructor(readonly text: string) {}
+}
+
+/** Wraps `text` so that `describe()` (and so `invalidArgument`) prints it without quotes. */
+export function described(text: string): Described {
+  return new Described(text);
+}
+
 /** Describes a received value for an error message, briefly and without throwing. */
 export function describe(value: unknown): string {
+  if (value instanceof Described) return value.text;
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
   if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);

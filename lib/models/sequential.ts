@@ -8,7 +8,7 @@ import { CallbackHooks, CallbackList, History, Logs } from '../callbacks/callbac
 import { ProgressLogger } from '../callbacks/progress';
 import type { Batch, BatchIterator } from '../data';
 import { isBatchIterator } from '../data';
-import { invalidArgument, ValueError } from '../errors';
+import { described, invalidArgument, ValueError } from '../errors';
 import { Layer, WeightInfo } from '../layers/layer';
 import { InputLayer } from '../layers/core';
 import { foldableActivation, getLoss, getMetric, LossName, NativeMetric } from '../losses';
@@ -513,12 +513,12 @@ export class Sequential {
     if (!Array.isArray(weights)) throw invalidArgument('setWeights', 'an array of tensors', weights);
     const expected = built.weights.flat();
     if (weights.length !== expected.length) {
-      throw invalidArgument('setWeights', `${expected.length} weight tensors`, `${weights.length} tensors`);
+      throw invalidArgument('setWeights', `${expected.length} weight tensors`, described(`${weights.length} tensors`));
     }
     const tensors = weights.map((w, i) => {
       const t = w instanceof Tensor ? w : tensor(w as TensorLike);
       if (formatShape(t.shape, null) !== formatShape(expected[i].shape, null)) {
-        throw invalidArgument('setWeights', `weights[${i}] (${expected[i].name}) of shape [${expected[i].shape.join(', ')}]`, `shape [${t.shape.join(', ')}]`);
+        throw invalidArgument('setWeights', `weights[${i}] (${expected[i].name}) of shape [${expected[i].shape.join(', ')}]`, described(`shape [${t.shape.join(', ')}]`));
       }
       return t.dtype === 'float32' ? t : tensor(t.dataSync(), [...t.shape], 'float32');
     });
@@ -757,12 +757,12 @@ export class Sequential {
     if (expected && xs.rank === 1 && expected.length > 1) {
       const per = expected.reduce((a, b) => a * b, 1);
       if (xs.size % per !== 0) {
-        throw invalidArgument(operation, `x with a multiple of ${per} values (samples of shape ${formatShape(expected)})`, `${xs.size} values`);
+        throw invalidArgument(operation, `x with a multiple of ${per} values (samples of shape ${formatShape(expected)})`, described(`${xs.size} values`));
       }
       xs = xs.reshape([xs.size / per, ...expected]);
     }
-    if (xs.rank < 2) throw invalidArgument(operation, 'x with a batch axis (rank 2 or more)', `shape [${xs.shape.join(', ')}]`);
-    if (xs.shape[0] === 0) throw invalidArgument(operation, 'x with at least one sample', 'an empty batch');
+    if (xs.rank < 2) throw invalidArgument(operation, 'x with a batch axis (rank 2 or more)', described(`shape [${xs.shape.join(', ')}]`));
+    if (xs.shape[0] === 0) throw invalidArgument(operation, 'x with at least one sample', described('an empty batch'));
     if (xs.dtype === 'int64' || xs.dtype === 'bool') throw invalidArgument(operation, 'x of a numeric dtype', xs.dtype);
     this.checkInputShape(operation, xs.shape);
     return xs;
@@ -777,7 +777,7 @@ export class Sequential {
       throw new ValueError(`${operation}: y: ${(error as Error).message}`);
     }
     if (ys.rank === 0 || ys.shape[0] !== xs.shape[0]) {
-      throw invalidArgument(operation, `y with as many samples as x (${xs.shape[0]})`, `shape [${ys.shape.join(', ')}]`);
+      throw invalidArgument(operation, `y with as many samples as x (${xs.shape[0]})`, described(`shape [${ys.shape.join(', ')}]`));
     }
     return [xs, ys];
   }
