@@ -54,7 +54,7 @@ function fromPython(env) {
   }
 }
 
-/** Returns {torchDir, source, libDir} or throws an Error listing what was tried and how to get libtorch. */
+/** Returns {torchDir, source, libDir, version, cuda, abi} or throws an Error listing what was tried and how to get libtorch. */
 function findLibtorch(env = process.env) {
   const explicit = fromEnvironment(env);
   if (explicit.torchDir) return withLibDir(explicit);
@@ -78,10 +78,56 @@ function withLibDir(found) {
   const up = (levels) => path.resolve(found.torchDir, ...Array(levels).fill('..'));
   const candidates = [path.join(up(3), 'lib'), up(2)];
   const libDir = candidates.find((dir) => fs.existsSync(path.join(dir, 'libtorch_cpu.so'))) || candidates[0];
-  return { ...found, libDir };
+  return { ...found, libDir, ...describeLibtorch(found.torchDir, libDir) };
 }
 
-module.exports = { findLibtorch, HOW_TO_GET_LIBTORCH };
+function readIfThere(file) {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What a binary built against this libtorch depends on: its version (major.minor.patch), whether it is a
+ * CUDA build, and its C++ ABI (`cxx11`, or `precxx11` for -D_GLIBCXX_USE_CXX11_ABI=0, as older pip wheels
+ * and pytorch.org's "pre-cxx11" zips are built).
+ */
+function describeLibtorch(torchDir, libDir) {
+  const up = (levels) => path.resolve(torchDir, ...Array(levels).fill('..'));
+  // torch/version.h is exact; TorchConfigVersion.cmake is the fallback (Debian's says 1.13.0 as well).
+  let version;
+  const headerRoots = [path.join(up(3), 'include'), path.join(up(4), 'include'), '/usr/include', '/usr/local/include'];
+  for (const root of headerRoots) {
+    const header = readIfThere(path.join(root, 'torch', 'csrc', 'api', 'include', 'torch', 'version.h'));
+    const part = (name) => header && (header.match(new RegExp(`#define TORCH_VERSION_${name} (\\d+)`)) || [])[1];
+    if (part('MAJOR') && part('MINOR') && part('PATCH')) {
+      version = `${part('MAJOR')}.${part('MINOR')}.${part('PATCH')}`;
+      break;
+    }
+  }
+  if (!version) {
+    const config = readIfThere(path.join(torchDir, 'TorchConfigVersion.cmake')) || '';
+    const match = config.match(/set\(PACKAGE_VERSION "(\d+\.\d+\.\d+)/);
+    version = match ? match[1] : 'unknown';
+  }
+  // CUDA: libtorch_cuda next to libtorch_cpu, or Caffe2Config.cmake saying so.
+  const caffe2 = readIfThere(path.join(torchDir, '..', 'Caffe2', 'Caffe2Config.cmake')) || '';
+  const cuda = fs.existsSync(path.join(libDir, 'libtorch_cuda.so')) || /set\(CAFFE2_USE_CUDA ON\)/.test(caffe2);
+  // The ABI flag TorchConfig.cmake hands to dependent builds (TORCH_CXX_FLAGS).
+  const torchConfig = readIfThere(path.join(torchDir, 'TorchConfig.cmake')) || '';
+  const abiMatch = torchConfig.match(/_GLIBCXX_USE_CXX11_ABI=([01])/);
+  const abi = abiMatch && abiMatch[1] === '0' ? 'precxx11' : 'cxx11';
+  return { version, cuda, abi };
+}
+
+/** The file name of a prebuilt binary for this libtorch, e.g. keras-torch.libtorch-1.13.0.cpu.cxx11.node. */
+function prebuildName(libtorch) {
+  return `keras-torch.libtorch-${libtorch.version}.${libtorch.cuda ? 'cuda' : 'cpu'}.${libtorch.abi}.node`;
+}
+
+module.exports = { findLibtorch, describeLibtorch, prebuildName, HOW_TO_GET_LIBTORCH };
 
 if (require.main === module) {
   try {
