@@ -4,7 +4,7 @@ import { invalidArgument } from '../errors';
 import { getInitializer, InitializerConfig, InitializerIdentifier } from '../initializers';
 import type { LayerSpec } from '../native/binding';
 import { checkBoolean, checkIntegerPair, checkKnownOptions, checkPositiveInteger } from '../validation';
-import { isOptionsObject, Layer, LayerArgs, LAYER_ARG_KEYS, WeightInfo } from './layer';
+import { isOptionsObject, Layer, LayerArgs, LAYER_ARG_KEYS, WeightInfo, optionsAfterPositional } from './layer';
 import { checkPadding, outputSize, PaddingMode, paddingAmounts } from './padding';
 
 export interface Conv2DArgs extends LayerArgs {
@@ -58,7 +58,7 @@ export class Conv2D extends Layer {
   constructor(filters: number, kernelSize: number | [number, number], args?: Conv2DArgs);
   constructor(args: Conv2DArgs);
   constructor(filtersOrArgs: number | Conv2DArgs, kernelSize?: number | [number, number], maybeArgs: Conv2DArgs = {}) {
-    const args = isOptionsObject(filtersOrArgs) ? filtersOrArgs : { ...maybeArgs, filters: filtersOrArgs, kernelSize };
+    const args = isOptionsObject(filtersOrArgs) ? filtersOrArgs : { ...optionsAfterPositional('Conv2D', maybeArgs), filters: filtersOrArgs, kernelSize };
     checkKnownOptions('Conv2D', args, CONV_KEYS);
     super(args, 'Conv2D');
     const context = `Conv2D '${this.name}'`;

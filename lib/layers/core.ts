@@ -4,7 +4,7 @@ import { invalidArgument } from '../errors';
 import { getInitializer, InitializerConfig, InitializerIdentifier } from '../initializers';
 import type { LayerSpec } from '../native/binding';
 import { checkBoolean, checkKnownOptions, checkNumberInRange, checkPositiveInteger, formatShape } from '../validation';
-import { isOptionsObject, Layer, LayerArgs, LAYER_ARG_KEYS, WeightInfo } from './layer';
+import { isOptionsObject, Layer, LayerArgs, LAYER_ARG_KEYS, WeightInfo, optionsAfterPositional } from './layer';
 
 export interface InputLayerArgs extends LayerArgs {
   /** Keras 3's spelling of inputShape. */
@@ -63,7 +63,7 @@ export class Dense extends Layer {
   constructor(units: number, args?: DenseArgs);
   constructor(args: DenseArgs);
   constructor(unitsOrArgs: number | DenseArgs, maybeArgs: DenseArgs = {}) {
-    const args = isOptionsObject(unitsOrArgs) ? unitsOrArgs : { ...maybeArgs, units: unitsOrArgs };
+    const args = isOptionsObject(unitsOrArgs) ? unitsOrArgs : { ...optionsAfterPositional('Dense', maybeArgs), units: unitsOrArgs };
     checkKnownOptions('Dense', args, DENSE_KEYS);
     super(args, 'Dense');
     const context = `Dense '${this.name}'`;
@@ -150,7 +150,7 @@ export class Dropout extends Layer {
   constructor(rate: number, args?: DropoutArgs);
   constructor(args: DropoutArgs);
   constructor(rateOrArgs: number | DropoutArgs, maybeArgs: DropoutArgs = {}) {
-    const args = isOptionsObject(rateOrArgs) ? rateOrArgs : { ...maybeArgs, rate: rateOrArgs };
+    const args = isOptionsObject(rateOrArgs) ? rateOrArgs : { ...optionsAfterPositional('Dropout', maybeArgs), rate: rateOrArgs };
     checkKnownOptions('Dropout', args, [...LAYER_ARG_KEYS, 'rate']);
     super(args, 'Dropout');
     this.rate = checkNumberInRange(`Dropout '${this.name}'`, 'rate', args.rate, 0, 1, { maxExclusive: true });
@@ -181,7 +181,7 @@ export class Activation extends Layer {
   constructor(activation: ActivationIdentifier, args?: ActivationArgs);
   constructor(args: ActivationArgs);
   constructor(activationOrArgs: ActivationIdentifier | ActivationArgs, maybeArgs: ActivationArgs = {}) {
-    const args = isOptionsObject(activationOrArgs) ? activationOrArgs : { ...maybeArgs, activation: activationOrArgs };
+    const args = isOptionsObject(activationOrArgs) ? activationOrArgs : { ...optionsAfterPositional('Activation', maybeArgs), activation: activationOrArgs };
     checkKnownOptions('Activation', args, [...LAYER_ARG_KEYS, 'activation']);
     super(args, 'Activation');
     if (args.activation === undefined) throw invalidArgument(`Activation '${this.name}'`, 'an activation', undefined);

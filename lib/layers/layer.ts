@@ -111,6 +111,12 @@ export abstract class Layer {
   }
 }
 
+/** The options object that follows positional arguments, checked before it is spread (a string would spread into '0', '1', ...). */
+export function optionsAfterPositional<T>(className: string, options: T): T {
+  checkPlainObject(className, 'options', options);
+  return options;
+}
+
 /** Splits Keras's two calling conventions: positional required arguments, or one options object. */
 export function isOptionsObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

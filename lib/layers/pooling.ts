@@ -2,7 +2,7 @@
 import { invalidArgument } from '../errors';
 import type { LayerSpec } from '../native/binding';
 import { checkBoolean, checkIntegerPair, checkKnownOptions } from '../validation';
-import { isOptionsObject, Layer, LayerArgs, LAYER_ARG_KEYS } from './layer';
+import { isOptionsObject, Layer, LayerArgs, LAYER_ARG_KEYS, optionsAfterPositional } from './layer';
 import { checkPadding, outputSize, PaddingMode, paddingAmounts } from './padding';
 
 export interface Pooling2DArgs extends LayerArgs {
@@ -27,7 +27,7 @@ abstract class Pooling2D extends Layer {
   constructor(className: string, poolSizeOrArgs: number | [number, number] | Pooling2DArgs | undefined, maybeArgs: Pooling2DArgs) {
     const args: Pooling2DArgs = isOptionsObject(poolSizeOrArgs)
       ? poolSizeOrArgs
-      : { ...maybeArgs, poolSize: poolSizeOrArgs ?? maybeArgs.poolSize };
+      : { ...optionsAfterPositional(className, maybeArgs), poolSize: poolSizeOrArgs ?? maybeArgs.poolSize };
     checkKnownOptions(className, args, POOLING_KEYS);
     super(args, className);
     const context = `${className} '${this.name}'`;

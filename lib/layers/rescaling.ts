@@ -1,7 +1,7 @@
 /** Keras's Rescaling preprocessing layer: `x * scale + offset`. */
 import type { LayerSpec } from '../native/binding';
 import { checkFiniteNumber, checkKnownOptions } from '../validation';
-import { isOptionsObject, Layer, LayerArgs, LAYER_ARG_KEYS } from './layer';
+import { isOptionsObject, Layer, LayerArgs, LAYER_ARG_KEYS, optionsAfterPositional } from './layer';
 
 export interface RescalingArgs extends LayerArgs {
   scale?: number;
@@ -17,7 +17,7 @@ export class Rescaling extends Layer {
   constructor(scale: number, args?: RescalingArgs);
   constructor(args: RescalingArgs);
   constructor(scaleOrArgs: number | RescalingArgs, maybeArgs: RescalingArgs = {}) {
-    const args = isOptionsObject(scaleOrArgs) ? scaleOrArgs : { ...maybeArgs, scale: scaleOrArgs };
+    const args = isOptionsObject(scaleOrArgs) ? scaleOrArgs : { ...optionsAfterPositional('Rescaling', maybeArgs), scale: scaleOrArgs };
     checkKnownOptions('Rescaling', args, [...LAYER_ARG_KEYS, 'scale', 'offset']);
     super(args, 'Rescaling');
     this.scale = checkFiniteNumber(`Rescaling '${this.name}'`, 'scale', args.scale);
