@@ -3,7 +3,7 @@
  * buffer is kept alive while libtorch uses it), read back with a copy. The garbage collector frees
  * tensors (V8 is told how much memory libtorch holds for them); `dispose()` frees one at once.
  */
-import { invalidArgument, ValueError } from './errors';
+import { described, invalidArgument, ValueError } from './errors';
 import type { NativeDtype, NativeTensor, NativeTypedArray } from './native/binding';
 import { loadBinding } from './native/loader';
 
@@ -258,7 +258,13 @@ function filled(context: string, shape: number[], dtype: DType, value: number): 
   }
   if (!DTYPES.includes(dtype)) throw invalidArgument(context, `dtype to be one of ${DTYPES.join(', ')}`, dtype);
   const size = shape.reduce((a, b) => a * b, 1);
-  const values = new TYPED_ARRAYS[dtype](size);
+  let values: TypedArray;
+  try {
+    values = new TYPED_ARRAYS[dtype](size);
+  } catch (error) {
+    // V8 refuses typed arrays past its length limit (or without the memory) with a RangeError.
+    throw invalidArgument(context, `a shape whose ${size} values fit in memory (${(error as Error).message})`, shape);
+  }
   if (value !== 0) (values as { fill(v: number | bigint): unknown }).fill(dtype === 'int64' ? BigInt(value) : value);
   return new Tensor(new (loadBinding().NativeTensor)(values, shape, dtype));
 }
@@ -289,5 +295,14 @@ export function concat(tensors: Tensor[]): Tensor {
   if (!Array.isArray(tensors) || tensors.length === 0 || !tensors.every((t) => t instanceof Tensor)) {
     throw invalidArgument('concat', 'a non-empty array of Tensors', tensors);
   }
+  tensors.forEach((t, i) => {
+    if (t.isDisposed) throw invalidArgument('concat', `tensors[${i}] to be a live Tensor`, described('a disposed Tensor'));
+  });
+  const first = tensors[0].shape;
+  tensors.forEach((t, i) => {
+    if (t.rank !== first.length || t.shape.some((d, axis) => axis > 0 && d !== first[axis])) {
+      throw invalidArgument('concat', `tensors[${i}] of shape [*, ${first.slice(1).join(', ')}] (as tensors[0])`, described(`shape [${t.shape.join(', ')}]`));
+    }
+  });
   return new Tensor(loadBinding().concat(tensors.map((t) => t.native)));
 }
