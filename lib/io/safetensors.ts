@@ -59,7 +59,14 @@ export async function writeSafetensors(
 
   const directory = path.dirname(path.resolve(file));
   const temporary = path.join(directory, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  const handle = await fs.open(temporary, 'w');
+  let handle: fs.FileHandle;
+  try {
+    handle = await fs.open(temporary, 'w');
+  } catch (error) {
+    // The temporary name means nothing to the caller; name the file they asked for.
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new Error(`${file}: cannot write the model file (${reason} in ${directory})`, { cause: error });
+  }
   try {
     await handle.write(length);
     await handle.write(headerBytes);
