@@ -120,6 +120,40 @@ export function layersFromConfig(file: string, config: ModelConfig): Layer[] {
   });
 }
 
+/**
+ * Checks, from the layers' shape inference alone, that every weight the config implies is in the file
+ * with as many values, so that building the model allocates no more than the file holds.
+ */
+export function checkStoredWeights(file: string, layers: Layer[], loaded: LoadedFile): void {
+  const declared = layers[0]?.batchInputShape ?? loaded.config.inputShape;
+  if (!declared) return;
+  if (!Array.isArray(declared) || !declared.every((d) => Number.isSafeInteger(d) && d >= 1)) {
+    throw new ValueError(`${file}: expected the config's inputShape to be positive integers but received ${JSON.stringify(declared)}`);
+  }
+  let shape: readonly number[] = declared;
+  const weights: WeightInfo[][] = [];
+  for (const [i, layer] of layers.entries()) {
+    try {
+      weights.push(layer.weightInfo(shape));
+      shape = layer.computeOutputShape(shape);
+    } catch (error) {
+      throw new ValueError(`${file}: layer ${i} of the config: ${(error as Error).message}`);
+    }
+  }
+  const names = weightNames(layers, weights);
+  weights.flat().forEach((weight, i) => {
+    const entry = loaded.tensors.get(names[i]);
+    const count = weight.shape.reduce((a, b) => a * b, 1);
+    if (!entry) throw new ValueError(`${file}: expected a weight named '${names[i]}' (${count} values, from the config) but the file has none`);
+    const stored = entry.shape.reduce((a, b) => a * b, 1);
+    if (stored !== count || entry.shape.length !== weight.shape.length) {
+      throw new ValueError(
+        `${file}: expected weight '${names[i]}' with ${count} values (shape [${weight.shape.join(', ')}] from the config) but received shape [${entry.shape.join(', ')}]`,
+      );
+    }
+  });
+}
+
 /** Copies the file's weights (and, when asked, optimizer state) into the model, checking every name and shape first. */
 export function restoreWeights(model: PersistableModel, file: string, loaded: LoadedFile, { optimizer = true } = {}): void {
   const { native, weights, stack } = model.nativeWeights('loadWeights');

@@ -16,6 +16,7 @@ import type { NativeModel, NativeTensor } from '../native/binding';
 import { loadBinding } from '../native/loader';
 import { Adagrad, Adam, AdamW, getOptimizer, Optimizer, OptimizerIdentifier, RMSprop, SGD } from '../optimizers';
 import {
+  checkStoredWeights,
   CompileConfig,
   layersFromConfig,
   ModelConfig,
@@ -516,6 +517,7 @@ export class Sequential {
       throw invalidArgument('setWeights', `${expected.length} weight tensors`, described(`${weights.length} tensors`));
     }
     const tensors = weights.map((w, i) => {
+      checkAlive('setWeights', `weights[${i}]`, w);
       const t = w instanceof Tensor ? w : tensor(w as TensorLike);
       if (formatShape(t.shape, null) !== formatShape(expected[i].shape, null)) {
         throw invalidArgument('setWeights', `weights[${i}] (${expected[i].name}) of shape [${expected[i].shape.join(', ')}]`, described(`shape [${t.shape.join(', ')}]`));
@@ -747,6 +749,7 @@ export class Sequential {
 
   /** Inputs as a Tensor of shape [batch, ...inputShape]; flat typed arrays are reshaped. */
   private toInput(operation: string, x: TensorLike): Tensor {
+    checkAlive(operation, 'x', x);
     let xs: Tensor;
     try {
       xs = x instanceof Tensor ? x : tensor(x);
@@ -770,6 +773,7 @@ export class Sequential {
 
   private toTensors(operation: string, x: TensorLike, y: TensorLike): [Tensor, Tensor] {
     const xs = this.toInput(operation, x);
+    checkAlive(operation, 'y', y);
     let ys: Tensor;
     try {
       ys = y instanceof Tensor ? y : tensor(y);
@@ -796,6 +800,9 @@ export async function loadModel(file: string): Promise<Sequential> {
   checkFilePath('loadModel', file);
   const loaded = await readModelFile(file);
   const layers = layersFromConfig(file, loaded.config);
+  // Before anything is built: a config that contradicts the stored weights (a hostile file asking for
+  // Dense(1e9)) must be refused before libtorch allocates what it asks for.
+  checkStoredWeights(file, layers, loaded);
   const model = new Sequential({ name: loaded.config.name });
   for (const layer of layers) model.add(layer);
   if (loaded.compile) {
@@ -808,6 +815,13 @@ export async function loadModel(file: string): Promise<Sequential> {
   restoreWeights(model, file, loaded);
   if (loaded.classIndices) model.classIndices = loaded.classIndices;
   return model;
+}
+
+/** A disposed Tensor given as data is the caller's mistake; name it before libtorch is asked to read it. */
+function checkAlive(operation: string, argument: string, value: unknown): void {
+  if (value instanceof Tensor && value.isDisposed) {
+    throw invalidArgument(operation, `${argument} to be a live Tensor`, described('a disposed Tensor'));
+  }
 }
 
 function checkFilePath(operation: string, file: unknown): void {
