@@ -1,0 +1,211 @@
+/**
+ * Concurrency, cancellation and divergence. Calls on one model are queued (predict or evaluate during fit
+ * run between two training steps); separate models train side by side; an HTTP server answers many
+ * concurrent predictions correctly without starving the event loop; an aborted fit leaves a usable,
+ * savable model; a NaN loss is reported with its epoch and batch.
+ */
+import * as fs from 'fs';
+import * as http from 'http';
+import * as os from 'os';
+import * as path from 'path';
+import { monitorEventLoopDelay } from 'perf_hooks';
+import { Dense, loadModel, Sequential, SGD, Tensor, tensor, TerminateOnNaN } from '../../lib';
+import { expectClose, seededRandom, values } from '../helpers';
+
+function data(samples: number, features: number, seed: number): Float32Array {
+  const random = seededRandom(seed);
+  return Float32Array.from({ length: samples * features }, () => random() * 2 - 1);
+}
+
+function mlp(seed: number, learningRate = 0.05): Sequential {
+  const model = new Sequential([new Dense(16, { inputShape: [8], activation: 'tanh' }), new Dense(4, { activation: 'softmax' })]);
+  model.compile({ optimizer: new SGD({ learningRate }), loss: 'categorical_crossentropy', metrics: ['accuracy'] });
+  // Deterministic weights, independent of the global seed and of other tests.
+  const random = seededRandom(seed);
+  model.setWeights(model.getWeights().map((w) => tensor(Float32Array.from({ length: w.size }, () => random() - 0.5), [...w.shape])));
+  return model;
+}
+
+function oneHot(samples: number, seed: number): Tensor {
+  const random = seededRandom(seed);
+  const labels = new Float32Array(samples * 4);
+  for (let i = 0; i < samples; i++) labels[i * 4 + Math.floor(random() * 4)] = 1;
+  return tensor(labels, [samples, 4]);
+}
+
+const X = tensor(data(256, 8, 1), [256, 8]);
+const Y = oneHot(256, 2);
+
+describe('predict and evaluate during fit', () => {
+  test('are queued between steps and return exactly what the weights give', async () => {
+    // A learning rate of 0 keeps the weights fixed, so every prediction during fit has one right answer.
+    const model = mlp(3, 0);
+    const probe = tensor(data(5, 8, 9), [5, 8]);
+    const expected = values(await model.predict(probe));
+    const expectedLoss = (await model.evaluate(X, Y, { verbose: 0 })) as number[];
+    const events: string[] = [];
+    const fitting = model.fit(X, Y, {
+      epochs: 3, batchSize: 8, verbose: 0, shuffle: true,
+      callbacks: [{ onBatchEnd: (batch: number) => void events.push(`batch ${batch}`) }],
+    });
+    const during: Promise<void>[] = [];
+    for (let i = 0; i < 20; i++) {
+      during.push(model.predict(probe).then((p) => { events.push('predict'); expectClose(values(p), expected, 1e-6); }));
+      during.push(model.evaluate(X, Y, { verbose: 0 }).then((e) => { events.push('evaluate'); expectClose(e as number[], expectedLoss, 1e-5); }));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(during);
+    const history = await fitting;
+    expect(history.history.loss).toHaveLength(3);
+    // The queued calls ran while fit was still running (interleaved with its batches), not after it.
+    const lastBatch = events.lastIndexOf(events.filter((e) => e.startsWith('batch')).pop()!);
+    expect(events.indexOf('predict')).toBeLessThan(lastBatch);
+    expect(events.filter((e) => e === 'predict')).toHaveLength(20);
+  });
+
+  test('a second fit on the same model rejects at once; the first completes', async () => {
+    const model = mlp(4);
+    const first = model.fit(X, Y, { epochs: 2, batchSize: 32, verbose: 0 });
+    await expect(model.fit(X, Y, { verbose: 0 })).rejects.toThrow(/fit: another fit\(\) call is ongoing on this model; await it first/);
+    await expect(model.trainOnBatch(X, Y)).rejects.toThrow(/trainOnBatch: a fit\(\) call is ongoing/);
+    expect((await first).history.loss).toHaveLength(2);
+  });
+});
+
+describe('two models training at once', () => {
+  test('reach the same weights as when each trains alone', async () => {
+    const options = { epochs: 3, batchSize: 16, verbose: 0 as const, shuffle: false };
+    const aloneA = mlp(10);
+    await aloneA.fit(X, Y, options);
+    const aloneB = mlp(11);
+    await aloneB.fit(X, Y, options);
+
+    const [a, b] = [mlp(10), mlp(11)];
+    const [historyA, historyB] = await Promise.all([a.fit(X, Y, options), b.fit(X, Y, options)]);
+    expect(historyA.history.loss).toHaveLength(3);
+    expect(historyB.history.loss).toHaveLength(3);
+    a.getWeights().forEach((w, i) => expectClose(values(w), values(aloneA.getWeights()[i]), 1e-5));
+    b.getWeights().forEach((w, i) => expectClose(values(w), values(aloneB.getWeights()[i]), 1e-5));
+  });
+});
+
+describe('an HTTP server serving predictions', () => {
+  test('answers 200 concurrent requests correctly with the event loop responsive', async () => {
+    const model = mlp(20);
+    const requests = 200;
+    const inputs = data(requests, 8, 21);
+    const reference = values(await model.predict(tensor(inputs, [requests, 8])));
+
+    const server = http.createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const features = JSON.parse(Buffer.concat(chunks).toString('utf8')) as number[];
+        model.predict(tensor([features])).then(
+          (output) => { response.setHeader('content-type', 'application/json'); response.end(JSON.stringify(values(output))); },
+          (error: Error) => { response.statusCode = 400; response.end(error.message); },
+        );
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
+
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
+    let ticks = 0;
+    const ticker = setInterval(() => (ticks += 1), 5);
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: requests }, (_, i) =>
+          new Promise<{ status: number; body: string }>((resolve, reject) => {
+            const body = JSON.stringify(Array.from(inputs.subarray(i * 8, i * 8 + 8)));
+            const request = http.request({ port, host: '127.0.0.1', method: 'POST', path: '/predict', agent }, (response) => {
+              const parts: Buffer[] = [];
+              response.on('data', (chunk: Buffer) => parts.push(chunk));
+              response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(parts).toString('utf8') }));
+            });
+            request.on('error', reject);
+            request.end(body);
+          }),
+        ),
+      );
+      answers.forEach((answer, i) => {
+        expect(answer.status).toBe(200);
+        expectClose(JSON.parse(answer.body) as number[], reference.slice(i * 4, i * 4 + 4), 1e-5);
+      });
+    } finally {
+      clearInterval(ticker);
+      delay.disable();
+      agent.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+    // Generous bounds only: the loop kept turning (timers fired) and no single stall reached seconds.
+    expect(ticks).toBeGreaterThan(0);
+    expect(Number.isFinite(delay.max)).toBe(true);
+    expect(delay.max / 1e6).toBeLessThan(5000);
+  });
+});
+
+describe('cancellation', () => {
+  test('an AbortSignal aborted mid-epoch rejects with an AbortError; the model still predicts and saves', async () => {
+    const model = mlp(30);
+    const controller = new AbortController();
+    let batches = 0;
+    const fitting = model.fit(X, Y, {
+      epochs: 5, batchSize: 8, verbose: 0, signal: controller.signal,
+      callbacks: [{ onBatchEnd: (batch: number) => { batches += 1; if (batch === 3) controller.abort(); } }],
+    });
+    const error = await fitting.then(() => undefined, (e: Error) => e);
+    expect(error?.name).toBe('AbortError');
+    // It stopped after the batch during which it was aborted, in the first epoch of 32 batches.
+    expect(batches).toBe(4);
+
+    const probe = tensor(data(3, 8, 31), [3, 8]);
+    const prediction = values(await model.predict(probe));
+    expect(prediction.every(Number.isFinite)).toBe(true);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keras-torch-abort-'));
+    try {
+      const file = path.join(dir, 'aborted.safetensors');
+      await model.save(file);
+      const restored = await loadModel(file);
+      expectClose(values(await restored.predict(probe)), prediction, 1e-6);
+      // And it trains again.
+      expect((await model.fit(X, Y, { epochs: 1, verbose: 0 })).history.loss).toHaveLength(1);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a signal aborted before fit starts trains nothing', async () => {
+    const model = mlp(32);
+    const before = values(model.getWeights()[0]);
+    const error = await model.fit(X, Y, { verbose: 0, signal: AbortSignal.abort() }).then(() => undefined, (e: Error) => e);
+    expect(error?.name).toBe('AbortError');
+    expect(values(model.getWeights()[0])).toEqual(before);
+  });
+});
+
+describe('divergence', () => {
+  // Sample 5 is NaN: with batches of 2 in order, the loss of batch 3 (1-based) is NaN.
+  const x = () => { const d = data(8, 8, 40); d[5 * 8] = NaN; return tensor(d, [8, 8]); };
+
+  test('a NaN loss rejects naming the epoch and the batch', async () => {
+    const model = mlp(41);
+    await expect(model.fit(x(), oneHot(8, 42), { epochs: 2, batchSize: 2, shuffle: false, verbose: 0 })).rejects.toThrow(
+      /fit: the loss became NaN at epoch 1, batch 3/,
+    );
+  });
+
+  test('TerminateOnNaN ends training quietly at that batch', async () => {
+    const model = mlp(43);
+    const printed: string[] = [];
+    const history = await model.fit(x(), oneHot(8, 44), {
+      epochs: 2, batchSize: 2, shuffle: false, verbose: 0,
+      callbacks: [new TerminateOnNaN({ write: (text: string) => printed.push(text) })],
+    });
+    expect(printed.join('')).toMatch(/Batch 2: Invalid loss, terminating training/);
+    expect(history.history.loss).toHaveLength(1);
+    expect(Number.isNaN(history.history.loss[0])).toBe(true);
+  });
+});
