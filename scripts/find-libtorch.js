@@ -55,7 +55,7 @@ function fromPython(env) {
 }
 
 /** Returns {torchDir, source, libDir, version, cuda, abi} or throws an Error listing what was tried and how to get libtorch. */
-function findLibtorch(env = process.env) {
+function findLibtorch(env = process.env, { systemDirs = SYSTEM_CMAKE_DIRS } = {}) {
   const explicit = fromEnvironment(env);
   if (explicit.torchDir) return withLibDir(explicit);
   const tried = explicit.tried.slice();
@@ -66,10 +66,10 @@ function findLibtorch(env = process.env) {
   const python = fromPython(env);
   if (python.torchDir) return withLibDir(python);
   tried.push(python.note);
-  for (const dir of SYSTEM_CMAKE_DIRS) {
+  for (const dir of systemDirs) {
     if (hasConfig(dir)) return withLibDir({ torchDir: dir, source: 'system' });
   }
-  tried.push(`system folders ${SYSTEM_CMAKE_DIRS.join(', ')}`);
+  tried.push(`system folders ${systemDirs.join(', ')}`);
   throw new Error(`${HOW_TO_GET_LIBTORCH}\n\nLooked in: ${tried.join('; ')}`);
 }
 

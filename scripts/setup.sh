@@ -58,7 +58,8 @@ fi
 # --- npm packages ---------------------------------------------------------------------------------
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm packages"
-  npm ci --no-audit --no-fund --loglevel=error
+  # The package's own install step (scripts/install.js) is for installed copies; the build below is ours.
+  KERAS_TORCH_SKIP_INSTALL=1 npm ci --no-audit --no-fund --loglevel=error
 fi
 
 # --- the native addon and the TypeScript ----------------------------------------------------------

@@ -1,7 +1,8 @@
 /**
- * Finds and loads the compiled addon: a local build first (development, or a build from source at install
- * time), then the prebuilt binaries shipped in prebuilds/. When nothing loads, one error lists every
- * candidate and why it failed, with the ways to fix it.
+ * Finds and loads the compiled addon, in this order: KERAS_TORCH_BINARY, a local build (development, or a
+ * build from source at install time), the prebuilt binary the install step chose for the installed libtorch
+ * (prebuilds/selected.json), then the other prebuilt binaries for this platform. When nothing loads, one
+ * error lists every candidate and why it failed, with the ways to fix it.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -9,43 +10,85 @@ import type { NativeBinding } from './binding';
 
 const packageRoot = path.resolve(__dirname, '..', '..');
 
-function candidates(): string[] {
-  const list: string[] = [];
-  if (process.env.KERAS_TORCH_BINARY) list.push(path.resolve(process.env.KERAS_TORCH_BINARY));
-  list.push(path.join(packageRoot, 'build', 'Release', 'keras_torch.node'));
-  list.push(path.join(packageRoot, 'build', 'Debug', 'keras_torch.node'));
-  const prebuilds = path.join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`);
-  if (fs.existsSync(prebuilds)) {
-    for (const entry of fs.readdirSync(prebuilds).sort()) {
-      if (entry.endsWith('.node')) list.push(path.join(prebuilds, entry));
+interface Candidate {
+  file: string;
+  /** Why it is on the list, for the error message. */
+  origin: string;
+}
+
+function readJson(file: string): unknown {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function prebuiltCandidates(): Candidate[] {
+  const prebuilds = path.join(packageRoot, 'prebuilds');
+  const platformKey = `${process.platform}-${process.arch}`;
+  const list: Candidate[] = [];
+  const selected = readJson(path.join(prebuilds, 'selected.json')) as { binary?: string } | undefined;
+  if (selected && typeof selected.binary === 'string') {
+    list.push({ file: path.join(prebuilds, selected.binary), origin: 'prebuilt, chosen at install time' });
+  }
+  const platformDir = path.join(prebuilds, platformKey);
+  if (fs.existsSync(platformDir)) {
+    for (const entry of fs.readdirSync(platformDir).sort()) {
+      const file = path.join(platformDir, entry);
+      if (entry.endsWith('.node') && !list.some((candidate) => candidate.file === file)) {
+        list.push({ file, origin: 'prebuilt' });
+      }
     }
+  } else {
+    list.push({ file: platformDir, origin: `prebuilt binaries for ${platformKey}` });
   }
   return list;
 }
 
+function candidates(): Candidate[] {
+  const list: Candidate[] = [];
+  if (process.env.KERAS_TORCH_BINARY) {
+    list.push({ file: path.resolve(process.env.KERAS_TORCH_BINARY), origin: 'KERAS_TORCH_BINARY' });
+  }
+  list.push({ file: path.join(packageRoot, 'build', 'Release', 'keras_torch.node'), origin: 'local build' });
+  list.push({ file: path.join(packageRoot, 'build', 'Debug', 'keras_torch.node'), origin: 'local debug build' });
+  return list.concat(prebuiltCandidates());
+}
+
 let binding: NativeBinding | undefined;
+let loadedFrom: string | undefined;
+
+/** The file the addon was loaded from (after the first loadBinding()). */
+export function bindingPath(): string | undefined {
+  return loadedFrom;
+}
 
 export function loadBinding(): NativeBinding {
   if (binding) return binding;
   const failures: string[] = [];
-  for (const file of candidates()) {
+  for (const { file, origin } of candidates()) {
     if (!fs.existsSync(file)) {
-      failures.push(`${file}: not there`);
+      failures.push(`${file} (${origin}): not there`);
       continue;
     }
     try {
       binding = require(file) as NativeBinding;
+      loadedFrom = file;
       return binding;
     } catch (error) {
-      failures.push(`${file}: ${(error as Error).message.split('\n')[0]}`);
+      // dlopen's reason is the useful part: a missing libtorch, or an undefined symbol from another libtorch.
+      failures.push(`${file} (${origin}): ${(error as Error).message.split('\n')[0]}`);
     }
   }
   throw new Error(
     [
       'keras-torch: could not load its native addon. Tried:',
       ...failures.map((line) => `  - ${line}`),
-      'Build it against your libtorch with `npm run build:native` (libtorch from LIBTORCH, Torch_DIR,',
-      'a Python torch install, or Debian\'s libtorch-dev), or run scripts/setup.sh.',
+      'The prebuilt binaries fit Debian/Ubuntu\'s libtorch-dev (apt-get install libtorch-dev). For another',
+      'libtorch (LIBTORCH=/path/to/libtorch, Torch_DIR, or pip install torch), build against it: run',
+      '`node scripts/install.js` in the keras-torch package (needs cmake and a C++17 compiler), or',
+      '`npm run build:native` in a checkout; KERAS_TORCH_BINARY=/path/to/keras_torch.node picks a binary.',
     ].join('\n'),
   );
 }
