@@ -10,6 +10,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Conv2D, Dense, Flatten, MaxPooling2D, Rescaling } from './layers';
 import { loadModel, Sequential } from './models/sequential';
+import { launch } from './distributed/launch';
 import { ImageDataGenerator, imgToArray, loadImg } from './preprocessing';
 import { backendInfo, setSeed } from './runtime';
 import { concat, expandDims, Tensor } from './tensor';
@@ -24,6 +25,8 @@ Commands:
   predict MODEL IMAGE  print the predicted class and its probability for each image
   evaluate MODEL DIR   print the loss and accuracy of a saved model on image class folders
   info                 print the libtorch version, devices, threads and BLAS
+  launch --nproc N SCRIPT [ARGS...]
+                       run N ranks of a data-parallel training script on this machine (as torchrun)
 
 Run keras-torch <command> --help for a command's options.`,
   train: `Usage: keras-torch train DIR [options]
@@ -46,6 +49,11 @@ Options:
 
 DIR holds one folder per class, named as in training.`,
   info: 'Usage: keras-torch info',
+  launch: `Usage: keras-torch launch --nproc N [--port P] SCRIPT [ARGS...]
+
+Starts N Node processes running SCRIPT with RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT set,
+as torchrun does; the script calls \`await distributed.init()\` and fits as usual. When one rank fails the
+others are stopped and launch exits with its code.`,
 };
 
 interface Parsed {
@@ -208,9 +216,22 @@ function info(argv: string[]): void {
   console.log(`BLAS: ${details.blas}`);
 }
 
+async function launchCommand(argv: string[]): Promise<void> {
+  // Options end at the script: everything after it belongs to the script.
+  const scriptIndex = argv.findIndex((arg, i) => !arg.startsWith('--') && (i === 0 || !['--nproc', '--port'].includes(argv[i - 1])));
+  const own = scriptIndex === -1 ? argv : argv.slice(0, scriptIndex);
+  const { flags } = parse(own, ['nproc', 'port'], ['help']);
+  if (flags.has('help')) return void console.log(USAGE.launch);
+  if (scriptIndex === -1) throw new UsageError('launch needs a SCRIPT to run');
+  const nproc = numberFlag(flags, 'nproc', 0, positiveInteger, 'a positive integer');
+  if (nproc === 0) throw new UsageError('launch needs --nproc N');
+  const port = flags.has('port') ? numberFlag(flags, 'port', 0, (n) => Number.isInteger(n) && n > 0 && n < 65536, 'a port number') : undefined;
+  process.exitCode = await launch({ nproc, port, script: argv[scriptIndex], args: argv.slice(scriptIndex + 1) });
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  const commands: Record<string, (args: string[]) => Promise<void> | void> = { train, predict, evaluate, info };
+  const commands: Record<string, (args: string[]) => Promise<void> | void> = { train, predict, evaluate, info, launch: launchCommand };
   try {
     if (command === undefined || command === '--help' || command === 'help') {
       console.log(USAGE.main);
@@ -218,7 +239,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (!commands[command]) throw new UsageError(`unknown command ${command}`);
     await commands[command](rest);
-    return 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof UsageError) {
       console.error(`keras-torch: ${error.message}\n\n${USAGE[command ?? 'main'] ?? USAGE.main}`);

@@ -29,4 +29,5 @@ export * from './callbacks';
 export { plotHistory, historyToSvg, PlotHistoryOptions, HistoryLike } from './plot';
 export * from './preprocessing';
 export { Batch, BatchIterator } from './data';
+export * as distributed from './distributed';
 export { device, setDevice, cuda, setNumThreads, getNumThreads, setSeed, backendInfo, BackendInfo } from './runtime';

@@ -4,6 +4,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
+import { rank as distributedRank } from '../distributed';
 import { invalidArgument, ValueError } from '../errors';
 import { checkBoolean, checkFiniteNumber, checkKnownOptions, checkPlainObject } from '../validation';
 import { Callback, CallbackModel, Logs } from './callback';
@@ -136,6 +137,8 @@ export class ModelCheckpoint extends Callback {
     }
     const model = this.model as CheckpointModel | undefined;
     if (!model) throw new ValueError('ModelCheckpoint: no model to save; pass the callback to fit');
+    // In data-parallel training every rank holds the same weights; rank 0 alone writes them.
+    if (distributedRank() !== 0) return;
     const directory = path.dirname(file);
     if (directory) await mkdir(directory, { recursive: true });
     if (this.saveWeightsOnly) await model.saveWeights(file);

@@ -26,6 +26,8 @@ import {
 } from './persistence';
 
 import { formatSummary } from './summary';
+import { dataParallel, RankAveraging, shard, startFromRankZero } from '../distributed/averaging';
+import { rank as distributedRank } from '../distributed';
 
 const OPTIMIZER_CLASSES: Record<string, new (config: never) => Optimizer> = { Adam, AdamW, SGD, RMSprop, Adagrad };
 import { device as defaultDevice } from '../runtime';
@@ -316,6 +318,11 @@ export class Sequential {
     }
     this.checkSourceShape(operation, 'x', source);
     if (validation) this.checkSourceShape(operation, 'validationData', validation);
+    const parallel = dataParallel();
+    if (parallel) {
+      source = shard(source);
+      if (validation) validation = shard(validation);
+    }
 
     const steps = checkPositiveInteger(operation, 'stepsPerEpoch', args.stepsPerEpoch ?? source.length);
     const validationSteps = validation
@@ -325,8 +332,9 @@ export class Sequential {
 
     const history = new History();
     // As in Keras, the progress bar comes last, so it shows what other callbacks add to the logs.
-    const callbacks: CallbackHooks[] = [...callbacksGiven, history];
-    if (verbose > 0) callbacks.push(new ProgressLogger(verbose as 1 | 2));
+    const callbacks: CallbackHooks[] = [...(parallel ? [new RankAveraging()] : []), ...callbacksGiven, history];
+    // With several ranks only rank 0 prints, as torch.distributed scripts do.
+    if (verbose > 0 && (!parallel || distributedRank() === 0)) callbacks.push(new ProgressLogger(verbose as 1 | 2));
     const list = new CallbackList(callbacks);
     const names = [...compiled.names, ...(validation ? compiled.names.map((n) => `val_${n}`) : [])];
     list.configure(this, { epochs, steps, verbose, metrics: names });
@@ -335,6 +343,7 @@ export class Sequential {
     this.training = true;
     this.stopTraining = false;
     try {
+      if (parallel) await this.schedule(() => startFromRankZero(this.ensureBuilt(operation, source.inputShape).native));
       await runEpochs(
         source,
         (bx, by) => this.step('train', bx, by, classWeight),
