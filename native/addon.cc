@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "addon_data.h"
+#include "distributed.h"
 #include "augment.h"
 #include "model.h"
 #include "runtime.h"
@@ -20,6 +21,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeModel", modelClass);
   exports.Set("concat", Napi::Function::New(env, ConcatTensors));
   InitAugment(env, exports);
+  InitDistributed(env, exports);
   return InitRuntime(env, exports);
 }
 

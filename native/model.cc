@@ -1,5 +1,6 @@
 #include "model.h"
 
+#include "addon_data.h"
 #include "errors.h"
 #include "optim.h"
 #include "spec.h"
@@ -55,6 +56,14 @@ NativeModel::NativeModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Nati
     state_->device = torch::Device(device);
     state_->sequential->to(state_->device);
   });
+}
+
+std::shared_ptr<ModelState> NativeModel::StateOf(Napi::Value value, const std::string& argument) {
+  Napi::Env env = value.Env();
+  if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(AddonData::Get(env)->modelConstructor.Value())) {
+    throw Napi::TypeError::New(env, "Expected " + argument + " to be a native model");
+  }
+  return Napi::ObjectWrap<NativeModel>::Unwrap(value.As<Napi::Object>())->state_;
 }
 
 // Synchronous methods wait for a running step (tens of milliseconds at most) rather than fail at random.

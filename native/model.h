@@ -33,6 +33,8 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
  public:
   static Napi::Function Init(Napi::Env env);
   explicit NativeModel(const Napi::CallbackInfo& info);
+  // The model behind a JS NativeModel, or a TypeError naming `argument`.
+  static std::shared_ptr<ModelState> StateOf(Napi::Value value, const std::string& argument = "model");
 
  private:
   Napi::Value Compile(const Napi::CallbackInfo& info);

@@ -158,8 +158,10 @@ NativeTensor* NativeTensor::FromValue(Napi::Value value, const std::string& argu
 NativeTensor::NativeTensor(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeTensor>(info) {
   Napi::Env env = info.Env();
   if (info.Length() == 1 && info[0].IsExternal()) {
-    const AdoptedTensor* adopted = info[0].As<Napi::External<AdoptedTensor>>().Data();
-    tensor_ = adopted->tensor;
+    AdoptedTensor* adopted = info[0].As<Napi::External<AdoptedTensor>>().Data();
+    // Moved, not copied: the External lives until the GC finalises it, and must not keep the memory
+    // alive after dispose().
+    tensor_ = std::move(adopted->tensor);
     // V8 cannot see libtorch's allocations; telling it their size lets the GC keep pace with them.
     if (adopted->ownsStorage && tensor_.defined() && tensor_.device().is_cpu()) {
       externalBytes_ = static_cast<int64_t>(tensor_.storage().nbytes());

@@ -1,5 +1,6 @@
 #include "train.h"
 
+#include "distributed.h"
 #include "errors.h"
 #include "runtime.h"
 #include "tensor.h"
@@ -78,6 +79,8 @@ void StepWorker::Execute() {
     if (training && loss.requires_grad()) {
       model.optimizer->zero_grad();
       loss.backward();
+      // Data-parallel training: every rank steps with the gradients averaged over all ranks.
+      AverageGradients(model.sequential->parameters());
       model.optimizer->step();
     }
     values_.clear();

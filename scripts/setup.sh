@@ -11,9 +11,10 @@ say() { printf 'setup: %s\n' "$*"; }
 # libtorch-dev: libtorch itself. libopenblas0-openmp: a fast BLAS that shares libtorch's OpenMP threads
 # (the reference BLAS Debian falls back to makes Dense layers about 4x slower). cmake, g++: the build.
 # dataset-fashion-mnist: real images for the demo and the end-to-end tests.
+# libgloo-dev: the headers of Gloo, which data-parallel training (torch.distributed's c10d) uses.
 # python3-torch, python3-keras-preprocessing, python3-scipy: the peers the benchmarks and the
 # interoperability tests compare against (never needed by the package itself).
-packages=(libtorch-dev libopenblas0-openmp cmake g++ make dataset-fashion-mnist)
+packages=(libtorch-dev libopenblas0-openmp libgloo-dev cmake g++ make dataset-fashion-mnist)
 if [ "${KERAS_TORCH_PEERS:-1}" = "1" ]; then
   packages+=(python3-torch python3-keras-preprocessing python3-scipy python3-pil)
 fi

@@ -54,7 +54,7 @@ test("libtorch's memory is reported to V8: dropped big results are collected wit
 
 // Fails today: native/tensor.cc's AdoptedTensor (the External handed to the constructor) keeps a second
 // reference to the result until the garbage collector finalises it, so dispose() frees nothing at once.
-test.failing('dispose() frees a big result at once', () => {
+test('dispose() frees a big result at once', () => {
   const { count, bytesEach, disposeBase, disposePeak } = soak.bigResults;
   expect(disposePeak - disposeBase).toBeLessThan((count * bytesEach) / 3);
 });

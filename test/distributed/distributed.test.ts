@@ -1,0 +1,74 @@
+/**
+ * Data-parallel training over Gloo on loopback: two processes, as torchrun would start them.
+ */
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as path from 'path';
+
+const dist = path.resolve(__dirname, '../../dist/index.js');
+const rankScript = path.join(__dirname, 'train-rank.js');
+const haveDist = fs.existsSync(dist);
+if (!haveDist) console.warn(`skipping the distributed tests: ${dist} is not built (run npm run build:ts)`);
+
+interface RankResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  seconds: number;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function runRank(env: Record<string, string>): Promise<RankResult> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [rankScript], {
+      env: { ...process.env, KERAS_TORCH_DIST: dist, OMP_NUM_THREADS: '1', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('exit', (code) => resolve({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 }));
+  });
+}
+
+async function runGroup(worldSize: number, env: Record<string, string>): Promise<RankResult[]> {
+  const port = await freePort();
+  return Promise.all(
+    Array.from({ length: worldSize }, (_, rank) =>
+      runRank({ ...env, RANK: String(rank), LOCAL_RANK: String(rank), WORLD_SIZE: String(worldSize), MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port) }),
+    ),
+  );
+}
+
+(haveDist ? describe : describe.skip)('data-parallel fit over Gloo', () => {
+  test('two ranks end with identical weights and follow the single-process loss curve of the combined batch', async () => {
+    const [group, single] = await Promise.all([runGroup(2, { BATCH_SIZE: '8' }), runRank({ BATCH_SIZE: '16' })]);
+    for (const result of [...group, single]) expect(result.stderr).toBe('');
+    const [rank0, rank1] = group.map((r) => JSON.parse(r.stdout));
+    const reference = JSON.parse(single.stdout);
+    expect(rank0.rank).toBe(0);
+    expect(rank1.rank).toBe(1);
+    expect(rank1.weights).toEqual(rank0.weights);
+    expect(rank0.loss).toHaveLength(3);
+    rank0.loss.forEach((loss: number, epoch: number) => expect(Math.abs(loss - reference.loss[epoch])).toBeLessThan(1e-4));
+    rank0.weights.flat().forEach((value: number, i: number) => expect(Math.abs(value - reference.weights.flat()[i])).toBeLessThan(1e-4));
+  }, 120000);
+
+  test('when a rank dies mid-epoch, the other fails with an error within the timeout instead of hanging', async () => {
+    const [survivor, killed] = await runGroup(2, { BATCH_SIZE: '4', EPOCHS: '50', DIE_AT_BATCH: '3', TIMEOUT_MS: '10000' });
+    expect(killed.code).toBeNull();
+    expect(survivor.code).toBe(1);
+    expect(survivor.stderr).toMatch(/rank 0: .+/);
+    expect(survivor.seconds).toBeLessThan(60);
+  }, 120000);
+});
