@@ -80,4 +80,26 @@ async function makeFolders(root: string): Promise<void> {
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/nope\.safetensors: cannot read the model file/);
   });
+
+  test('launch starts N ranks with torchrun\'s environment and reports a failing rank', () => {
+    const script = path.join(tmp, 'rank.js');
+    fs.writeFileSync(script, `
+      const fs = require('fs');
+      const { RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT } = process.env;
+      fs.writeFileSync(${JSON.stringify(tmp)} + '/rank-' + RANK + '.json', JSON.stringify({ RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT, args: process.argv.slice(2) }));
+      if (process.argv[2] === 'fail' && RANK === '1') process.exit(3);
+    `);
+    const ok = run('launch', '--nproc', '2', script, 'hello');
+    expect(ok.status).toBe(0);
+    const ranks = [0, 1].map((r) => JSON.parse(fs.readFileSync(path.join(tmp, `rank-${r}.json`), 'utf8')));
+    expect(ranks.map((r) => r.RANK)).toEqual(['0', '1']);
+    expect(ranks.map((r) => r.LOCAL_RANK)).toEqual(['0', '1']);
+    ranks.forEach((r) => expect(r).toMatchObject({ WORLD_SIZE: '2', MASTER_ADDR: '127.0.0.1', args: ['hello'] }));
+    expect(ranks[0].MASTER_PORT).toBe(ranks[1].MASTER_PORT);
+    const failed = run('launch', '--nproc', '2', script, 'fail');
+    expect(failed.status).toBe(3);
+    expect(failed.stderr).toMatch(/rank 1 exited with code 3/);
+    expect(run('launch', script).stderr).toMatch(/launch needs --nproc N/);
+  });
 });
+
