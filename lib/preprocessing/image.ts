@@ -115,6 +115,11 @@ export async function decodeImage(source: string | Buffer | Buffer[], settings: 
     }
     if (settings.targetSize && (info.width !== settings.targetSize[1] || info.height !== settings.targetSize[0])) {
       const [height, width] = settings.targetSize;
+      if (settings.interpolation === 'nearest' && !settings.keepAspectRatio) {
+        // PIL's nearest neighbour picks other source pixels than libvips's for most size ratios.
+        const resized = resizeNearest(data, info.width, info.height, channels, width, height);
+        return new Image(resized, width, height, channels);
+      }
       ({ data, info } = await sharp(data, { raw: { width: info.width, height: info.height, channels: channels as 1 | 3 | 4 } })
         .resize(width, height, {
           fit: settings.keepAspectRatio ? 'cover' : 'fill',
@@ -133,6 +138,37 @@ export async function decodeImage(source: string | Buffer | Buffer[], settings: 
     throw new Error(`${context}: could not decode ${sourceName(source)}: ${(error as Error).message}`);
   }
   return new Image(new Uint8Array(data.buffer, data.byteOffset, data.length), info.width, info.height, channels);
+}
+
+/** For each output position, the source position PIL's nearest-neighbour resize samples (ImagingScaleAffine). */
+function nearestIndices(source: number, target: number): Int32Array {
+  const indices = new Int32Array(target);
+  const scale = source / target;
+  let position = scale * 0.5; // accumulated by repeated addition, as PIL does
+  for (let i = 0; i < target; i++) {
+    indices[i] = Math.min(Math.max(Math.trunc(position), 0), source - 1);
+    position += scale;
+  }
+  return indices;
+}
+
+/**
+ * Resizes 8-bit channels-last pixels as PIL's `Image.resize(size, NEAREST)` (Keras's load_img default), the
+ * same sampling as the addon's JPEG path (native/image_decode.cc).
+ */
+export function resizeNearest(pixels: Uint8Array, width: number, height: number, channels: number, targetWidth: number, targetHeight: number): Uint8Array {
+  const columns = nearestIndices(width, targetWidth);
+  const rows = nearestIndices(height, targetHeight);
+  const out = new Uint8Array(targetWidth * targetHeight * channels);
+  let o = 0;
+  for (let y = 0; y < targetHeight; y++) {
+    const line = rows[y] * width * channels;
+    for (let x = 0; x < targetWidth; x++) {
+      const source = line + columns[x] * channels;
+      for (let c = 0; c < channels; c++) out[o++] = pixels[source + c];
+    }
+  }
+  return out;
 }
 
 function dropExtraChannels(pixels: Uint8Array, from: number, to: number): Uint8Array {
