@@ -77,7 +77,8 @@ function prebuild({ ifNeeded = false, env = process.env } = {}) {
   else ({ binary } = buildNative({ env, libtorch, out: path.join(root, 'build-prebuild') }));
 
   fs.mkdirSync(path.dirname(target), { recursive: true });
-  const staging = `${target}.tmp`;
+  // A .node name, so that require() loads it as an addon while it is checked.
+  const staging = target.replace(/\.node$/, '.staging.node');
   fs.copyFileSync(binary, staging);
   // Symbols only a debugger wants; the dynamic ones the addon needs stay.
   const strip = spawnSync('strip', ['--strip-unneeded', staging], { stdio: 'ignore' });
