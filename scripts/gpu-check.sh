@@ -70,6 +70,10 @@ build_with_gxx() {
   for dir in $(field include) "$root/node_modules/node-api-headers/include" "$root/node_modules/node-addon-api"; do includes+=("-I$dir"); done
   local flags=(-std=c++17 -O2 -fPIC -DNDEBUG "-D_GLIBCXX_USE_CXX11_ABI=$(field abi)" -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS
                -DNODE_ADDON_API_DISABLE_DEPRECATED -Wno-unused-parameter "${includes[@]}")
+  # Data-parallel training needs Gloo's headers (wheels ship them); Torch's CMake targets add these defines.
+  for dir in $(field include); do
+    if [ -f "$dir/gloo/algorithm.h" ]; then flags+=(-DKERAS_TORCH_HAVE_GLOO -DUSE_DISTRIBUTED -DUSE_C10D_GLOO); break; fi
+  done
   mkdir -p "$work/objects" "$(dirname "$binary")"
   printf '%s\n' native/*.cc | timeout 300 xargs -P "$(nproc)" -I{} sh -c 'g++ "$@" -c "{}" -o "'"$work"'/objects/$(basename {} .cc).o"' _ "${flags[@]}" \
     || fail "compiling with g++ failed"
