@@ -151,29 +151,82 @@ bool AffineMatrix(const ImageParams& p, int64_t height, int64_t width, Matrix3& 
   return true;
 }
 
-void ApplyAffine(const float* source, float* target, int64_t height, int64_t width, int64_t channels,
-                 const Matrix3& m, FillMode mode, double cval) {
+// Where the pixel at (row, col) goes: flips are applied by writing mirrored. They commute with the steps
+// Keras runs between the affine transform and them (channel shift and brightness use the image-wide
+// minimum and maximum), so the result is the same as flipping afterwards.
+struct Placement {
+  bool flipHorizontal = false, flipVertical = false;
+  // Multiplies every written value: the rescale when nothing between the transform and it needs the
+  // unscaled values, else 1 (x * 1.0f is exact).
+  float scale = 1.0f;
+};
+
+// scipy.ndimage.affine_transform with order 1, per channel, into `target` placed as `placement` says.
+// Templated on the source type (uint8 pixels are read directly: their double values are the same as the
+// float copies') and on the fill mode (the per-axis switch disappears from the inner loop).
+template <typename Source, FillMode kMode>
+void ApplyAffine(const Source* source, float* target, int64_t height, int64_t width, int64_t channels,
+                 const Matrix3& m, double cval, const Placement& placement) {
+  const float fill = static_cast<float>(cval) * placement.scale;
   for (int64_t row = 0; row < height; ++row) {
+    const int64_t outRow = placement.flipVertical ? height - 1 - row : row;
     for (int64_t col = 0; col < width; ++col) {
       // scipy: input coordinate = matrix . output coordinate + offset, accumulated in this order.
       double inRow = (0.0 + static_cast<double>(row) * m[0][0] + static_cast<double>(col) * m[0][1]) + m[0][2];
       double inCol = (0.0 + static_cast<double>(row) * m[1][0] + static_cast<double>(col) * m[1][1]) + m[1][2];
-      float* out = target + (row * width + col) * channels;
-      AxisSample r = SampleAxis(inRow, height, mode);
-      AxisSample c = SampleAxis(inCol, width, mode);
+      const int64_t outCol = placement.flipHorizontal ? width - 1 - col : col;
+      float* out = target + (outRow * width + outCol) * channels;
+      AxisSample r = SampleAxis(inRow, height, kMode);
+      AxisSample c = SampleAxis(inCol, width, kMode);
       if (!r.inside || !c.inside) {
-        for (int64_t ch = 0; ch < channels; ++ch) out[ch] = static_cast<float>(cval);
+        for (int64_t ch = 0; ch < channels; ++ch) out[ch] = fill;
         continue;
       }
-      const float* p00 = source + (r.low * width + c.low) * channels;
-      const float* p01 = source + (r.low * width + c.high) * channels;
-      const float* p10 = source + (r.high * width + c.low) * channels;
-      const float* p11 = source + (r.high * width + c.high) * channels;
+      const Source* p00 = source + (r.low * width + c.low) * channels;
+      const Source* p01 = source + (r.low * width + c.high) * channels;
+      const Source* p10 = source + (r.high * width + c.low) * channels;
+      const Source* p11 = source + (r.high * width + c.high) * channels;
       double w00 = (1 - r.weight) * (1 - c.weight), w01 = (1 - r.weight) * c.weight;
       double w10 = r.weight * (1 - c.weight), w11 = r.weight * c.weight;
       for (int64_t ch = 0; ch < channels; ++ch) {
-        out[ch] = static_cast<float>(w00 * p00[ch] + w01 * p01[ch] + w10 * p10[ch] + w11 * p11[ch]);
+        double value = w00 * static_cast<double>(p00[ch]) + w01 * static_cast<double>(p01[ch]) +
+                       w10 * static_cast<double>(p10[ch]) + w11 * static_cast<double>(p11[ch]);
+        out[ch] = static_cast<float>(value) * placement.scale;
       }
+    }
+  }
+}
+
+template <typename Source>
+void ApplyAffine(const Source* source, float* target, int64_t height, int64_t width, int64_t channels,
+                 const Matrix3& m, FillMode mode, double cval, const Placement& placement) {
+  switch (mode) {
+    case FillMode::Nearest:
+      return ApplyAffine<Source, FillMode::Nearest>(source, target, height, width, channels, m, cval, placement);
+    case FillMode::Constant:
+      return ApplyAffine<Source, FillMode::Constant>(source, target, height, width, channels, m, cval, placement);
+    case FillMode::Reflect:
+      return ApplyAffine<Source, FillMode::Reflect>(source, target, height, width, channels, m, cval, placement);
+    case FillMode::Wrap:
+      return ApplyAffine<Source, FillMode::Wrap>(source, target, height, width, channels, m, cval, placement);
+  }
+}
+
+// The image as float values, placed (flipped, scaled) as `placement` says.
+template <typename Source>
+void CopyPlaced(const Source* source, float* target, int64_t height, int64_t width, int64_t channels,
+                const Placement& placement) {
+  for (int64_t row = 0; row < height; ++row) {
+    const int64_t outRow = placement.flipVertical ? height - 1 - row : row;
+    const Source* line = source + row * width * channels;
+    float* outLine = target + outRow * width * channels;
+    if (!placement.flipHorizontal) {
+      for (int64_t i = 0; i < width * channels; ++i) outLine[i] = static_cast<float>(line[i]) * placement.scale;
+      continue;
+    }
+    for (int64_t col = 0; col < width; ++col) {
+      float* out = outLine + (width - 1 - col) * channels;
+      for (int64_t ch = 0; ch < channels; ++ch) out[ch] = static_cast<float>(line[col * channels + ch]) * placement.scale;
     }
   }
 }
@@ -208,49 +261,36 @@ void ApplyBrightness(float* x, int64_t pixels, int64_t channels, double factor) 
   }
 }
 
-void ProcessImage(const AugmentJob& job, int64_t index, float* work, float* out) {
+template <typename Source>
+void ProcessImage(const AugmentJob& job, const Source* source, const ImageParams& p, float* out) {
   const int64_t height = job.input.size(1), width = job.input.size(2), channels = job.input.size(3);
   const int64_t pixels = height * width, count = pixels * channels;
   float* x = out;
-  if (job.input.scalar_type() == torch::kUInt8) {
-    const uint8_t* source = job.input.data_ptr<uint8_t>() + index * count;
-    for (int64_t i = 0; i < count; ++i) x[i] = source[i];
-  } else {
-    std::memcpy(x, job.input.data_ptr<float>() + index * count, count * sizeof(float));
-  }
-  if (!job.params.empty()) {
-    const ImageParams& p = job.params[index];
-    Matrix3 matrix;
-    if (AffineMatrix(p, height, width, matrix)) {
-      std::memcpy(work, x, count * sizeof(float));
-      ApplyAffine(work, x, height, width, channels, matrix, job.fillMode, job.cval);
-    }
-    if (!std::isnan(p.channelShift)) {
-      float low = *std::min_element(x, x + count), high = *std::max_element(x, x + count);
-      auto intensity = static_cast<float>(p.channelShift);
-      for (int64_t i = 0; i < count; ++i) x[i] = std::min(std::max(x[i] + intensity, low), high);
-    }
-    if (p.flipHorizontal) {
-      for (int64_t row = 0; row < height; ++row) {
-        float* line = x + row * width * channels;
-        for (int64_t left = 0, right = width - 1; left < right; ++left, --right) {
-          std::swap_ranges(line + left * channels, line + (left + 1) * channels, line + right * channels);
-        }
-      }
-    }
-    if (p.flipVertical) {
-      for (int64_t top = 0, bottom = height - 1; top < bottom; ++top, --bottom) {
-        std::swap_ranges(x + top * width * channels, x + (top + 1) * width * channels, x + bottom * width * channels);
-      }
-    }
-    if (!std::isnan(p.brightness)) ApplyBrightness(x, pixels, channels, p.brightness);
-  }
-  // ImageDataGenerator.standardize, in Keras's order (preprocessing_function runs in JS before this).
   const StandardizeOptions& s = job.standardize;
-  if (s.rescale != 0) {
+  const bool shiftsValues = !std::isnan(p.channelShift) || !std::isnan(p.brightness);
+  // The rescale is folded into the first pass unless channel shift or brightness need the unscaled values.
+  const bool foldRescale = s.rescale != 0 && !shiftsValues;
+  Placement placement;
+  placement.flipHorizontal = p.flipHorizontal;
+  placement.flipVertical = p.flipVertical;
+  if (foldRescale) placement.scale = static_cast<float>(s.rescale);
+  Matrix3 matrix;
+  if (AffineMatrix(p, height, width, matrix)) {
+    ApplyAffine(source, x, height, width, channels, matrix, job.fillMode, job.cval, placement);
+  } else {
+    CopyPlaced(source, x, height, width, channels, placement);
+  }
+  if (!std::isnan(p.channelShift)) {
+    float low = *std::min_element(x, x + count), high = *std::max_element(x, x + count);
+    auto intensity = static_cast<float>(p.channelShift);
+    for (int64_t i = 0; i < count; ++i) x[i] = std::min(std::max(x[i] + intensity, low), high);
+  }
+  if (!std::isnan(p.brightness)) ApplyBrightness(x, pixels, channels, p.brightness);
+  if (s.rescale != 0 && !foldRescale) {
     auto rescale = static_cast<float>(s.rescale);
     for (int64_t i = 0; i < count; ++i) x[i] *= rescale;
   }
+  // ImageDataGenerator.standardize, in Keras's order (preprocessing_function runs in JS before this).
   if (s.samplewiseCenter) {
     double sum = 0;
     for (int64_t i = 0; i < count; ++i) sum += x[i];
@@ -290,8 +330,15 @@ class AugmentWorker : public Napi::AsyncWorker {
       // One thread per batch: iterators keep several batches in flight on libuv's pool, which already
       // fills the cores. at::parallel_for here measured slower: libtorch's OpenMP team spin-waits after
       // each batch and takes the CPU from sharp's decoding on the other pool threads.
-      std::vector<float> work(static_cast<size_t>(count));
-      for (int64_t i = 0; i < n; ++i) ProcessImage(job_, i, work.data(), out + i * count);
+      const ImageParams none;
+      for (int64_t i = 0; i < n; ++i) {
+        const ImageParams& params = job_.params.empty() ? none : job_.params[static_cast<size_t>(i)];
+        if (job_.input.scalar_type() == torch::kUInt8) {
+          ProcessImage(job_, job_.input.data_ptr<uint8_t>() + i * count, params, out + i * count);
+        } else {
+          ProcessImage(job_, job_.input.data_ptr<float>() + i * count, params, out + i * count);
+        }
+      }
     });
     if (!ok) SetError(message);
   }
@@ -367,8 +414,11 @@ Napi::Value AugmentImages(const Napi::CallbackInfo& info) {
     AugmentJob job;
     auto dtype = kind == napi_uint8_array ? torch::kUInt8 : torch::kFloat32;
     auto* data = static_cast<uint8_t*>(pixels.ArrayBuffer().Data()) + pixels.ByteOffset();
-    // A copy, so that the JS buffer may change or be collected while the worker runs.
-    job.input = torch::from_blob(data, shape, dtype).clone();
+    // A copy, so that the JS buffer may change or be collected while the worker runs. memcpy rather than
+    // clone(): clone's copy kernel runs an OpenMP region on the JS thread, whose team then spin-waits and
+    // takes CPU from the workers (a third of the CPU time of a batch in perf).
+    job.input = torch::empty(shape, torch::TensorOptions().dtype(dtype));
+    std::memcpy(job.input.data_ptr(), data, static_cast<size_t>(job.input.nbytes()));
 
     if (!info[2].IsNull() && !info[2].IsUndefined()) {
       if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
