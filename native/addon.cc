@@ -4,6 +4,7 @@
 #include "addon_data.h"
 #include "distributed.h"
 #include "augment.h"
+#include "image_decode.h"
 #include "model.h"
 #include "runtime.h"
 #include "tensor.h"
@@ -21,6 +22,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeModel", modelClass);
   exports.Set("concat", Napi::Function::New(env, ConcatTensors));
   InitAugment(env, exports);
+  InitImageDecode(env, exports);
   InitDistributed(env, exports);
   return InitRuntime(env, exports);
 }

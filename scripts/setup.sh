@@ -14,7 +14,7 @@ say() { printf 'setup: %s\n' "$*"; }
 # libgloo-dev: the headers of Gloo, which data-parallel training (torch.distributed's c10d) uses.
 # python3-torch, python3-keras-preprocessing, python3-scipy: the peers the benchmarks and the
 # interoperability tests compare against (never needed by the package itself).
-packages=(libtorch-dev libopenblas0-openmp libgloo-dev cmake g++ make dataset-fashion-mnist)
+packages=(libtorch-dev libopenblas0-openmp libjpeg62-turbo-dev libgloo-dev cmake g++ make dataset-fashion-mnist)
 if [ "${KERAS_TORCH_PEERS:-1}" = "1" ]; then
   packages+=(python3-torch python3-keras-preprocessing python3-scipy python3-pil)
 fi

@@ -1,7 +1,8 @@
 /**
  * DirectoryIterator: batches from a folder of class subfolders, as Keras's `flow_from_directory`. Files are
- * listed once, in Keras's order; each image is decoded by sharp at the target size once and its pixels are
- * kept (up to `cacheLimit` bytes), so that later epochs only pay for augmentation.
+ * listed once, in Keras's order; each image is decoded at the target size once (JPEG files a batch at a time
+ * by libjpeg-turbo in the addon, everything else by sharp) and its pixels are kept (up to `cacheLimit`
+ * bytes), so that later epochs only pay for augmentation.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -12,6 +13,7 @@ import { checkKnownOptions, checkNonNegativeInteger, checkOneOf, checkPlainObjec
 import { channelsOf, checkDecodeSettings, ColorMode, decodeImage, DecodeSettings, Interpolation } from './image';
 import type { ImageDataGenerator } from './image-data-generator';
 import { ImageIterator, IteratorOptions } from './iterator';
+import { nativeDecoder } from './native';
 
 export type ClassMode = 'categorical' | 'binary' | 'sparse' | 'input' | null;
 const CLASS_MODES = ['categorical', 'binary', 'sparse', 'input'] as const;
@@ -193,32 +195,66 @@ export class ImageFileReader {
     }
   }
 
+  /**
+   * Decodes JPEG files in one native call (libjpeg-turbo, converted and resized as PIL does); the files it
+   * declines (other formats, other resampling, anything libjpeg warns about) are left out of the map.
+   */
+  private async decodeNative(indices: number[]): Promise<Map<number, Uint8Array>> {
+    const decoded = new Map<number, Uint8Array>();
+    const decode = nativeDecoder();
+    if (decode === null || indices.length === 0) return decoded;
+    const [height, width, channels] = this.imageShape;
+    const imageBytes = height * width * channels;
+    const result = await decode(
+      indices.map((i) => this.filepaths[i]),
+      { height, width, channels, interpolation: this.settings.interpolation, keepAspectRatio: this.settings.keepAspectRatio },
+    );
+    indices.forEach((index, k) => {
+      if (result.decoded[k] === 1) decoded.set(index, result.pixels.subarray(k * imageBytes, (k + 1) * imageBytes));
+    });
+    return decoded;
+  }
+
+  /** Decodes one file with sharp, or null (with a warning) when it is invalid and such files are skipped. */
+  private async decodeWithSharp(index: number): Promise<Uint8Array | null> {
+    try {
+      return (await decodeImage(this.filepaths[index], this.settings, this.context)).data;
+    } catch (error) {
+      if (this.invalidImages === 'error') throw error;
+      this.invalid.add(index);
+      process.emitWarning(`${(error as Error).message}; the file is skipped`);
+      return null;
+    }
+  }
+
   /** The pixels of `indices` in one buffer, and the indices actually present (skipped files left out). */
   async read(indices: Int32Array): Promise<{ pixels: Uint8Array; kept: Int32Array }> {
     const imageBytes = this.imageShape[0] * this.imageShape[1] * this.imageShape[2];
-    const missing = Array.from(indices).filter((i) => !this.invalid.has(i) && !this.cache.get(i));
-    const joined = await this.decodeJoined(missing);
-    const images = await Promise.all(
-      Array.from(indices, async (index) => {
-        if (this.invalid.has(index)) return null;
-        const cached = this.cache.get(index) ?? joined?.get(index);
-        if (cached) {
-          this.cache.put(index, cached);
-          return cached;
-        }
-        try {
-          const image = await decodeImage(this.filepaths[index], this.settings, this.context);
-          this.cache.put(index, image.data);
-          return image.data;
-        } catch (error) {
-          if (this.invalidImages === 'error') throw error;
-          this.invalid.add(index);
-          process.emitWarning(`${(error as Error).message}; the file is skipped`);
-          return null;
-        }
-      }),
-    );
-    const kept = indices.filter((_, i) => images[i] !== null);
+    const images: (Uint8Array | null)[] = new Array(indices.length).fill(null);
+    const missing: number[] = [];
+    indices.forEach((index, k) => {
+      if (this.invalid.has(index)) return;
+      const cached = this.cache.get(index);
+      if (cached) images[k] = cached;
+      else missing.push(k);
+    });
+    if (missing.length > 0) {
+      const native = await this.decodeNative(missing.map((k) => indices[k]));
+      const rest = missing.filter((k) => !native.has(indices[k]));
+      const joined = await this.decodeJoined(rest.map((k) => indices[k]));
+      const fromSharp = await Promise.all(
+        rest.map((k) => (joined?.get(indices[k]) ? Promise.resolve(joined.get(indices[k]) as Uint8Array) : this.decodeWithSharp(indices[k]))),
+      );
+      for (const k of missing) images[k] = native.get(indices[k]) ?? null;
+      rest.forEach((k, j) => {
+        images[k] = fromSharp[j];
+      });
+      for (const k of missing) {
+        const image = images[k];
+        if (image) this.cache.put(indices[k], image);
+      }
+    }
+    const kept = indices.filter((_, k) => images[k] !== null);
     if (kept.length === 0) {
       throw new Error(`${this.context}: every image of the batch failed to decode (${indices.length} files, e.g. ${JSON.stringify(this.filepaths[indices[0]])})`);
     }

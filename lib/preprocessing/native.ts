@@ -47,3 +47,42 @@ export interface AugmentOps {
 export function augmentBinding(): NativeBinding & AugmentOps {
   return loadBinding() as NativeBinding & AugmentOps;
 }
+
+export interface NativeDecodeOptions {
+  height: number;
+  width: number;
+  /** 1 (grayscale), 3 (rgb) or 4 (rgba). */
+  channels: number;
+  /** Resizing other than 'nearest' is declined (the file is left to sharp). */
+  interpolation: string;
+  /** Declines files that would need resizing (the centre crop is left to sharp). */
+  keepAspectRatio: boolean;
+}
+
+export interface NativeDecodeResult {
+  /** n images [height, width, channels], channels-last; zeros where not decoded. */
+  pixels: Uint8Array;
+  /** 1 where the file was decoded, 0 where it was declined (not a JPEG, a libjpeg warning or error, CMYK...). */
+  decoded: Uint8Array;
+}
+
+interface DecodeOps {
+  decodeImageFiles?(paths: string[], options: NativeDecodeOptions): Promise<NativeDecodeResult>;
+}
+
+let nativeDecodingEnabled = true;
+
+/** @internal Turns the libjpeg path off (every file then goes through sharp), for tests and benchmarks. */
+export function setNativeDecoding(enabled: boolean): void {
+  nativeDecodingEnabled = enabled;
+}
+
+/**
+ * The addon's batch JPEG decoder (native/image_decode.cc: read, decode, convert and resize as PIL does,
+ * one batch per worker), or null where the addon was built without libjpeg.
+ */
+export function nativeDecoder(): ((paths: string[], options: NativeDecodeOptions) => Promise<NativeDecodeResult>) | null {
+  if (!nativeDecodingEnabled) return null;
+  const binding = loadBinding() as NativeBinding & DecodeOps;
+  return typeof binding.decodeImageFiles === 'function' ? binding.decodeImageFiles.bind(binding) : null;
+}
