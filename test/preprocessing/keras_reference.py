@@ -4,6 +4,8 @@ Reads one JSON request on stdin and writes one JSON answer on stdout:
   {"op": "apply_transform", "image": [[[...]]], "params": {...}, "generator": {...}} -> transformed image
   {"op": "standardize", "image": ..., "generator": {...}, "fit": [[[[...]]]]|null}   -> standardized image
   {"op": "flow_from_directory", "directory": ..., "generator": {...}, "options": {...}} -> listing and labels
+  {"op": "load_img", "files": [...], "target_size": [h, w]|null, "color_mode": ..., "interpolation": ...}
+                                                                                  -> flat uint8 pixels per file
 """
 import json
 import sys
@@ -11,7 +13,7 @@ import contextlib
 import io
 
 import numpy as np
-from keras_preprocessing.image import ImageDataGenerator
+from keras_preprocessing.image import ImageDataGenerator, load_img
 
 
 def main():
@@ -42,6 +44,14 @@ def main():
             "y_dtype": str(batch[1].dtype) if isinstance(batch, tuple) else None,
             "x_shape": list(batch[0].shape) if isinstance(batch, tuple) else list(batch.shape),
         }
+    elif op == "load_img":
+        target_size = request.get("target_size")
+        answer = [
+            np.asarray(load_img(f, color_mode=request.get("color_mode", "rgb"),
+                                target_size=tuple(target_size) if target_size else None,
+                                interpolation=request.get("interpolation", "nearest")), dtype="uint8").reshape(-1).tolist()
+            for f in request["files"]
+        ]
     else:
         raise ValueError("unknown op %s" % op)
     json.dump(answer, sys.stdout)
