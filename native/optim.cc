@@ -1,5 +1,6 @@
 #include "optim.h"
 
+#include <sstream>
 #include <stdexcept>
 #include <type_traits>
 
@@ -92,7 +93,10 @@ template <typename Map>
 typename Map::key_type StateKey(const Map&, const torch::Tensor& parameter) {
   using Key = typename Map::key_type;
   if constexpr (std::is_same_v<Key, std::string>) {
-    return c10::guts::to_string(parameter.unsafeGetTensorImpl());
+    // 1.x's own key text (what c10::guts::to_string produced; 2.x dropped that helper).
+    std::ostringstream key;
+    key << parameter.unsafeGetTensorImpl();
+    return key.str();
   } else {
     return static_cast<Key>(parameter.unsafeGetTensorImpl());
   }
