@@ -1,0 +1,64 @@
+/**
+ * The seed's whole fit in its own process (so that its peak RSS is its own): JPEG class folders ->
+ * ImageDataGenerator with the seed's augmentation -> train -> validation, with the event loop's delay
+ * sampled throughout. bench/run.ts starts it; it prints one JSON line.
+ *
+ *   node build-ts/bench/fit.js DATA_DIR [--epochs 2] [--threads 2] [--size 64] [--batch-size 32]
+ */
+import * as path from 'path';
+import { monitorEventLoopDelay } from 'perf_hooks';
+import { Conv2D, Dense, Flatten, ImageDataGenerator, MaxPooling2D, Sequential, setNumThreads, setSeed } from 'keras-torch';
+
+async function main(): Promise<void> {
+  const [directory, ...rest] = process.argv.slice(2);
+  const option = (name: string, fallback: number): number => {
+    const index = rest.indexOf(`--${name}`);
+    return index >= 0 ? Number(rest[index + 1]) : fallback;
+  };
+  const epochs = option('epochs', 2);
+  const size = option('size', 64);
+  const batchSize = option('batch-size', 32);
+  setNumThreads(option('threads', 2));
+  setSeed(1);
+
+  const model = new Sequential();
+  model.add(new Conv2D(32, [3, 3], { inputShape: [size, size, 3], activation: 'relu' }));
+  model.add(new MaxPooling2D({ poolSize: [2, 2] }));
+  model.add(new Flatten());
+  model.add(new Dense(128, { activation: 'relu' }));
+  model.add(new Dense(1, { activation: 'sigmoid' }));
+  model.compile({ optimizer: 'adam', loss: 'binary_crossentropy', metrics: ['accuracy'] });
+
+  const log = console.log;
+  console.log = () => undefined; // "Found N images belonging to 2 classes."
+  const training = new ImageDataGenerator({ rescale: 1 / 255, shearRange: 0.2, zoomRange: 0.2, horizontalFlip: true })
+    .flowFromDirectory(path.join(directory, 'training_set'), { targetSize: [size, size], batchSize, classMode: 'binary', seed: 1 });
+  const testing = new ImageDataGenerator({ rescale: 1 / 255 })
+    .flowFromDirectory(path.join(directory, 'test_set'), { targetSize: [size, size], batchSize, classMode: 'binary', shuffle: false });
+  console.log = log;
+
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  const start = performance.now();
+  const history = await model.fit(training, { epochs, validationData: testing, verbose: 0 });
+  const seconds = (performance.now() - start) / 1000;
+  delay.disable();
+
+  const epochLogs = history.history.val_loss.map((valLoss, i) => ({ val_loss: valLoss, val_accuracy: history.history.val_accuracy[i] }));
+  console.log(
+    JSON.stringify({
+      seconds,
+      epochs: epochLogs,
+      train_samples: training.samples,
+      test_samples: testing.samples,
+      event_loop_p99_ms: delay.percentile(99) / 1e6,
+      event_loop_max_ms: delay.max / 1e6,
+      peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+    }),
+  );
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

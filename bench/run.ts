@@ -1,0 +1,434 @@
+/**
+ * keras-torch against its peers, each row measured side by side in one run with the same thread count:
+ *   a. the seed CNN's train step (64x64x3, batch 32, Adam, binary cross-entropy) vs PyTorch;
+ *   b. inference at batch 32 (vs the fastest of PyTorch's no_grad, inference_mode and inference_mode on a
+ *      channels_last batch), and single-image predict latency (p50, p99) vs PyTorch's inference_mode;
+ *   c. flowFromDirectory with the seed's augmentation vs Keras's ImageDataGenerator (bench/pipeline.ts);
+ *   d. the seed's whole fit (JPEG folders -> augmentation -> train -> validation) vs Keras's generator
+ *      feeding the same model in PyTorch;
+ *   e. the event loop's delay (p99) during that fit, and the peak RSS of both fits.
+ *
+ *   npm run bench [-- --quick] [-- --threads 2 --epochs 2 --data DIR --python /usr/bin/python3 --out FILE]
+ *   npm run bench -- --scaling    (train and inference img/s over batch sizes 8-256 and image sizes 32-224)
+ *
+ * Prints a table and writes JSON to bench/results/ (or --out). A peer that is not installed is skipped with
+ * a message. Ratios are "times better than the peer" (throughput ours/theirs, time theirs/ours); the
+ * machines this runs on are shared, so compare ratios from one run, never absolute figures across runs.
+ */
+import { execFileSync, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { backendInfo, Conv2D, Dense, Flatten, MaxPooling2D, Sequential, setNumThreads, setSeed, tensor } from 'keras-torch';
+
+interface Options {
+  quick: boolean;
+  threads: number;
+  epochs: number;
+  python: string;
+  data: string | null;
+  out: string | null;
+  scaling: boolean;
+}
+
+/** One comparison. `ratio` > 1 means keras-torch is ahead, except where `better` says lower wins. */
+export interface Row {
+  id: string;
+  name: string;
+  unit: string;
+  ours: number | null;
+  peer: number | null;
+  peerName: string;
+  /** ours vs peer as "times better" (or the difference, for latency overhead); null when either is missing. */
+  ratio: number | null;
+  ratioKind: 'speedup' | 'overhead_ms' | 'memory_ratio' | 'value';
+  target: string;
+  met: boolean | null;
+  spread: { ours: number[]; peer: number[] };
+  skipped?: string;
+}
+
+const root = (() => {
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
+  return dir;
+})();
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = { quick: false, threads: 2, epochs: 2, python: '/usr/bin/python3', data: null, out: null, scaling: false };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = (): string => {
+      const next = argv[++i];
+      if (next === undefined) throw new Error(`bench: ${flag} expects a value`);
+      return next;
+    };
+    if (flag === '--quick') options.quick = true;
+    else if (flag === '--threads') options.threads = Number(value());
+    else if (flag === '--epochs') options.epochs = Number(value());
+    else if (flag === '--python') options.python = value();
+    else if (flag === '--data') options.data = value();
+    else if (flag === '--out') options.out = value();
+    else if (flag === '--scaling') options.scaling = true;
+    else throw new Error(`bench: unknown option ${flag}`);
+  }
+  return options;
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+const percentile = (values: number[], q: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+};
+
+/**
+ * The addon this process loaded, for child processes that load the library from elsewhere (bench/pipeline.js
+ * runs from build-ts/lib/, where the loader's relative search paths do not reach build/).
+ */
+function loadedAddon(): string | undefined {
+  if (process.env.KERAS_TORCH_BINARY) return process.env.KERAS_TORCH_BINARY;
+  try {
+    return fs.readFileSync('/proc/self/maps', 'utf8').match(/\s(\/\S*keras_torch\.node)$/m)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `python` can import `modules`; the reason when it cannot. */
+function pythonMissing(python: string, modules: string[]): string | null {
+  const result = spawnSync(python, ['-c', `import ${modules.join(', ')}`], { encoding: 'utf8' });
+  if (result.error) return `${python} not found`;
+  if (result.status !== 0) return `${python} cannot import ${modules.join(', ')}`;
+  return null;
+}
+
+function runJson<T>(command: string, args: string[]): T {
+  const output = execFileSync(command, args, { encoding: 'utf8', maxBuffer: 16 << 20, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines = output.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]) as T;
+}
+
+function seedModel(size: number): Sequential {
+  const model = new Sequential();
+  model.add(new Conv2D(32, [3, 3], { inputShape: [size, size, 3], activation: 'relu' }));
+  model.add(new MaxPooling2D({ poolSize: [2, 2] }));
+  model.add(new Flatten());
+  model.add(new Dense(128, { activation: 'relu' }));
+  model.add(new Dense(1, { activation: 'sigmoid' }));
+  model.compile({ optimizer: 'adam', loss: 'binary_crossentropy', metrics: ['accuracy'] });
+  return model;
+}
+
+function randomImages(batch: number, size: number) {
+  const values = new Float32Array(batch * size * size * 3);
+  for (let i = 0; i < values.length; i++) values[i] = Math.random();
+  return tensor(values, [batch, size, size, 3]);
+}
+
+async function timedMs(count: number, body: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  for (let i = 0; i < count; i++) await body();
+  return (performance.now() - start) / count;
+}
+
+interface StepFigures {
+  train_ms: number[];
+  predict_ms: number[];
+  single_p50_ms: number[];
+  single_p99_ms: number[];
+}
+
+interface PeerStepFigures {
+  train_ms: number[];
+  predict_no_grad_ms: number[];
+  predict_inference_mode_ms: number[];
+  predict_channels_last_ms: number[];
+  single_p50_ms: number[];
+  single_p99_ms: number[];
+}
+
+/** The same measurements as bench/torch_peer.py's `steps`, through the public API. */
+export async function ourSteps(size: number, batchSize: number, steps: number, repeats: number): Promise<StepFigures> {
+  setSeed(1);
+  const model = seedModel(size);
+  const x = randomImages(batchSize, size);
+  const y = tensor(Float32Array.from({ length: batchSize }, () => (Math.random() > 0.5 ? 1 : 0)), [batchSize, 1]);
+  const single = randomImages(1, size);
+  for (let i = 0; i < 3; i++) await model.trainOnBatch(x, y);
+  for (let i = 0; i < 3; i++) (await model.predict(x)).dispose();
+  const figures: StepFigures = { train_ms: [], predict_ms: [], single_p50_ms: [], single_p99_ms: [] };
+  for (let r = 0; r < repeats; r++) {
+    figures.train_ms.push(await timedMs(steps, () => model.trainOnBatch(x, y)));
+    figures.predict_ms.push(await timedMs(steps, async () => (await model.predict(x)).dispose()));
+    const latencies: number[] = [];
+    for (let i = 0; i < steps * 10; i++) {
+      const start = performance.now();
+      (await model.predict(single)).dispose();
+      latencies.push(performance.now() - start);
+    }
+    figures.single_p50_ms.push(percentile(latencies, 0.5));
+    figures.single_p99_ms.push(percentile(latencies, 0.99));
+  }
+  return figures;
+}
+
+function row(partial: Omit<Row, 'ratio' | 'met'>, ratio: (ours: number, peer: number) => number, meets: (ratio: number) => boolean): Row {
+  const value = partial.ours !== null && partial.peer !== null ? ratio(partial.ours, partial.peer) : null;
+  return { ...partial, ratio: value, met: value === null ? null : meets(value) };
+}
+
+function makeData(options: Options, log: (line: string) => void): { directory: string | null; reason?: string } {
+  if (options.data) return { directory: options.data };
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'keras-torch-bench-'));
+  const [train, test] = options.quick ? ['24', '8'] : ['1000', '300'];
+  try {
+    execFileSync(process.execPath, [path.join(root, 'scripts', 'make-fashion-mnist-folders.js'), '--out', out, '--classes', 'sneaker,ankle_boot', '--train-per-class', train, '--test-per-class', test], { stdio: 'pipe' });
+  } catch (error) {
+    const reason = `no image folders (Debian's dataset-fashion-mnist is needed, or pass --data DIR): ${String((error as Error).message).split('\n')[0]}`;
+    log(`  skipped: ${reason}`);
+    return { directory: null, reason };
+  }
+  return { directory: out };
+}
+
+/**
+ * Reads bench/pipeline.js's report: the "all epochs" img/s of ours and of Keras for `section`, one pair per
+ * round it ran (older reports have one round).
+ */
+export function parsePipeline(output: string, section: string): { ours: number[]; keras: number[] } | null {
+  const ours: number[] = [];
+  const keras: number[] = [];
+  const lines = output.split('\n');
+  const allEpochs = (line: string | undefined, who: string) => line?.match(new RegExp(`${who}:.*\\(all epochs: ([\\d,.]+)\\)`))?.[1];
+  lines.forEach((line, i) => {
+    if (line.trim() !== section) return;
+    const mine = allEpochs(lines[i + 1], 'keras-torch');
+    const theirs = allEpochs(lines[i + 2], 'Keras');
+    if (mine && theirs) {
+      ours.push(Number(mine.replace(/,/g, '')));
+      keras.push(Number(theirs.replace(/,/g, '')));
+    }
+  });
+  return ours.length > 0 ? { ours, keras } : null;
+}
+
+function formatNumber(value: number | null, digits = 1): string {
+  if (value === null) return '—';
+  return value >= 1000 ? Math.round(value).toLocaleString('en-US') : value.toFixed(digits);
+}
+
+export function formatTable(rows: Row[]): string {
+  const header = ['', 'benchmark', 'unit', 'keras-torch', 'peer', 'ratio', 'target', 'met'];
+  const lines = rows.map((r) => [
+    r.id,
+    r.name,
+    r.unit,
+    formatNumber(r.ours, r.unit === 'ms' ? 2 : 1),
+    r.skipped ? `skipped` : `${formatNumber(r.peer, r.unit === 'ms' ? 2 : 1)} (${r.peerName})`,
+    r.ratio === null ? '—' : r.ratioKind === 'overhead_ms' ? `${r.ratio >= 0 ? '+' : ''}${r.ratio.toFixed(3)} ms` : r.ratioKind === 'value' ? '—' : `${r.ratio.toFixed(2)}x`,
+    r.target,
+    r.met === null ? '—' : r.met ? 'yes' : 'NO',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const format = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  return [format(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.map(format)].join('\n');
+}
+
+const loadAverage = (): number[] => os.loadavg().map((v) => Math.round(v * 100) / 100);
+
+export async function runBench(options: Options, log: (line: string) => void = console.log) {
+  setNumThreads(options.threads);
+  const size = 64;
+  const batchSize = 32;
+  const [steps, repeats] = options.quick ? [3, 1] : [30, 5];
+  const epochs = options.quick ? 1 : options.epochs;
+  const info = backendInfo();
+  const cpu = os.cpus();
+  const meta = {
+    date: new Date().toISOString(),
+    quick: options.quick,
+    cpuModel: cpu[0]?.model ?? 'unknown',
+    cores: cpu.length,
+    threads: options.threads,
+    node: process.version,
+    libtorch: info.libtorchVersion,
+    blas: info.blas,
+    loadAverageBefore: loadAverage(),
+    loadAverageAfter: [] as number[],
+    steps,
+    repeats,
+    epochs,
+  };
+  log(`keras-torch bench: ${meta.cpuModel}, ${meta.cores} cores, ${options.threads} threads, libtorch ${meta.libtorch}, load ${meta.loadAverageBefore.join(' ')}`);
+  const rows: Row[] = [];
+  const torchMissing = pythonMissing(options.python, ['torch']);
+  const kerasMissing = torchMissing ?? pythonMissing(options.python, ['torch', 'keras_preprocessing', 'scipy', 'PIL']);
+  if (torchMissing) log(`  PyTorch peer skipped: ${torchMissing}`);
+  if (kerasMissing && !torchMissing) log(`  Keras peer skipped: ${kerasMissing}`);
+
+  // a, b: steps on in-memory batches. The peer runs first, then ours, each in its own process time.
+  log('a/b: train step and inference on in-memory batches...');
+  const peerSteps = torchMissing
+    ? null
+    : runJson<PeerStepFigures>(options.python, [path.join(root, 'bench', 'torch_peer.py'), 'steps', '--threads', String(options.threads), '--size', String(size), '--batch-size', String(batchSize), '--steps', String(steps), '--repeats', String(repeats)]);
+  const mine = await ourSteps(size, batchSize, steps, repeats);
+  const peerPredict = peerSteps
+    ? peerSteps.predict_no_grad_ms.map((v, i) => Math.min(v, peerSteps.predict_inference_mode_ms[i], peerSteps.predict_channels_last_ms[i]))
+    : [];
+  const imagesPerSecond = (ms: number[]) => ms.map((v) => (batchSize * 1000) / v);
+  const peerName = 'PyTorch';
+  const skipped = torchMissing ?? undefined;
+  rows.push(
+    row(
+      { id: 'a', name: `train step, batch ${batchSize}, ${size}x${size}x3`, unit: 'img/s', ours: median(imagesPerSecond(mine.train_ms)), peer: peerSteps ? median(imagesPerSecond(peerSteps.train_ms)) : null, peerName, ratioKind: 'speedup', target: '>= 1.2x', spread: { ours: imagesPerSecond(mine.train_ms), peer: peerSteps ? imagesPerSecond(peerSteps.train_ms) : [] }, skipped },
+      (o, p) => o / p,
+      (r) => r >= 1.2,
+    ),
+    row(
+      { id: 'b1', name: `inference, batch ${batchSize}`, unit: 'img/s', ours: median(imagesPerSecond(mine.predict_ms)), peer: peerSteps ? median(imagesPerSecond(peerPredict)) : null, peerName: `${peerName}, fastest of no_grad, inference_mode, channels_last`, ratioKind: 'speedup', target: '>= 1.0x', spread: { ours: imagesPerSecond(mine.predict_ms), peer: imagesPerSecond(peerPredict) }, skipped },
+      (o, p) => o / p,
+      (r) => r >= 1.0,
+    ),
+    row(
+      { id: 'b2', name: 'single-image predict, p50', unit: 'ms', ours: median(mine.single_p50_ms), peer: peerSteps ? median(peerSteps.single_p50_ms) : null, peerName: `${peerName} inference_mode`, ratioKind: 'overhead_ms', target: '< +0.2 ms', spread: { ours: mine.single_p50_ms, peer: peerSteps?.single_p50_ms ?? [] }, skipped },
+      (o, p) => o - p,
+      (r) => r < 0.2,
+    ),
+    row(
+      { id: 'b3', name: 'single-image predict, p99', unit: 'ms', ours: median(mine.single_p99_ms), peer: peerSteps ? median(peerSteps.single_p99_ms) : null, peerName: `${peerName} inference_mode`, ratioKind: 'overhead_ms', target: '(reported)', spread: { ours: mine.single_p99_ms, peer: peerSteps?.single_p99_ms ?? [] }, skipped },
+      (o, p) => o - p,
+      () => true,
+    ),
+  );
+
+  // c, d, e need image folders.
+  log('c/d/e: image folders...');
+  const data = makeData(options, log);
+  const pipelineSkip = data.reason ?? kerasMissing ?? undefined;
+  let pipeline: ReturnType<typeof parsePipeline> = null;
+  let pipelineError: string | undefined;
+  if (data.directory) {
+    log('c: flowFromDirectory vs Keras (bench/pipeline.js)...');
+    const addon = loadedAddon();
+    if (!kerasMissing) {
+      try {
+        const output = execFileSync(process.execPath, [path.join(__dirname, 'pipeline.js'), '--data', path.join(data.directory, 'training_set'), '--epochs', String(options.quick ? 1 : 3), '--python', options.python], { encoding: 'utf8', maxBuffer: 16 << 20, env: { ...process.env, OMP_NUM_THREADS: String(options.threads), ...(addon ? { KERAS_TORCH_BINARY: addon } : {}) } });
+        pipeline = parsePipeline(output, 'seed augmentation');
+        if (!pipeline) pipelineError = `could not read bench/pipeline.js's report:\n${output}`;
+      } catch (error) {
+        pipelineError = `bench/pipeline.js failed: ${(error as Error).message.split('\n')[0]}`;
+      }
+      if (pipelineError) log(`  ${pipelineError}`);
+    }
+  }
+  rows.push(
+    row(
+      { id: 'c', name: 'flowFromDirectory, seed augmentation', unit: 'img/s', ours: pipeline ? median(pipeline.ours) : null, peer: pipeline ? median(pipeline.keras) : null, peerName: 'Keras ImageDataGenerator', ratioKind: 'speedup', target: '>= 3x', spread: { ours: pipeline?.ours ?? [], peer: pipeline?.keras ?? [] }, skipped: pipelineSkip ?? pipelineError },
+      (o, p) => o / p,
+      (r) => r >= 3,
+    ),
+  );
+
+  interface FitFigures { seconds: number; peak_rss_mb: number; epochs: { val_loss: number; val_accuracy: number }[]; event_loop_p99_ms?: number; event_loop_max_ms?: number; train_samples: number }
+  let oursFit: FitFigures | null = null;
+  let peerFit: FitFigures | null = null;
+  let fitError: string | undefined;
+  if (data.directory) {
+    log(`d/e: the seed's whole fit, ${epochs} epoch(s)...`);
+    try {
+      if (!kerasMissing) peerFit = runJson<FitFigures>(options.python, [path.join(root, 'bench', 'torch_peer.py'), 'fit', data.directory, '--threads', String(options.threads), '--epochs', String(epochs)]);
+      oursFit = runJson<FitFigures>(process.execPath, [path.join(__dirname, 'fit.js'), data.directory, '--threads', String(options.threads), '--epochs', String(epochs)]);
+    } catch (error) {
+      fitError = `fit failed: ${(error as Error).message.split('\n')[0]}`;
+      log(`  ${fitError}`);
+    }
+  }
+  const fitSkip = data.reason ?? kerasMissing ?? undefined;
+  rows.push(
+    row(
+      { id: 'd', name: `whole seed fit, ${oursFit?.train_samples ?? '?'} images, ${epochs} epoch(s)`, unit: 's', ours: oursFit?.seconds ?? null, peer: peerFit?.seconds ?? null, peerName: 'Keras generator + PyTorch', ratioKind: 'speedup', target: '>= 1.5x', spread: { ours: oursFit ? [oursFit.seconds] : [], peer: peerFit ? [peerFit.seconds] : [] }, skipped: fitSkip ?? fitError },
+      (o, p) => p / o,
+      (r) => r >= 1.5,
+    ),
+    row(
+      { id: 'e1', name: 'event-loop delay p99 during fit', unit: 'ms', ours: oursFit?.event_loop_p99_ms ?? null, peer: null, peerName: '(no peer)', ratioKind: 'value', target: '< 20 ms', spread: { ours: oursFit?.event_loop_max_ms !== undefined ? [oursFit.event_loop_max_ms] : [], peer: [] }, skipped: data.reason ?? fitError },
+      (o) => o,
+      () => true,
+    ),
+    row(
+      { id: 'e2', name: 'peak RSS during fit', unit: 'MB', ours: oursFit?.peak_rss_mb ?? null, peer: peerFit?.peak_rss_mb ?? null, peerName: 'Keras generator + PyTorch', ratioKind: 'memory_ratio', target: '<= 1.2x', spread: { ours: oursFit ? [oursFit.peak_rss_mb] : [], peer: peerFit ? [peerFit.peak_rss_mb] : [] }, skipped: fitSkip ?? fitError },
+      (o, p) => o / p,
+      (r) => r <= 1.2,
+    ),
+  );
+  // e1 has no peer: its "ratio" is its own value against the absolute target.
+  const eventLoop = rows.find((r) => r.id === 'e1')!;
+  eventLoop.ratio = null;
+  eventLoop.met = eventLoop.ours === null ? null : eventLoop.ours < 20;
+
+  meta.loadAverageAfter = loadAverage();
+  if (!options.data && data.directory) fs.rmSync(data.directory, { recursive: true, force: true });
+  const accuracy = { ours: oursFit?.epochs ?? [], peer: peerFit?.epochs ?? [] };
+  return { meta, rows, accuracy };
+}
+
+/** Train and inference throughput of ours and PyTorch over batch sizes (64x64) and image sizes (batch 32). */
+export async function runScaling(options: Options, log: (line: string) => void = console.log) {
+  setNumThreads(options.threads);
+  const torchMissing = pythonMissing(options.python, ['torch']);
+  if (torchMissing) log(`  PyTorch peer skipped: ${torchMissing}`);
+  const cases: [number, number][] = [[8, 64], [32, 64], [128, 64], [256, 64], [32, 32], [32, 128], [32, 224]];
+  const results = [];
+  log('| batch | image | train img/s: keras-torch | PyTorch | ratio | inference img/s: keras-torch | PyTorch | ratio |');
+  log('|---|---|---|---|---|---|---|---|');
+  for (const [batchSize, size] of cases) {
+    const steps = Math.max(2, Math.min(20, Math.round(2000 / (batchSize * (size / 64) ** 2))));
+    const peer = torchMissing
+      ? null
+      : runJson<PeerStepFigures>(options.python, [path.join(root, 'bench', 'torch_peer.py'), 'steps', '--threads', String(options.threads), '--size', String(size), '--batch-size', String(batchSize), '--steps', String(steps), '--repeats', '1']);
+    const mine = await ourSteps(size, batchSize, steps, 1);
+    const rate = (ms: number) => (batchSize * 1000) / ms;
+    const entry = {
+      batchSize,
+      size,
+      train: { ours: rate(mine.train_ms[0]), peer: peer ? rate(peer.train_ms[0]) : null },
+      inference: { ours: rate(mine.predict_ms[0]), peer: peer ? rate(Math.min(peer.predict_no_grad_ms[0], peer.predict_inference_mode_ms[0], peer.predict_channels_last_ms[0])) : null },
+    };
+    results.push(entry);
+    const cell = (v: number | null) => (v === null ? '—' : Math.round(v).toLocaleString('en-US'));
+    const ratio = (o: number, p: number | null) => (p === null ? '—' : `${(o / p).toFixed(2)}x`);
+    log(`| ${batchSize} | ${size}x${size} | ${cell(entry.train.ours)} | ${cell(entry.train.peer)} | ${ratio(entry.train.ours, entry.train.peer)} | ${cell(entry.inference.ours)} | ${cell(entry.inference.peer)} | ${ratio(entry.inference.ours, entry.inference.peer)} |`);
+  }
+  return { meta: { date: new Date().toISOString(), cpuModel: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, threads: options.threads, loadAverage: loadAverage() }, scaling: results };
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  if (options.scaling) {
+    const result = await runScaling(options);
+    const out = options.out ?? path.join(root, 'bench', 'results', `scaling-${result.meta.date.replace(/[:.]/g, '-')}.json`);
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+    console.log(`results: ${path.relative(process.cwd(), out)}`);
+    return;
+  }
+  const result = await runBench(options);
+  console.log('');
+  console.log(formatTable(result.rows));
+  console.log(`load average before ${result.meta.loadAverageBefore.join(' ')}, after ${result.meta.loadAverageAfter.join(' ')}`);
+  const out = options.out ?? path.join(root, 'bench', 'results', `bench-${result.meta.date.replace(/[:.]/g, '-')}${options.quick ? '-quick' : ''}.json`);
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+  console.log(`results: ${path.relative(process.cwd(), out)}`);
+}
+
+if (require.main === module) {
+  main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

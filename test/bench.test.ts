@@ -1,0 +1,99 @@
+/**
+ * The benchmark's smoke run: `--quick` through the compiled bench, checking the JSON it writes (its
+ * structure, never its speed), and that a missing peer is skipped with a message rather than failing.
+ */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+const root = path.resolve(__dirname, '..');
+const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+let scratch: string;
+
+interface Row {
+  id: string;
+  name: string;
+  unit: string;
+  ours: number | null;
+  peer: number | null;
+  peerName: string;
+  ratio: number | null;
+  ratioKind: string;
+  target: string;
+  met: boolean | null;
+  spread: { ours: number[]; peer: number[] };
+  skipped?: string;
+}
+
+function bench(args: string[]): { stdout: string; result: { meta: Record<string, unknown>; rows: Row[] } } {
+  const out = path.join(scratch, `result-${Math.random().toString(36).slice(2)}.json`);
+  const stdout = execFileSync(process.execPath, [path.join(root, 'build-ts', 'bench', 'run.js'), '--quick', '--out', out, ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 240000,
+  });
+  return { stdout, result: JSON.parse(fs.readFileSync(out, 'utf8')) };
+}
+
+beforeAll(() => {
+  // The bench imports 'keras-torch' (dist/) and runs compiled from build-ts/, as `npm run bench` does.
+  // If lib/ does not compile right now, an existing dist/ is used.
+  try {
+    execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'pipe' });
+    execFileSync(process.execPath, [path.join(root, 'scripts', 'write-esm-entry.js')], { cwd: root, stdio: 'pipe' });
+  } catch (error) {
+    if (!fs.existsSync(path.join(root, 'dist', 'index.js'))) throw error;
+  }
+  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.examples.json'], { cwd: root, stdio: 'pipe' });
+  scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'keras-torch-bench-test-'));
+}, 240000);
+
+afterAll(() => {
+  if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+});
+
+const ids = ['a', 'b1', 'b2', 'b3', 'c', 'd', 'e1', 'e2'];
+
+function checkRow(row: Row): void {
+  expect(typeof row.name).toBe('string');
+  expect(typeof row.unit).toBe('string');
+  expect(typeof row.target).toBe('string');
+  expect(['speedup', 'overhead_ms', 'memory_ratio', 'value']).toContain(row.ratioKind);
+  expect(Array.isArray(row.spread.ours) && Array.isArray(row.spread.peer)).toBe(true);
+  for (const value of [row.ours, row.peer, row.ratio]) {
+    if (value !== null) expect(Number.isFinite(value)).toBe(true);
+  }
+  if (row.ours !== null && row.peer !== null && row.ratioKind !== 'value') {
+    expect(row.ratio).not.toBeNull();
+    expect(typeof row.met).toBe('boolean');
+  }
+  if (row.peer === null && row.ratioKind !== 'value') {
+    expect(row.ratio).toBeNull();
+    expect(row.skipped).toEqual(expect.any(String));
+  }
+}
+
+describe('bench --quick', () => {
+  test('writes every row with ours measured and the peers measured or skipped with a reason', () => {
+    const { stdout, result } = bench([]);
+    expect(result.meta).toMatchObject({ quick: true, threads: 2, cores: expect.any(Number), cpuModel: expect.any(String), libtorch: expect.stringMatching(/^\d/) });
+    expect(result.meta.loadAverageBefore).toHaveLength(3);
+    expect(result.rows.map((row) => row.id)).toEqual(ids);
+    result.rows.forEach(checkRow);
+    // The in-memory rows never depend on image folders or peers.
+    for (const id of ['a', 'b1', 'b2', 'b3']) expect(result.rows.find((row) => row.id === id)!.ours).toBeGreaterThan(0);
+    expect(stdout).toMatch(/\| a +\| train step/);
+  });
+
+  test('a peer that is not installed is skipped with a message', () => {
+    const { stdout, result } = bench(['--python', path.join(scratch, 'no-such-python')]);
+    expect(stdout).toMatch(/PyTorch peer skipped: .*no-such-python not found/);
+    for (const row of result.rows) {
+      checkRow(row);
+      expect(row.peer).toBeNull();
+    }
+    expect(result.rows.find((row) => row.id === 'a')!.skipped).toMatch(/not found/);
+    expect(result.rows.find((row) => row.id === 'a')!.ours).toBeGreaterThan(0);
+  });
+});
