@@ -48,6 +48,15 @@ void PromiseWorker::OnOK() {
 void PromiseWorker::OnError(const Napi::Error& error) { deferred_.Reject(error.Value()); }
 
 namespace {
+// Drops the gradients instead of zeroing them (PyTorch's zero_grad(set_to_none=True), which 1.13's C++
+// zero_grad() lacks): backward then hands its fresh gradient buffers over rather than adding them into
+// zeroed ones, which saves two passes over every weight per step (the Dense kernel alone is 15 MB).
+void ClearGradients(torch::optim::Optimizer& optimizer) {
+  for (auto& group : optimizer.param_groups()) {
+    for (auto& parameter : group.params()) parameter.mutable_grad().reset();
+  }
+}
+
 // Inputs arrive as the API's float32 (or uint8 pixels); parameters are float32 on the model's device.
 torch::Tensor ToModelInput(const torch::Tensor& x, const ModelState& model) {
   return x.to(model.device, torch::kFloat32);
@@ -77,7 +86,7 @@ void StepWorker::Execute() {
     torch::Tensor loss = ComputeLoss(model.lossConfig, output, labels, weights);
     // A model without trainable weights (only activations, say) still reports its loss, as Keras does.
     if (training && loss.requires_grad()) {
-      model.optimizer->zero_grad();
+      ClearGradients(*model.optimizer);
       loss.backward();
       // Data-parallel training: every rank steps with the gradients averaged over all ranks.
       AverageGradients(model.sequential->parameters());
