@@ -6,7 +6,9 @@
 #include <malloc.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdlib>
+#include <deque>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -109,6 +111,56 @@ void TuneMalloc() {
 #endif
 }
 }  // namespace
+
+namespace {
+class ComputeThread {
+ public:
+  ComputeThread() : thread_([this] { Loop(); }) { thread_.detach(); }
+
+  void Run(const std::function<void()>& task) {
+    std::mutex doneMutex;
+    std::condition_variable doneSignal;
+    bool done = false;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      queue_.push_back([&] {
+        task();
+        std::lock_guard<std::mutex> doneLock(doneMutex);
+        done = true;
+        doneSignal.notify_one();
+      });
+    }
+    wake_.notify_one();
+    std::unique_lock<std::mutex> doneLock(doneMutex);
+    doneSignal.wait(doneLock, [&] { return done; });
+  }
+
+ private:
+  void Loop() {
+    for (;;) {
+      std::function<void()> task;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return !queue_.empty(); });
+        task = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      task();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> queue_;
+  std::thread thread_;
+};
+}  // namespace
+
+void RunOnComputeThread(const std::function<void()>& task) {
+  // Never destroyed: the detached thread may still wait on it while the process exits.
+  static ComputeThread* thread = new ComputeThread();
+  thread->Run(task);
+}
 
 Napi::Object InitRuntime(Napi::Env env, Napi::Object exports) {
   // Some libtorch builds (Debian's among them) start with one intra-op thread; Keras users expect every

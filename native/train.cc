@@ -25,10 +25,13 @@ Napi::Promise PromiseWorker::QueueAndPromise() {
 template <typename Body>
 void PromiseWorker::RunLocked(ModelState& model, Body&& body) {
   std::string message;
-  bool ok = GuardOffThread(operation_, message, [&] {
-    std::lock_guard<std::mutex> lock(model.mutex);
-    ApplyThreadSettings();
-    body();
+  bool ok = false;
+  RunOnComputeThread([&] {
+    ok = GuardOffThread(operation_, message, [&] {
+      std::lock_guard<std::mutex> lock(model.mutex);
+      ApplyThreadSettings();
+      body();
+    });
   });
   if (!ok) SetError(message);
 }
