@@ -96,9 +96,9 @@ torch::Tensor ComputeLoss(const LossConfig& config, const torch::Tensor& output,
   return perSample.mean();
 }
 
-std::vector<double> ComputeMetrics(const LossConfig& config, const torch::Tensor& output, const torch::Tensor& labels) {
+std::vector<torch::Tensor> ComputeMetrics(const LossConfig& config, const torch::Tensor& output, const torch::Tensor& labels) {
   torch::NoGradGuard noGrad;
-  std::vector<double> values;
+  std::vector<torch::Tensor> values;
   for (const std::string& metric : config.metrics) {
     torch::Tensor value;
     if (metric == "binary_accuracy") {
@@ -116,7 +116,7 @@ std::vector<double> ComputeMetrics(const LossConfig& config, const torch::Tensor
     } else {
       throw std::invalid_argument("unknown metric " + metric);
     }
-    values.push_back(value.item<double>());
+    values.push_back(value.to(torch::kFloat64));
   }
   return values;
 }

@@ -24,8 +24,9 @@ torch::Tensor PrepareLabels(const LossConfig& config, const torch::Tensor& outpu
 torch::Tensor ComputeLoss(const LossConfig& config, const torch::Tensor& output, const torch::Tensor& labels,
                           const torch::Tensor& sampleWeight);
 
-// The batch mean of each metric in config.metrics.
-std::vector<double> ComputeMetrics(const LossConfig& config, const torch::Tensor& output, const torch::Tensor& labels);
+// The batch mean of each metric in config.metrics, as 0-dim tensors on the output's device (read back
+// together with the loss, so that a CUDA step synchronises once).
+std::vector<torch::Tensor> ComputeMetrics(const LossConfig& config, const torch::Tensor& output, const torch::Tensor& labels);
 
 // Applies the folded activation, turning logits into what the model's predict returns.
 torch::Tensor ApplyFoldedActivation(const LossConfig& config, const torch::Tensor& output);

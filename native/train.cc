@@ -60,9 +60,17 @@ void ClearGradients(torch::optim::Optimizer& optimizer) {
   }
 }
 
-// Inputs arrive as the API's float32 (or uint8 pixels); parameters are float32 on the model's device.
+// A host batch on the model's device. For a GPU it goes through pinned memory without blocking: the copy
+// overlaps the work queued before it, and the stream orders it before the kernels that read it.
+torch::Tensor ToModelDevice(const torch::Tensor& host, const ModelState& model) {
+  if (model.device.is_cuda() && host.device().is_cpu()) return host.pin_memory().to(model.device, /*non_blocking=*/true);
+  return host.to(model.device);
+}
+
+// Inputs arrive as the API's float32 (or uint8 pixels, which cross to a GPU as bytes and are converted
+// there); parameters are float32.
 torch::Tensor ToModelInput(const torch::Tensor& x, const ModelState& model) {
-  return x.to(model.device, torch::kFloat32);
+  return ToModelDevice(x, model).to(torch::kFloat32);
 }
 }  // namespace
 
@@ -84,8 +92,9 @@ void StepWorker::Execute() {
     model.sequential->train(training);
     torch::Tensor input = ToModelInput(x_, model);
     torch::Tensor output = model.Forward(input, /*stopBeforeFoldedActivation=*/true);
-    torch::Tensor labels = PrepareLabels(model.lossConfig, output, y_.to(model.device));
-    torch::Tensor weights = sampleWeight_.defined() ? sampleWeight_.to(model.device) : torch::Tensor();
+    // Labels are checked and shaped on the host (no device round trips), then moved.
+    torch::Tensor labels = ToModelDevice(PrepareLabels(model.lossConfig, output, y_.to(torch::kCPU)), model);
+    torch::Tensor weights = sampleWeight_.defined() ? ToModelDevice(sampleWeight_, model) : torch::Tensor();
     torch::Tensor loss = ComputeLoss(model.lossConfig, output, labels, weights);
     // A model without trainable weights (only activations, say) still reports its loss, as Keras does.
     if (training && loss.requires_grad()) {
@@ -95,9 +104,11 @@ void StepWorker::Execute() {
       AverageGradients(model.sequential->parameters());
       model.optimizer->step();
     }
-    values_.clear();
-    values_.push_back(loss.item<double>());
-    for (double metric : ComputeMetrics(model.lossConfig, output.detach(), labels)) values_.push_back(metric);
+    // The loss and every metric come back in one copy: one synchronisation per step on a GPU.
+    std::vector<torch::Tensor> results{loss.detach().to(torch::kFloat64)};
+    for (torch::Tensor& metric : ComputeMetrics(model.lossConfig, output.detach(), labels)) results.push_back(metric);
+    torch::Tensor host = torch::stack(results).to(torch::kCPU);
+    values_.assign(host.data_ptr<double>(), host.data_ptr<double>() + host.numel());
   });
 }
 
