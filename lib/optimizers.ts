@@ -8,12 +8,18 @@ import type { NativeModel, OptimizerSpec } from './native/binding';
 import { checkBoolean, checkKnownOptions, checkNumberInRange, checkPlainObject } from './validation';
 
 export abstract class Optimizer {
-  abstract readonly className: string;
+  /** Keras's class name ('Adam', 'SGD', ...). */
+  readonly className: string;
+  /** The checked hyper-parameters, Keras's defaults filled in. */
+  private readonly options: Record<string, number | boolean>;
   private rate: number;
   private bound?: NativeModel;
 
-  protected constructor(learningRate: number) {
-    this.rate = learningRate;
+  /** Checks `args` against the options the subclass knows (with their defaults). */
+  protected constructor(className: string, args: object, defaults: Record<string, number | boolean>) {
+    this.className = className;
+    this.options = readOptions(className, args as Record<string, unknown>, defaults);
+    this.rate = this.options.learningRate as number;
   }
 
   /** The current learning rate. */
@@ -27,7 +33,9 @@ export abstract class Optimizer {
   }
 
   /** Keras's constructor arguments, for configs and saving. */
-  abstract getConfig(): Record<string, unknown>;
+  getConfig(): Record<string, unknown> {
+    return { ...this.options, learningRate: this.learningRate };
+  }
 
   /** @internal What the native side builds the torch optimizer from. */
   toSpec(): OptimizerSpec {
@@ -75,21 +83,14 @@ export interface AdamArgs {
 }
 
 export class Adam extends Optimizer {
-  readonly className: string = 'Adam';
-  private readonly options: Record<string, number | boolean>;
   constructor(args: AdamArgs = {}) {
-    const options = readOptions('Adam', args as Record<string, unknown>, {
+    super('Adam', args, {
       learningRate: 0.001,
       beta1: 0.9,
       beta2: 0.999,
       epsilon: 1e-7,
       amsgrad: false,
     });
-    super(options.learningRate as number);
-    this.options = options;
-  }
-  getConfig(): Record<string, unknown> {
-    return { ...this.options, learningRate: this.learningRate };
   }
 }
 
@@ -99,10 +100,8 @@ export interface AdamWArgs extends AdamArgs {
 }
 
 export class AdamW extends Optimizer {
-  readonly className = 'AdamW';
-  private readonly options: Record<string, number | boolean>;
   constructor(args: AdamWArgs = {}) {
-    const options = readOptions('AdamW', args as Record<string, unknown>, {
+    super('AdamW', args, {
       learningRate: 0.001,
       weightDecay: 0.004,
       beta1: 0.9,
@@ -110,11 +109,6 @@ export class AdamW extends Optimizer {
       epsilon: 1e-7,
       amsgrad: false,
     });
-    super(options.learningRate as number);
-    this.options = options;
-  }
-  getConfig(): Record<string, unknown> {
-    return { ...this.options, learningRate: this.learningRate };
   }
 }
 
@@ -128,18 +122,12 @@ export interface SGDArgs {
 }
 
 export class SGD extends Optimizer {
-  readonly className = 'SGD';
-  private readonly options: Record<string, number | boolean>;
   constructor(args: SGDArgs = {}) {
-    const options = readOptions('SGD', args as Record<string, unknown>, { learningRate: 0.01, momentum: 0, nesterov: false });
-    if (options.nesterov && options.momentum === 0) {
-      throw invalidArgument('SGD', 'a positive momentum when nesterov is true', options.momentum);
+    super('SGD', args, { learningRate: 0.01, momentum: 0, nesterov: false });
+    const config = this.getConfig();
+    if (config.nesterov && config.momentum === 0) {
+      throw invalidArgument('SGD', 'a positive momentum when nesterov is true', config.momentum);
     }
-    super(options.learningRate as number);
-    this.options = options;
-  }
-  getConfig(): Record<string, unknown> {
-    return { ...this.options, learningRate: this.learningRate };
   }
 }
 
@@ -157,21 +145,14 @@ export interface RMSpropArgs {
 }
 
 export class RMSprop extends Optimizer {
-  readonly className = 'RMSprop';
-  private readonly options: Record<string, number | boolean>;
   constructor(args: RMSpropArgs = {}) {
-    const options = readOptions('RMSprop', args as Record<string, unknown>, {
+    super('RMSprop', args, {
       learningRate: 0.001,
       rho: 0.9,
       momentum: 0,
       epsilon: 1e-7,
       centered: false,
     });
-    super(options.learningRate as number);
-    this.options = options;
-  }
-  getConfig(): Record<string, unknown> {
-    return { ...this.options, learningRate: this.learningRate };
   }
 }
 
@@ -185,19 +166,12 @@ export interface AdagradArgs {
 }
 
 export class Adagrad extends Optimizer {
-  readonly className = 'Adagrad';
-  private readonly options: Record<string, number | boolean>;
   constructor(args: AdagradArgs = {}) {
-    const options = readOptions('Adagrad', args as Record<string, unknown>, {
+    super('Adagrad', args, {
       learningRate: 0.001,
       initialAccumulatorValue: 0.1,
       epsilon: 1e-7,
     });
-    super(options.learningRate as number);
-    this.options = options;
-  }
-  getConfig(): Record<string, unknown> {
-    return { ...this.options, learningRate: this.learningRate };
   }
 }
 
