@@ -7,7 +7,8 @@
  */
 import * as path from 'path';
 import { monitorEventLoopDelay } from 'perf_hooks';
-import { Conv2D, Dense, Flatten, ImageDataGenerator, MaxPooling2D, Sequential, setNumThreads, setSeed } from 'keras-torch';
+import { ImageDataGenerator, setNumThreads, setSeed } from 'keras-torch';
+import { seedModel } from './seed-model';
 
 async function main(): Promise<void> {
   const [directory, ...rest] = process.argv.slice(2);
@@ -21,13 +22,7 @@ async function main(): Promise<void> {
   setNumThreads(option('threads', 2));
   setSeed(1);
 
-  const model = new Sequential();
-  model.add(new Conv2D(32, [3, 3], { inputShape: [size, size, 3], activation: 'relu' }));
-  model.add(new MaxPooling2D({ poolSize: [2, 2] }));
-  model.add(new Flatten());
-  model.add(new Dense(128, { activation: 'relu' }));
-  model.add(new Dense(1, { activation: 'sigmoid' }));
-  model.compile({ optimizer: 'adam', loss: 'binary_crossentropy', metrics: ['accuracy'] });
+  const model = seedModel(size);
 
   const log = console.log;
   console.log = () => undefined; // "Found N images belonging to 2 classes."

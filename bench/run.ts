@@ -19,7 +19,8 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { backendInfo, Conv2D, Dense, Flatten, MaxPooling2D, Sequential, setNumThreads, setSeed, tensor } from 'keras-torch';
+import { backendInfo, setNumThreads, setSeed, tensor } from 'keras-torch';
+import { seedModel } from './seed-model';
 
 interface Options {
   quick: boolean;
@@ -110,17 +111,6 @@ function runJson<T>(command: string, args: string[]): T {
   const output = execFileSync(command, args, { encoding: 'utf8', maxBuffer: 16 << 20, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines = output.trim().split('\n');
   return JSON.parse(lines[lines.length - 1]) as T;
-}
-
-function seedModel(size: number): Sequential {
-  const model = new Sequential();
-  model.add(new Conv2D(32, [3, 3], { inputShape: [size, size, 3], activation: 'relu' }));
-  model.add(new MaxPooling2D({ poolSize: [2, 2] }));
-  model.add(new Flatten());
-  model.add(new Dense(128, { activation: 'relu' }));
-  model.add(new Dense(1, { activation: 'sigmoid' }));
-  model.compile({ optimizer: 'adam', loss: 'binary_crossentropy', metrics: ['accuracy'] });
-  return model;
 }
 
 function randomImages(batch: number, size: number) {

@@ -6,25 +6,11 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import type { Row } from '../bench/run';
 
 const root = path.resolve(__dirname, '..');
 const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 let scratch: string;
-
-interface Row {
-  id: string;
-  name: string;
-  unit: string;
-  ours: number | null;
-  peer: number | null;
-  peerName: string;
-  ratio: number | null;
-  ratioKind: string;
-  target: string;
-  met: boolean | null;
-  spread: { ours: number[]; peer: number[] };
-  skipped?: string;
-}
 
 function bench(args: string[]): { stdout: string; result: { meta: Record<string, unknown>; rows: Row[] } } {
   const out = path.join(scratch, `result-${Math.random().toString(36).slice(2)}.json`);

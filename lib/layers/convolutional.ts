@@ -93,30 +93,23 @@ export class Conv2D extends Layer {
   toSpecs(inputShape: readonly number[]): LayerSpec[] {
     const [top, bottom] = paddingAmounts(inputShape[0], this.kernelSize[0], this.strides[0], this.dilationRate[0], this.padding);
     const [left, right] = paddingAmounts(inputShape[1], this.kernelSize[1], this.strides[1], this.dilationRate[1], this.padding);
-    const specs: LayerSpec[] = [
-      {
-        kind: 'conv2d',
-        inChannels: inputShape[2],
-        filters: this.filters,
-        kernelSize: this.kernelSize,
-        strides: this.strides,
-        dilationRate: this.dilationRate,
-        padding: [top, bottom, left, right],
-        useBias: this.useBias,
-        kernelInitializer: this.kernelInitializer,
-        biasInitializer: this.biasInitializer,
-      },
-    ];
-    if (this.activation !== 'linear') specs.push({ kind: 'activation', activation: this.activation });
-    return specs;
+    const spec = {
+      kind: 'conv2d',
+      inChannels: inputShape[2],
+      filters: this.filters,
+      kernelSize: this.kernelSize,
+      strides: this.strides,
+      dilationRate: this.dilationRate,
+      padding: [top, bottom, left, right],
+      useBias: this.useBias,
+      kernelInitializer: this.kernelInitializer,
+      biasInitializer: this.biasInitializer,
+    };
+    return this.withActivation(spec, this.activation);
   }
 
   override weightInfo(inputShape: readonly number[]): WeightInfo[] {
-    const weights = [
-      { name: 'kernel', shape: [...this.kernelSize, inputShape[2], this.filters], trainable: this.trainable },
-    ];
-    if (this.useBias) weights.push({ name: 'bias', shape: [this.filters], trainable: this.trainable });
-    return weights;
+    return this.kernelAndBias([...this.kernelSize, inputShape[2], this.filters], this.filters, this.useBias);
   }
 
   override get finalActivation(): string {

@@ -84,24 +84,19 @@ export class Dense extends Layer {
   }
 
   toSpecs(inputShape: readonly number[]): LayerSpec[] {
-    const specs: LayerSpec[] = [
-      {
-        kind: 'dense',
-        inFeatures: inputShape[0],
-        units: this.units,
-        useBias: this.useBias,
-        kernelInitializer: this.kernelInitializer,
-        biasInitializer: this.biasInitializer,
-      },
-    ];
-    if (this.activation !== 'linear') specs.push({ kind: 'activation', activation: this.activation });
-    return specs;
+    const spec = {
+      kind: 'dense',
+      inFeatures: inputShape[0],
+      units: this.units,
+      useBias: this.useBias,
+      kernelInitializer: this.kernelInitializer,
+      biasInitializer: this.biasInitializer,
+    };
+    return this.withActivation(spec, this.activation);
   }
 
   override weightInfo(inputShape: readonly number[]): WeightInfo[] {
-    const weights = [{ name: 'kernel', shape: [inputShape[0], this.units], trainable: this.trainable }];
-    if (this.useBias) weights.push({ name: 'bias', shape: [this.units], trainable: this.trainable });
-    return weights;
+    return this.kernelAndBias([inputShape[0], this.units], this.units, this.useBias);
   }
 
   override get finalActivation(): string {

@@ -98,6 +98,18 @@ export abstract class Layer {
     return config;
   }
 
+  /** Kernel (and bias, with `useBias`) weights, as Dense and Conv2D have them. */
+  protected kernelAndBias(kernelShape: number[], units: number, useBias: boolean): WeightInfo[] {
+    const weights = [{ name: 'kernel', shape: kernelShape, trainable: this.trainable }];
+    if (useBias) weights.push({ name: 'bias', shape: [units], trainable: this.trainable });
+    return weights;
+  }
+
+  /** `spec`, followed by an activation module unless the activation is linear. */
+  protected withActivation(spec: LayerSpec, activation: string): LayerSpec[] {
+    return activation === 'linear' ? [spec] : [spec, { kind: 'activation', activation }];
+  }
+
   /** The error for an input this layer cannot take, naming the expected and received shapes. */
   protected inputError(expected: string, inputShape: readonly number[]): Error {
     return new ValueError(
