@@ -135,7 +135,7 @@ export async function decodeImage(source: string | Buffer | Buffer[], settings: 
       }
     }
   } catch (error) {
-    throw new Error(`${context}: could not decode ${sourceName(source)}: ${(error as Error).message}`);
+    throw new Error(`${context}: could not decode ${sourceName(source)}: ${decodeFailure(error as Error)}`);
   }
   return new Image(new Uint8Array(data.buffer, data.byteOffset, data.length), info.width, info.height, channels);
 }
@@ -183,6 +183,15 @@ function dropExtraChannels(pixels: Uint8Array, from: number, to: number): Uint8A
  * Loads an image file (or an encoded image in a Buffer), as Keras's `load_img`.
  * `loadImg('cat.jpg', { targetSize: [64, 64] })` resolves an `Image` of 64x64 RGB pixels.
  */
+/**
+ * sharp's first line says what failed ("Input file has corrupt header"). The lines after it come from
+ * libvips's error buffer, which is shared by every decode in the process: with decodes running side by
+ * side they can belong to another file, so they are left out.
+ */
+function decodeFailure(error: Error): string {
+  return error.message.split('\n')[0].replace(/:\s*$/, '');
+}
+
 export async function loadImg(path: string | Buffer, options: LoadImgOptions = {}): Promise<Image> {
   if (typeof path !== 'string' && !Buffer.isBuffer(path)) {
     throw invalidArgument('loadImg', 'path to be a file path or a Buffer', path);
