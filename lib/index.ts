@@ -31,3 +31,4 @@ export * from './preprocessing';
 export { Batch, BatchIterator } from './data';
 export * as distributed from './distributed';
 export { device, setDevice, cuda, setNumThreads, getNumThreads, setSeed, backendInfo, BackendInfo } from './runtime';
+export type { CpuMemoryInfo } from './native/binding';

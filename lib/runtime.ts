@@ -1,5 +1,6 @@
 /** Devices, threads, seeds and what libtorch was built with. */
 import { invalidArgument } from './errors';
+import type { CpuMemoryInfo } from './native/binding';
 import { loadBinding } from './native/loader';
 import { reseed } from './random';
 import { checkNonNegativeInteger, checkPositiveInteger } from './validation';
@@ -61,6 +62,8 @@ export interface BackendInfo {
   parallelInfo: string;
   buildConfig: string;
   cxx11Abi: boolean;
+  /** The cache of freed tensor memory that train steps reuse (KERAS_TORCH_CPU_CACHE_MB sets its limit). */
+  cpuMemory: CpuMemoryInfo;
 }
 
 function loadedBlas(): string {
@@ -87,5 +90,6 @@ export function backendInfo(): BackendInfo {
     parallelInfo: info.parallelInfo,
     buildConfig: info.buildConfig,
     cxx11Abi: info.cxx11Abi,
+    cpuMemory: info.cpuMemory,
   };
 }

@@ -3,8 +3,6 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
-#include <malloc.h>
-
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -13,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "cpu_allocator.h"
 #include "errors.h"
 
 namespace keras_torch {
@@ -81,6 +80,15 @@ Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
   result.Set("parallelInfo", at::get_parallel_info());
   result.Set("buildConfig", at::show_config());
   result.Set("cxx11Abi", static_cast<bool>(_GLIBCXX_USE_CXX11_ABI));
+  CpuMemoryStats memory = GetCpuMemoryStats();
+  Napi::Object cpuMemory = Napi::Object::New(env);
+  cpuMemory.Set("caching", memory.caching);
+  cpuMemory.Set("inUseBytes", static_cast<double>(memory.inUseBytes));
+  cpuMemory.Set("cachedBytes", static_cast<double>(memory.cachedBytes));
+  cpuMemory.Set("cacheLimitBytes", static_cast<double>(memory.cacheLimitBytes));
+  cpuMemory.Set("reused", static_cast<double>(memory.reused));
+  cpuMemory.Set("fresh", static_cast<double>(memory.fresh));
+  result.Set("cpuMemory", cpuMemory);
   return result;
 }
 }  // namespace
@@ -93,24 +101,6 @@ void ApplyThreadSettings() {
     applied = requested;
   }
 }
-
-namespace {
-// glibc hands freed blocks over 128 KB (mmap) and free memory at the top of a heap (trim) back to the
-// kernel at once, so every step's activations, gradients and Adam temporaries (16 MB each for the seed
-// CNN's Dense kernel) come back as fresh pages: about a million page faults in 100 train steps, a sizeable
-// share of the step in the kernel. Keeping up to 128 MB of freed memory for reuse halves the faults and
-// makes the seed CNN's train step ~1.4x faster (bench/, README "Performance"). The setting is
-// process-wide; the caller's MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_ win, and
-// KERAS_TORCH_MALLOC_TUNING=0 leaves glibc's defaults alone.
-void TuneMalloc() {
-#if defined(__GLIBC__)
-  const char* setting = std::getenv("KERAS_TORCH_MALLOC_TUNING");
-  if (setting != nullptr && std::string(setting) == "0") return;
-  if (std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr) mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  if (std::getenv("MALLOC_TRIM_THRESHOLD_") == nullptr) mallopt(M_TRIM_THRESHOLD, 128 << 20);
-#endif
-}
-}  // namespace
 
 namespace {
 class ComputeThread {
@@ -163,11 +153,10 @@ void RunOnComputeThread(const std::function<void()>& task) {
 }
 
 Napi::Object InitRuntime(Napi::Env env, Napi::Object exports) {
+  InstallCpuAllocator();
   // Some libtorch builds (Debian's among them) start with one intra-op thread; Keras users expect every
   // core to be used, as PyTorch's own wheels do. OMP_NUM_THREADS still wins when it is set.
   static bool defaulted = false;
-  static std::once_flag mallocTuned;
-  std::call_once(mallocTuned, TuneMalloc);
   if (!defaulted && std::getenv("OMP_NUM_THREADS") == nullptr) {
     defaulted = true;
     int cores = static_cast<int>(std::thread::hardware_concurrency());

@@ -71,6 +71,21 @@ export interface NativeBackendInfo {
   parallelInfo: string;
   buildConfig: string;
   cxx11Abi: boolean;
+  cpuMemory: CpuMemoryInfo;
+}
+
+/** libtorch's CPU tensor memory, as native/cpu_allocator.cc keeps it. */
+export interface CpuMemoryInfo {
+  /** false when KERAS_TORCH_CPU_CACHE_MB=0 left libtorch's own allocator in place. */
+  caching: boolean;
+  /** Bytes of large blocks (128 KB and up) held by live tensors. */
+  inUseBytes: number;
+  /** Bytes of large blocks freed and kept for the next tensors of about their size. */
+  cachedBytes: number;
+  cacheLimitBytes: number;
+  /** Large allocations served from the cache, and those that had to map new memory. */
+  reused: number;
+  fresh: number;
 }
 
 export interface NativeBinding {

@@ -1,0 +1,91 @@
+/**
+ * native/cpu_allocator.cc: freed tensor memory is kept and handed out again, the cache stays under its
+ * limit, KERAS_TORCH_CPU_CACHE_MB sets or switches it off, and training computes the same numbers with
+ * or without it. The environment variable is read when the addon loads, so those cases run in child
+ * processes on the built package (dist/).
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+
+const dist = path.join(__dirname, '..', 'dist', 'index.js');
+
+// A conv net whose activations and gradients (8x30x30x16 floats, 460 KB) take the large-block path.
+const TRAIN = `
+const k = require(${JSON.stringify(dist)});
+async function main() {
+  k.setNumThreads(1);
+  k.setSeed(7);
+  const model = new k.Sequential([
+    new k.Conv2D(16, [3, 3], { inputShape: [32, 32, 3], activation: 'relu' }),
+    new k.Flatten(),
+    new k.Dense(1, { activation: 'sigmoid' }),
+  ]);
+  model.compile({ optimizer: 'adam', loss: 'binary_crossentropy' });
+  const x = k.tensor(Float32Array.from({ length: 8 * 32 * 32 * 3 }, (_, i) => Math.sin(i * 0.37)), [8, 32, 32, 3]);
+  const y = k.tensor(Float32Array.from({ length: 8 }, (_, i) => i % 2), [8, 1]);
+  const losses = [];
+  const counts = [];
+  for (let step = 0; step < 12; step++) {
+    losses.push(await model.trainOnBatch(x, y));
+    const memory = k.backendInfo().cpuMemory;
+    counts.push({ fresh: memory.fresh, reused: memory.reused });
+  }
+  console.log(JSON.stringify({ losses, counts, memory: k.backendInfo().cpuMemory }));
+}
+main().catch((error) => { console.error(error); process.exit(1); });
+`;
+
+interface Run {
+  losses: number[];
+  counts: { fresh: number; reused: number }[];
+  memory: { caching: boolean; inUseBytes: number; cachedBytes: number; cacheLimitBytes: number; reused: number; fresh: number };
+}
+
+function train(cacheMegabytes?: string): Run {
+  const env = { ...process.env };
+  delete env.KERAS_TORCH_CPU_CACHE_MB;
+  if (cacheMegabytes !== undefined) env.KERAS_TORCH_CPU_CACHE_MB = cacheMegabytes;
+  const run = spawnSync(process.execPath, ['-e', TRAIN], { encoding: 'utf8', env, timeout: 60_000 });
+  if (run.status !== 0) throw new Error(`the training process failed (status ${run.status}): ${run.stderr}`);
+  return JSON.parse(run.stdout.trim().split('\n').pop()!) as Run;
+}
+
+let cached: Run;
+let uncached: Run;
+let tiny: Run;
+
+beforeAll(() => {
+  if (!fs.existsSync(dist)) throw new Error(`${dist} is missing: build it first with npm run build:ts`);
+  cached = train();
+  uncached = train('0');
+  tiny = train('1');
+}, 120_000);
+
+test('after the first steps every large block comes from the cache', () => {
+  expect(cached.memory.caching).toBe(true);
+  expect(cached.memory.cacheLimitBytes).toBe(1024 * 1024 * 1024);
+  const { counts } = cached;
+  // Steps 4 to 12 map no new memory and reuse several blocks each.
+  expect(counts[11].fresh).toBe(counts[3].fresh);
+  expect(counts[11].reused - counts[3].reused).toBeGreaterThanOrEqual(8 * 4);
+  expect(cached.memory.cachedBytes).toBeGreaterThan(0);
+  expect(cached.memory.cachedBytes).toBeLessThanOrEqual(cached.memory.cacheLimitBytes);
+  // Between steps no large block is held: every weight here is under 128 KB, and nothing of a step leaks.
+  expect(cached.memory.inUseBytes).toBe(0);
+});
+
+test("KERAS_TORCH_CPU_CACHE_MB=0 keeps libtorch's allocator and trains to the same losses", () => {
+  expect(uncached.memory).toEqual({ caching: false, inUseBytes: 0, cachedBytes: 0, cacheLimitBytes: 0, reused: 0, fresh: 0 });
+  expect(uncached.losses).toHaveLength(12);
+  uncached.losses.forEach((loss, i) => expect(loss).toBeCloseTo(cached.losses[i], 6));
+});
+
+test('KERAS_TORCH_CPU_CACHE_MB=1 keeps at most 1 MB cached and trains to the same losses', () => {
+  expect(tiny.memory.caching).toBe(true);
+  expect(tiny.memory.cacheLimitBytes).toBe(1024 * 1024);
+  expect(tiny.memory.cachedBytes).toBeLessThanOrEqual(1024 * 1024);
+  // With room for about two blocks, later steps still map some memory anew.
+  expect(tiny.counts[11].fresh).toBeGreaterThan(tiny.counts[3].fresh);
+  tiny.losses.forEach((loss, i) => expect(loss).toBeCloseTo(cached.losses[i], 6));
+});
