@@ -256,10 +256,8 @@ BuiltLayer Rescaling(const SpecReader& spec) {
 
 }  // namespace
 
-BuiltLayer BuildLayer(Napi::Object object) {
-  SpecReader spec(object, "layer spec");
-  std::string kind = spec.String("kind");
-  SpecReader named(object, kind);
+namespace {
+BuiltLayer BuildKind(const std::string& kind, const SpecReader& named) {
   if (kind == "conv2d") return Conv2D(named);
   if (kind == "dense") return Dense(named);
   if (kind == "max_pooling2d") return MaxPooling2D(named);
@@ -271,6 +269,26 @@ BuiltLayer BuildLayer(Napi::Object object) {
   if (kind == "activation") return Activation(named);
   if (kind == "rescaling") return Rescaling(named);
   throw std::invalid_argument("layer spec: unknown kind " + kind);
+}
+}  // namespace
+
+BuiltLayer BuildLayer(Napi::Object object) {
+  SpecReader spec(object, "layer spec");
+  std::string kind = spec.String("kind");
+  BuiltLayer built = BuildKind(kind, SpecReader(object, kind));
+  built.kind = kind;
+  return built;
+}
+
+bool IsMonotoneActivation(const std::string& name) {
+  // Not softmax (it mixes channels), gelu or swish (they dip below zero before rising). elu and
+  // leaky_relu are built with alpha 1 and 0.2 (lib/ passes no other), which keeps them monotone.
+  static const char* const monotone[] = {"relu", "relu6", "sigmoid", "tanh", "linear", "elu", "selu",
+                                         "leaky_relu", "softplus", "softsign", "exponential"};
+  for (const char* candidate : monotone) {
+    if (name == candidate) return true;
+  }
+  return false;
 }
 
 torch::Tensor ToKerasLayout(const torch::Tensor& weight, WeightLayout layout) {

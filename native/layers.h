@@ -25,6 +25,7 @@ struct WeightSlot {
 };
 
 struct BuiltLayer {
+  std::string kind;  // the spec's kind: "conv2d", "activation", "max_pooling2d", ...
   torch::nn::AnyModule module;
   std::vector<WeightSlot> weights;
   std::string activation;  // for an activation module, its name; empty otherwise
@@ -32,6 +33,10 @@ struct BuiltLayer {
 
 // Builds the module for one spec ({kind: 'conv2d', ...}). Throws std::invalid_argument on a malformed spec.
 BuiltLayer BuildLayer(Napi::Object spec);
+
+// True for activations that never decrease (relu, sigmoid, tanh, ...): for those, max pooling the
+// activated tensor equals activating the max-pooled one, values and gradients alike.
+bool IsMonotoneActivation(const std::string& name);
 
 // Keras layout <-> torch layout for one weight.
 torch::Tensor ToKerasLayout(const torch::Tensor& weight, WeightLayout layout);

@@ -50,12 +50,23 @@ NativeModel::NativeModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Nati
   Napi::Array specs = info[0].As<Napi::Array>();
   std::string device = info[1].As<Napi::String>().Utf8Value();
   Guard(env, "build model", [&] {
+    std::vector<BuiltLayer> layers;
     for (uint32_t i = 0; i < specs.Length(); ++i) {
-      BuiltLayer layer = BuildLayer(specs.Get(i).As<Napi::Object>());
-      state_->sequential->push_back(layer.module);
-      state_->lastActivation = layer.activation;
-      for (WeightSlot& slot : layer.weights) state_->weights.push_back(slot);
+      layers.push_back(BuildLayer(specs.Get(i).As<Napi::Object>()));
+      state_->lastActivation = layers.back().activation;
+      for (WeightSlot& slot : layers.back().weights) state_->weights.push_back(slot);
     }
+    // Conv2D(activation: 'relu') then MaxPooling2D: activating after the pool gives the same values and
+    // gradients (the activation never decreases, so it keeps each window's maximum where it was) on a
+    // quarter of the elements. On the seed CNN the ReLU over the convolution's output was ~20% of predict.
+    for (size_t i = 0; i + 1 < layers.size(); ++i) {
+      if (layers[i].kind == "activation" && IsMonotoneActivation(layers[i].activation) &&
+          layers[i + 1].kind == "max_pooling2d") {
+        std::swap(layers[i], layers[i + 1]);
+        ++i;
+      }
+    }
+    for (BuiltLayer& layer : layers) state_->sequential->push_back(layer.module);
     state_->device = torch::Device(device);
     state_->sequential->to(state_->device);
   });

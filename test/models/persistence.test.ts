@@ -10,6 +10,7 @@ import {
   loadModel,
   MaxPooling2D,
   Sequential,
+  SGD,
   setSeed,
   tensor,
   Tensor,
@@ -100,6 +101,29 @@ describe('save and loadModel', () => {
 });
 
 const havePythonTorch = pythonHas('torch');
+
+// Python that reads one of our files into \`state\` (torch's parameter names) and defines Keras's Flatten.
+const LOAD_STATE = `
+import json, struct, sys, torch
+from collections import OrderedDict
+def load_state(file):
+    raw = open(file, 'rb').read()
+    n = struct.unpack('<Q', raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    data = raw[8 + n:]
+    types = {'F32': torch.float32, 'I64': torch.int64}
+    state = {}
+    for name, info in header.items():
+        if name == '__metadata__' or name.startswith('optimizer/'):
+            continue
+        b, e = info['data_offsets']
+        state[name] = torch.frombuffer(bytearray(data[b:e]), dtype=types[info['dtype']]).reshape(info['shape'])
+    return state
+state = load_state(sys.argv[1])
+class ChannelsLastFlatten(torch.nn.Module):
+    def forward(self, x):
+        return x.permute(0, 2, 3, 1).flatten(1)
+`;
 (havePythonTorch ? describe : describe.skip)('interoperability with PyTorch', () => {
   test("Python's torch loads the file into the equivalent torch.nn.Sequential and reproduces our predictions", async () => {
     setSeed(3);
@@ -111,23 +135,7 @@ const havePythonTorch = pythonHas('torch');
     await model.save(file);
     fs.writeFileSync(inputs, Buffer.from((x.dataSync() as Float32Array).buffer));
     const ours = Array.from((await model.predict(x)).dataSync() as Float32Array);
-    const script = `
-import json, struct, sys, torch
-from collections import OrderedDict
-raw = open(sys.argv[1], 'rb').read()
-n = struct.unpack('<Q', raw[:8])[0]
-header = json.loads(raw[8:8 + n])
-data = raw[8 + n:]
-types = {'F32': torch.float32, 'I64': torch.int64}
-state = {}
-for name, info in header.items():
-    if name == '__metadata__' or name.startswith('optimizer/'):
-        continue
-    b, e = info['data_offsets']
-    state[name] = torch.frombuffer(bytearray(data[b:e]), dtype=types[info['dtype']]).reshape(info['shape'])
-class ChannelsLastFlatten(torch.nn.Module):
-    def forward(self, x):
-        return x.permute(0, 2, 3, 1).flatten(1)
+    const script = `${LOAD_STATE}
 model = torch.nn.Sequential(OrderedDict([
     ('conv', torch.nn.Conv2d(3, 4, 3, padding=1)), ('relu', torch.nn.ReLU()),
     ('norm', torch.nn.BatchNorm2d(4, eps=1e-3)), ('pool', torch.nn.MaxPool2d(2)),
@@ -143,6 +151,52 @@ with torch.no_grad():
 `;
     const theirs = JSON.parse(runPython(script, [file, inputs])) as number[];
     theirs.forEach((value, i) => expect(Math.abs(value - ours[i])).toBeLessThan(1e-5));
+  });
+
+  // The native model applies an activation that never decreases after the max pooling that follows it
+  // (native/model.cc): torch's Sequential, in the order the layers were written, is the reference.
+  test('Conv2D activations before MaxPooling2D train step for step as torch.nn.Sequential does', async () => {
+    setSeed(5);
+    const model = new Sequential();
+    model.add(new Conv2D(4, 3, { inputShape: [8, 8, 3], activation: 'relu', name: 'conv' }));
+    model.add(new MaxPooling2D({ poolSize: 2, name: 'pool' }));
+    model.add(new Conv2D(3, 2, { activation: 'tanh', name: 'conv2' }));
+    model.add(new MaxPooling2D({ poolSize: 2, name: 'pool2' }));
+    model.add(new Flatten({ name: 'flat' }));
+    model.add(new Dense(1, { activation: 'sigmoid', name: 'out' }));
+    model.compile({ optimizer: new SGD({ learningRate: 0.5 }), loss: 'binary_crossentropy' });
+    const [x, y] = data(16, 11);
+    const before = path.join(tmp, 'order-before.safetensors');
+    const after = path.join(tmp, 'order-after.safetensors');
+    const inputs = path.join(tmp, 'order-inputs.f32');
+    await model.save(before);
+    const losses: number[] = [];
+    for (let step = 0; step < 3; step++) losses.push((await model.trainOnBatch(x, y)) as number);
+    await model.save(after);
+    fs.writeFileSync(inputs, Buffer.from((x.dataSync() as Float32Array).buffer));
+    const script = `${LOAD_STATE}
+model = torch.nn.Sequential(OrderedDict([
+    ('conv', torch.nn.Conv2d(3, 4, 3)), ('relu', torch.nn.ReLU()), ('pool', torch.nn.MaxPool2d(2)),
+    ('conv2', torch.nn.Conv2d(4, 3, 2)), ('tanh', torch.nn.Tanh()), ('pool2', torch.nn.MaxPool2d(2)),
+    ('flat', ChannelsLastFlatten()), ('out', torch.nn.Linear(3, 1))]))
+model.load_state_dict(state)
+x = torch.frombuffer(bytearray(open(sys.argv[3], 'rb').read()), dtype=torch.float32).reshape(16, 8, 8, 3).permute(0, 3, 1, 2)
+y = torch.tensor([float(i % 2) for i in range(16)]).reshape(16, 1)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+losses = []
+for step in range(3):
+    optimizer.zero_grad()
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(model(x), y)
+    loss.backward()
+    optimizer.step()
+    losses.append(loss.item())
+trained = load_state(sys.argv[2])
+difference = max((model.state_dict()[name] - value).abs().max().item() for name, value in trained.items())
+print(json.dumps({'losses': losses, 'difference': difference}))
+`;
+    const theirs = JSON.parse(runPython(script, [before, after, inputs])) as { losses: number[]; difference: number };
+    theirs.losses.forEach((loss, i) => expect(loss).toBeCloseTo(losses[i], 5));
+    expect(theirs.difference).toBeLessThan(1e-5);
   });
 });
 
