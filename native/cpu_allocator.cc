@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <list>
@@ -29,6 +30,11 @@ namespace {
 constexpr size_t kLargeBlock = 128 << 10;  // glibc's default mmap threshold
 constexpr size_t kAlignment = 64;          // libtorch's own CPU alignment (AVX-512 loads)
 constexpr uint64_t kDefaultCacheLimit = uint64_t{1} << 30;
+// A block nobody asked for again in this long goes back to the system at the next allocation or free: a
+// service that trained and now only predicts does not keep the training's memory.
+constexpr double kDefaultMaxIdleSeconds = 10;
+
+using Clock = std::chrono::steady_clock;
 
 // Rounds a large request up to one of 8 sizes per power of two (at most 12.5% more, and pages that are
 // never touched cost no memory), so that tensors of nearly the same size share blocks.
@@ -40,7 +46,9 @@ size_t RoundedSize(size_t n) {
 
 class CachingCpuAllocator final : public c10::Allocator {
  public:
-  explicit CachingCpuAllocator(uint64_t limit) : limit_(limit) {}
+  CachingCpuAllocator(uint64_t limit, double maxIdleSeconds)
+      : limit_(limit),
+        maxIdle_(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(maxIdleSeconds))) {}
 
   // libtorch 2.3 made allocate non-const and added copy_data; declaring both forms, without `override`,
   // overrides whichever this libtorch's c10::Allocator declares.
@@ -74,6 +82,7 @@ class CachingCpuAllocator final : public c10::Allocator {
   struct CachedBlock {
     void* ptr;
     size_t size;
+    Clock::time_point freedAt;
   };
   using FreeOrder = std::list<CachedBlock>;
 
@@ -96,6 +105,7 @@ class CachingCpuAllocator final : public c10::Allocator {
     size_t size = RoundedSize(n);
     {
       std::lock_guard<std::mutex> lock(mutex_);
+      EvictIdle();
       // The smallest cached block that fits, as long as it is not more than twice the request: a much
       // larger one is left for the tensor it was made for.
       auto found = bySize_.lower_bound(size);
@@ -140,11 +150,18 @@ class CachingCpuAllocator final : public c10::Allocator {
     }
     // Over the limit, the blocks freed longest ago go first: sizes that stopped recurring (a shape no
     // longer used) leave, the ones every step needs stay.
+    EvictIdle();
     while (cached_ + size > limit_ && !freeOrder_.empty()) EvictOldest();
-    freeOrder_.push_back({ptr, size});
+    freeOrder_.push_back({ptr, size, Clock::now()});
     bySize_.emplace(size, std::prev(freeOrder_.end()));
     cached_ += size;
     return true;
+  }
+
+  // Caller holds mutex_. freeOrder_ is in the order blocks were freed, so the idle ones are at its front.
+  void EvictIdle() {
+    Clock::time_point cutoff = Clock::now() - maxIdle_;
+    while (!freeOrder_.empty() && freeOrder_.front().freedAt < cutoff) EvictOldest();
   }
 
   // Caller holds mutex_.
@@ -169,6 +186,7 @@ class CachingCpuAllocator final : public c10::Allocator {
   }
 
   const uint64_t limit_;
+  const Clock::duration maxIdle_;
   std::mutex mutex_;
   std::unordered_map<void*, size_t> live_;
   FreeOrder freeOrder_;                               // cached blocks, oldest first
@@ -181,13 +199,13 @@ class CachingCpuAllocator final : public c10::Allocator {
 
 CachingCpuAllocator* CachingCpuAllocator::instance = nullptr;
 
-uint64_t CacheLimitFromEnvironment() {
-  const char* setting = std::getenv("KERAS_TORCH_CPU_CACHE_MB");
-  if (setting == nullptr || *setting == '\0') return kDefaultCacheLimit;
+// A non-negative number from the environment, or `fallback` when unset or not a number.
+double NumberFromEnvironment(const char* name, double fallback) {
+  const char* setting = std::getenv(name);
+  if (setting == nullptr || *setting == '\0') return fallback;
   char* end = nullptr;
-  unsigned long long megabytes = std::strtoull(setting, &end, 10);
-  if (end == setting || *end != '\0') return kDefaultCacheLimit;  // not a number: the default
-  return static_cast<uint64_t>(megabytes) << 20;
+  double value = std::strtod(setting, &end);
+  return end == setting || *end != '\0' || !(value >= 0) ? fallback : value;
 }
 
 }  // namespace
@@ -195,10 +213,12 @@ uint64_t CacheLimitFromEnvironment() {
 void InstallCpuAllocator() {
   static std::once_flag installed;
   std::call_once(installed, [] {
-    uint64_t limit = CacheLimitFromEnvironment();
-    if (limit == 0) return;
+    double megabytes = NumberFromEnvironment("KERAS_TORCH_CPU_CACHE_MB", static_cast<double>(kDefaultCacheLimit >> 20));
+    if (megabytes == 0) return;
+    double maxIdleSeconds = NumberFromEnvironment("KERAS_TORCH_CPU_CACHE_IDLE_SECONDS", kDefaultMaxIdleSeconds);
     // Never destroyed: tensors freed while the process exits still come back to it.
-    CachingCpuAllocator::instance = new CachingCpuAllocator(limit);
+    CachingCpuAllocator::instance =
+        new CachingCpuAllocator(static_cast<uint64_t>(megabytes * (1 << 20)), maxIdleSeconds);
     c10::SetCPUAllocator(CachingCpuAllocator::instance, /*priority=*/1);
   });
 }

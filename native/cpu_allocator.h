@@ -7,7 +7,9 @@
 namespace keras_torch {
 
 // Installs the caching allocator as libtorch's CPU allocator, once per process, unless
-// KERAS_TORCH_CPU_CACHE_MB=0 asks for libtorch's own. Tensors allocated before keep their deleters.
+// KERAS_TORCH_CPU_CACHE_MB=0 asks for libtorch's own (the variable otherwise sets the cache's limit;
+// KERAS_TORCH_CPU_CACHE_IDLE_SECONDS how long a block unused stays). Tensors allocated before keep
+// their deleters.
 void InstallCpuAllocator();
 
 struct CpuMemoryStats {

@@ -1,7 +1,8 @@
 /**
  * native/cpu_allocator.cc: freed tensor memory is kept and handed out again, the cache stays under its
- * limit, KERAS_TORCH_CPU_CACHE_MB sets or switches it off, and training computes the same numbers with
- * or without it. The environment variable is read when the addon loads, so those cases run in child
+ * limit, blocks left unused for KERAS_TORCH_CPU_CACHE_IDLE_SECONDS go back to the system,
+ * KERAS_TORCH_CPU_CACHE_MB sets or switches it off, and training computes the same numbers with or
+ * without it. The environment variable is read when the addon loads, so those cases run in child
  * processes on the built package (dist/).
  */
 import { spawnSync } from 'child_process';
@@ -31,21 +32,37 @@ async function main() {
     const memory = k.backendInfo().cpuMemory;
     counts.push({ fresh: memory.fresh, reused: memory.reused });
   }
-  console.log(JSON.stringify({ losses, counts, memory: k.backendInfo().cpuMemory }));
+  const memory = k.backendInfo().cpuMemory;
+  // Idle for 0.7 s, then a prediction: its allocations are when blocks idle for too long are let go.
+  await new Promise((resolve) => setTimeout(resolve, 700));
+  (await model.predict(x)).dispose();
+  console.log(JSON.stringify({ losses, counts, memory, afterIdle: k.backendInfo().cpuMemory }));
 }
 main().catch((error) => { console.error(error); process.exit(1); });
 `;
 
+interface Memory {
+  caching: boolean;
+  inUseBytes: number;
+  cachedBytes: number;
+  cacheLimitBytes: number;
+  reused: number;
+  fresh: number;
+}
+
 interface Run {
   losses: number[];
   counts: { fresh: number; reused: number }[];
-  memory: { caching: boolean; inUseBytes: number; cachedBytes: number; cacheLimitBytes: number; reused: number; fresh: number };
+  memory: Memory;
+  afterIdle: Memory;
 }
 
-function train(cacheMegabytes?: string): Run {
+function train(cacheMegabytes?: string, idleSeconds?: string): Run {
   const env = { ...process.env };
   delete env.KERAS_TORCH_CPU_CACHE_MB;
+  delete env.KERAS_TORCH_CPU_CACHE_IDLE_SECONDS;
   if (cacheMegabytes !== undefined) env.KERAS_TORCH_CPU_CACHE_MB = cacheMegabytes;
+  if (idleSeconds !== undefined) env.KERAS_TORCH_CPU_CACHE_IDLE_SECONDS = idleSeconds;
   const run = spawnSync(process.execPath, ['-e', TRAIN], { encoding: 'utf8', env, timeout: 60_000 });
   if (run.status !== 0) throw new Error(`the training process failed (status ${run.status}): ${run.stderr}`);
   return JSON.parse(run.stdout.trim().split('\n').pop()!) as Run;
@@ -54,12 +71,14 @@ function train(cacheMegabytes?: string): Run {
 let cached: Run;
 let uncached: Run;
 let tiny: Run;
+let forgetful: Run;
 
 beforeAll(() => {
   if (!fs.existsSync(dist)) throw new Error(`${dist} is missing: build it first with npm run build:ts`);
   cached = train();
   uncached = train('0');
   tiny = train('1');
+  forgetful = train(undefined, '0.5');
 }, 120_000);
 
 test('after the first steps every large block comes from the cache', () => {
@@ -88,4 +107,15 @@ test('KERAS_TORCH_CPU_CACHE_MB=1 keeps at most 1 MB cached and trains to the sam
   // With room for about two blocks, later steps still map some memory anew.
   expect(tiny.counts[11].fresh).toBeGreaterThan(tiny.counts[3].fresh);
   tiny.losses.forEach((loss, i) => expect(loss).toBeCloseTo(cached.losses[i], 6));
+});
+
+test('blocks unused for KERAS_TORCH_CPU_CACHE_IDLE_SECONDS go back to the system; by default (10 s) they stay', () => {
+  // The prediction after 0.7 s idle reuses what it needs; with a 0.5 s idle limit everything cached
+  // before it was let go first, and only the prediction's own blocks come back to the cache.
+  expect(forgetful.memory.cachedBytes).toBeGreaterThan(0);
+  expect(forgetful.afterIdle.cachedBytes).toBeLessThan(forgetful.memory.cachedBytes);
+  expect(forgetful.afterIdle.fresh).toBeGreaterThan(forgetful.memory.fresh);
+  expect(cached.afterIdle.cachedBytes).toBe(cached.memory.cachedBytes);
+  expect(cached.afterIdle.fresh).toBe(cached.memory.fresh);
+  forgetful.losses.forEach((loss, i) => expect(loss).toBeCloseTo(cached.losses[i], 6));
 });
