@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <limits>
 #include <cstring>
 #include <list>
 #include <map>
@@ -30,8 +31,8 @@ namespace {
 constexpr size_t kLargeBlock = 128 << 10;  // glibc's default mmap threshold
 constexpr size_t kAlignment = 64;          // libtorch's own CPU alignment (AVX-512 loads)
 constexpr uint64_t kDefaultCacheLimit = uint64_t{1} << 30;
-// A block nobody asked for again in this long goes back to the system at the next allocation or free: a
-// service that trained and now only predicts does not keep the training's memory.
+// A block nobody asked for again in this long goes back to the system at the next large allocation or
+// free: a service that trained and now predicts does not keep the training's memory.
 constexpr double kDefaultMaxIdleSeconds = 10;
 
 using Clock = std::chrono::steady_clock;
@@ -90,7 +91,10 @@ class CachingCpuAllocator final : public c10::Allocator {
     c10::Device cpu(c10::DeviceType::CPU);
     if (n < kLargeBlock) {
       void* ptr = nullptr;
-      if (n > 0 && posix_memalign(&ptr, kAlignment, n) != 0) ThrowOutOfMemory(n);
+      if (n > 0 && posix_memalign(&ptr, kAlignment, n) != 0) {
+        const_cast<CachingCpuAllocator*>(this)->ReleaseCached();  // the cache may be what stands in the way
+        if (posix_memalign(&ptr, kAlignment, n) != 0) ThrowOutOfMemory(n);
+      }
       return {ptr, ptr, &FreeSmall, cpu};
     }
     void* ptr = const_cast<CachingCpuAllocator*>(this)->TakeLarge(n);
@@ -102,6 +106,7 @@ class CachingCpuAllocator final : public c10::Allocator {
   }
 
   void* TakeLarge(size_t n) {
+    if (n > std::numeric_limits<size_t>::max() / 4) ThrowOutOfMemory(n);  // no size computed here can wrap
     size_t size = RoundedSize(n);
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -109,14 +114,14 @@ class CachingCpuAllocator final : public c10::Allocator {
       // The smallest cached block that fits, as long as it is not more than twice the request: a much
       // larger one is left for the tensor it was made for.
       auto found = bySize_.lower_bound(size);
-      if (found != bySize_.end() && found->first <= 2 * size) {
+      if (found != bySize_.end() && found->first / 2 <= size) {
         FreeOrder::iterator block = found->second;
         void* ptr = block->ptr;
         size_t blockSize = block->size;
+        live_[ptr] = blockSize;  // first: if it throws, the block is still cached and nothing changed
         bySize_.erase(found);
         freeOrder_.erase(block);
         cached_ -= blockSize;
-        live_[ptr] = blockSize;
         inUse_ += blockSize;
         ++reused_;
         return ptr;
@@ -130,7 +135,12 @@ class CachingCpuAllocator final : public c10::Allocator {
       if (ptr == MAP_FAILED) ThrowOutOfMemory(n);
     }
     std::lock_guard<std::mutex> lock(mutex_);
-    live_[ptr] = size;
+    try {
+      live_[ptr] = size;
+    } catch (...) {
+      munmap(ptr, size);
+      throw;
+    }
     inUse_ += size;
     ++fresh_;
     return ptr;
@@ -152,8 +162,19 @@ class CachingCpuAllocator final : public c10::Allocator {
     // longer used) leave, the ones every step needs stay.
     EvictIdle();
     while (cached_ + size > limit_ && !freeOrder_.empty()) EvictOldest();
-    freeOrder_.push_back({ptr, size, Clock::now()});
-    bySize_.emplace(size, std::prev(freeOrder_.end()));
+    // A deleter must not throw: when there is no memory left even to note the block, it is unmapped.
+    try {
+      freeOrder_.push_back({ptr, size, Clock::now()});
+      try {
+        bySize_.emplace(size, std::prev(freeOrder_.end()));
+      } catch (...) {
+        freeOrder_.pop_back();
+        throw;
+      }
+    } catch (...) {
+      munmap(ptr, size);
+      return true;
+    }
     cached_ += size;
     return true;
   }
@@ -213,9 +234,10 @@ double NumberFromEnvironment(const char* name, double fallback) {
 void InstallCpuAllocator() {
   static std::once_flag installed;
   std::call_once(installed, [] {
-    double megabytes = NumberFromEnvironment("KERAS_TORCH_CPU_CACHE_MB", static_cast<double>(kDefaultCacheLimit >> 20));
+    // Clamped so that the conversions below stay in range: 2^40 MB and 10^9 s are "no limit" in practice.
+    double megabytes = std::min(NumberFromEnvironment("KERAS_TORCH_CPU_CACHE_MB", static_cast<double>(kDefaultCacheLimit >> 20)), 0x1p40);
     if (megabytes == 0) return;
-    double maxIdleSeconds = NumberFromEnvironment("KERAS_TORCH_CPU_CACHE_IDLE_SECONDS", kDefaultMaxIdleSeconds);
+    double maxIdleSeconds = std::min(NumberFromEnvironment("KERAS_TORCH_CPU_CACHE_IDLE_SECONDS", kDefaultMaxIdleSeconds), 1e9);
     // Never destroyed: tensors freed while the process exits still come back to it.
     CachingCpuAllocator::instance =
         new CachingCpuAllocator(static_cast<uint64_t>(megabytes * (1 << 20)), maxIdleSeconds);

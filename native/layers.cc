@@ -280,15 +280,12 @@ BuiltLayer BuildLayer(Napi::Object object) {
   return built;
 }
 
-bool IsMonotoneActivation(const std::string& name) {
-  // Not softmax (it mixes channels), gelu or swish (they dip below zero before rising). elu and
-  // leaky_relu are built with alpha 1 and 0.2 (lib/ passes no other), which keeps them monotone.
-  static const char* const monotone[] = {"relu", "relu6", "sigmoid", "tanh", "linear", "elu", "selu",
-                                         "leaky_relu", "softplus", "softsign", "exponential"};
-  for (const char* candidate : monotone) {
-    if (name == candidate) return true;
-  }
-  return false;
+bool CommutesWithMaxPooling(const std::string& name) {
+  // relu only. Other activations that never decrease give the same values too, but where they map
+  // different inputs to one output (sigmoid and tanh saturating, relu6's clamp at 6) max pooling's
+  // gradient can go to another element of the window, or through clamp's edge where relu6 counts it.
+  // relu's gradient is zero for every input it maps to 0, so ties there are harmless.
+  return name == "relu";
 }
 
 torch::Tensor ToKerasLayout(const torch::Tensor& weight, WeightLayout layout) {

@@ -34,9 +34,9 @@ struct BuiltLayer {
 // Builds the module for one spec ({kind: 'conv2d', ...}). Throws std::invalid_argument on a malformed spec.
 BuiltLayer BuildLayer(Napi::Object spec);
 
-// True for activations that never decrease (relu, sigmoid, tanh, ...): for those, max pooling the
-// activated tensor equals activating the max-pooled one, values and gradients alike.
-bool IsMonotoneActivation(const std::string& name);
+// True for an activation that can run after the max pooling that follows it with the same values and
+// gradients as before it (relu: it never decreases, and its gradient is zero wherever it ties inputs).
+bool CommutesWithMaxPooling(const std::string& name);
 
 // Keras layout <-> torch layout for one weight.
 torch::Tensor ToKerasLayout(const torch::Tensor& weight, WeightLayout layout);

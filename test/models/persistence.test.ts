@@ -153,8 +153,8 @@ with torch.no_grad():
     theirs.forEach((value, i) => expect(Math.abs(value - ours[i])).toBeLessThan(1e-5));
   });
 
-  // The native model applies an activation that never decreases after the max pooling that follows it
-  // (native/model.cc): torch's Sequential, in the order the layers were written, is the reference.
+  // The native model applies a ReLU after the max pooling that follows it (native/model.cc); the tanh
+  // stays where it is. torch's Sequential, in the order the layers were written, is the reference.
   test('Conv2D activations before MaxPooling2D train step for step as torch.nn.Sequential does', async () => {
     setSeed(5);
     const model = new Sequential();
