@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <limits>
 #include <cstring>
@@ -220,13 +221,13 @@ class CachingCpuAllocator final : public c10::Allocator {
 
 CachingCpuAllocator* CachingCpuAllocator::instance = nullptr;
 
-// A non-negative number from the environment, or `fallback` when unset or not a number.
+// A finite non-negative number from the environment, or `fallback` (lib/native/loader.ts warns then).
 double NumberFromEnvironment(const char* name, double fallback) {
   const char* setting = std::getenv(name);
   if (setting == nullptr || *setting == '\0') return fallback;
   char* end = nullptr;
   double value = std::strtod(setting, &end);
-  return end == setting || *end != '\0' || !(value >= 0) ? fallback : value;
+  return end == setting || *end != '\0' || !std::isfinite(value) || value < 0 ? fallback : value;
 }
 
 }  // namespace

@@ -64,8 +64,27 @@ export function bindingPath(): string | undefined {
   return loadedFrom;
 }
 
+/**
+ * The addon reads its CPU cache settings when it loads and falls back to the defaults on a value it cannot
+ * use; this says so rather than letting a typo pass unnoticed.
+ */
+function checkCacheSettings(): void {
+  const settings: [string, string][] = [
+    ['KERAS_TORCH_CPU_CACHE_MB', 'a number of megabytes (0 switches the cache off); using 1024'],
+    ['KERAS_TORCH_CPU_CACHE_IDLE_SECONDS', 'a number of seconds; using 10'],
+  ];
+  for (const [name, expected] of settings) {
+    const value = process.env[name];
+    if (value === undefined || value === '') continue;
+    if (!Number.isFinite(Number(value)) || Number(value) < 0 || value.trim() !== value) {
+      process.emitWarning(`keras-torch: expected ${name} to be ${expected}, but received ${JSON.stringify(value)}`);
+    }
+  }
+}
+
 export function loadBinding(): NativeBinding {
   if (binding) return binding;
+  checkCacheSettings();
   const failures: string[] = [];
   for (const { file, origin } of candidates()) {
     if (!fs.existsSync(file)) {
