@@ -3,11 +3,15 @@
 
 #include <napi.h>
 
+#include <memory>
+
 namespace keras_torch {
 
 struct AddonData {
   Napi::FunctionReference tensorConstructor;
   Napi::FunctionReference modelConstructor;
+  // The channel finished model steps come back through (train.cc), made on first use.
+  std::shared_ptr<void> completions;
 
   static AddonData* Get(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
 };

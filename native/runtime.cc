@@ -107,22 +107,12 @@ class ComputeThread {
  public:
   ComputeThread() : thread_([this] { Loop(); }) { thread_.detach(); }
 
-  void Run(const std::function<void()>& task) {
-    std::mutex doneMutex;
-    std::condition_variable doneSignal;
-    bool done = false;
+  void Post(std::function<void()> task) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      queue_.push_back([&] {
-        task();
-        std::lock_guard<std::mutex> doneLock(doneMutex);
-        done = true;
-        doneSignal.notify_one();
-      });
+      queue_.push_back(std::move(task));
     }
     wake_.notify_one();
-    std::unique_lock<std::mutex> doneLock(doneMutex);
-    doneSignal.wait(doneLock, [&] { return done; });
   }
 
  private:
@@ -146,10 +136,10 @@ class ComputeThread {
 };
 }  // namespace
 
-void RunOnComputeThread(const std::function<void()>& task) {
+void PostToComputeThread(std::function<void()> task) {
   // Never destroyed: the detached thread may still wait on it while the process exits.
   static ComputeThread* thread = new ComputeThread();
-  thread->Run(task);
+  thread->Post(std::move(task));
 }
 
 Napi::Object InitRuntime(Napi::Env env, Napi::Object exports) {

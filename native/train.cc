@@ -1,5 +1,6 @@
 #include "train.h"
 
+#include "addon_data.h"
 #include "distributed.h"
 #include "errors.h"
 #include "runtime.h"
@@ -7,8 +8,43 @@
 
 namespace keras_torch {
 
+namespace {
+void SettleOnJsThread(Napi::Env env, Napi::Function, std::nullptr_t*, PromiseWorker* worker);
+
+// Finished workers travel back to the JS thread through one thread-safe function per environment. It is
+// referenced only while calls are in flight: like libuv's queued work before it, a pending step keeps
+// the process alive, an idle model does not.
+using CompletionChannel = Napi::TypedThreadSafeFunction<std::nullptr_t, PromiseWorker, SettleOnJsThread>;
+
+struct Completions {
+  CompletionChannel channel;
+  size_t inFlight = 0;
+};
+
+Completions& CompletionsOf(Napi::Env env) {
+  AddonData* data = AddonData::Get(env);
+  if (!data->completions) {
+    auto completions = std::make_shared<Completions>();
+    completions->channel = CompletionChannel::New(env, "keras-torch step", 0, 1);
+    completions->channel.Unref(env);
+    data->completions = completions;
+  }
+  return *std::static_pointer_cast<Completions>(data->completions);
+}
+
+void SettleOnJsThread(Napi::Env env, Napi::Function, std::nullptr_t*, PromiseWorker* worker) {
+  // A null env: the environment is being torn down and the Promise can no longer be settled; the worker
+  // holds references into that environment, so it is left alone.
+  if (env == nullptr) return;
+  Completions& completions = CompletionsOf(env);
+  if (--completions.inFlight == 0) completions.channel.Unref(env);
+  worker->Settle(env);
+  delete worker;
+}
+}  // namespace
+
 PromiseWorker::PromiseWorker(Napi::Env env, std::string operation)
-    : Napi::AsyncWorker(env), operation_(std::move(operation)), deferred_(Napi::Promise::Deferred::New(env)) {}
+    : operation_(std::move(operation)), deferred_(Napi::Promise::Deferred::New(env)) {}
 
 void PromiseWorker::KeepAlive(std::initializer_list<Napi::Value> values) {
   for (const Napi::Value& value : values) {
@@ -17,28 +53,40 @@ void PromiseWorker::KeepAlive(std::initializer_list<Napi::Value> values) {
 }
 
 Napi::Promise PromiseWorker::QueueAndPromise() {
+  Napi::Env env = deferred_.Env();
   Napi::Promise promise = deferred_.Promise();
-  Queue();
+  Completions& completions = CompletionsOf(env);
+  if (completions.inFlight++ == 0) completions.channel.Ref(env);
+  CompletionChannel channel = completions.channel;
+  PostToComputeThread([this, channel]() mutable {
+    try {
+      Execute();
+    } catch (...) {  // Execute's own guard takes libtorch's and the standard exceptions; nothing else may escape
+      error_ = operation_ + ": failed with an unknown exception";
+    }
+    // napi_closing: the environment is going away (see SettleOnJsThread).
+    channel.NonBlockingCall(this);
+  });
   return promise;
 }
 
 template <typename Body>
 void PromiseWorker::RunLocked(ModelState& model, Body&& body) {
   std::string message;
-  bool ok = false;
-  RunOnComputeThread([&] {
-    ok = GuardOffThread(operation_, message, [&] {
-      std::lock_guard<std::mutex> lock(model.mutex);
-      ApplyThreadSettings();
-      body();
-    });
+  bool ok = GuardOffThread(operation_, message, [&] {
+    std::lock_guard<std::mutex> lock(model.mutex);
+    ApplyThreadSettings();
+    body();
   });
-  if (!ok) SetError(message);
+  if (!ok) error_ = message.empty() ? operation_ + ": failed" : message;
 }
 
-void PromiseWorker::OnOK() {
-  Napi::Env env = Env();
+void PromiseWorker::Settle(Napi::Env env) {
   Napi::HandleScope scope(env);
+  if (!error_.empty()) {
+    deferred_.Reject(Napi::Error::New(env, error_).Value());
+    return;
+  }
   try {
     deferred_.Resolve(Result(env));
   } catch (const Napi::Error& error) {
@@ -47,8 +95,6 @@ void PromiseWorker::OnOK() {
     deferred_.Reject(Napi::Error::New(env, operation_ + ": " + error.what()).Value());
   }
 }
-
-void PromiseWorker::OnError(const Napi::Error& error) { deferred_.Reject(error.Value()); }
 
 namespace {
 // Drops the gradients instead of zeroing them (PyTorch's zero_grad(set_to_none=True), which 1.13's C++

@@ -1,5 +1,5 @@
-// The workers that run a model's steps on libuv's thread pool, each one native call: the JS thread only
-// queues them and settles their Promises.
+// The workers that run a model's steps, each one native call on the compute thread (runtime.h): the JS
+// thread only queues them and settles their Promises, and no libuv pool thread waits on them.
 #pragma once
 
 #include <napi.h>
@@ -14,26 +14,32 @@
 
 namespace keras_torch {
 
-// An AsyncWorker that settles a Promise and keeps its JS inputs (and the buffers they borrow) alive.
-class PromiseWorker : public Napi::AsyncWorker {
+// One call that runs on the compute thread and settles a Promise on the JS thread, keeping its JS inputs
+// (and the buffers they borrow) alive until then. It deletes itself once the Promise is settled.
+class PromiseWorker {
  public:
-  explicit PromiseWorker(Napi::Env env, std::string operation);
+  PromiseWorker(Napi::Env env, std::string operation);
+  virtual ~PromiseWorker() = default;
   void KeepAlive(std::initializer_list<Napi::Value> values);
   Napi::Promise QueueAndPromise();
 
+  // The JS thread's side, called through the environment's completion channel (train.cc).
+  void Settle(Napi::Env env);
+
  protected:
+  // On the compute thread.
+  virtual void Execute() = 0;
   // Runs `body` under the model's lock with this thread's libtorch settings; errors reject the Promise.
   template <typename Body>
   void RunLocked(ModelState& model, Body&& body);
+  // On the JS thread, after Execute succeeded.
   virtual Napi::Value Result(Napi::Env env) = 0;
 
  private:
-  void OnOK() override;
-  void OnError(const Napi::Error& error) override;
-
   std::string operation_;
   Napi::Promise::Deferred deferred_;
   std::vector<Napi::Reference<Napi::Value>> keptAlive_;
+  std::string error_;  // empty: Execute succeeded
 };
 
 enum class StepKind { Train, Evaluate };
@@ -43,9 +49,9 @@ class StepWorker : public PromiseWorker {
  public:
   StepWorker(Napi::Env env, StepKind kind, std::shared_ptr<ModelState> model, torch::Tensor x, torch::Tensor y,
              torch::Tensor sampleWeight);
-  void Execute() override;
 
  private:
+  void Execute() override;
   Napi::Value Result(Napi::Env env) override;
 
   StepKind kind_;
@@ -58,9 +64,9 @@ class StepWorker : public PromiseWorker {
 class PredictWorker : public PromiseWorker {
  public:
   PredictWorker(Napi::Env env, std::shared_ptr<ModelState> model, torch::Tensor x);
-  void Execute() override;
 
  private:
+  void Execute() override;
   Napi::Value Result(Napi::Env env) override;
 
   std::shared_ptr<ModelState> model_;

@@ -1,0 +1,60 @@
+/**
+ * Steps run on the addon's compute thread and come back through a thread-safe function (native/train.cc):
+ * libuv's pool, which Node's fs, dns and zlib share, stays free while a model trains, and a pending call
+ * still keeps the process alive. Run in child processes on the built package (dist/) so that the pool
+ * can be cut to one thread.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+
+const dist = path.join(__dirname, '..', '..', 'dist', 'index.js');
+
+function run(script: string, env: NodeJS.ProcessEnv = {}) {
+  const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+  if (result.status !== 0) throw new Error(`the child failed (status ${result.status}): ${result.stderr}`);
+  return result.stdout.trim();
+}
+
+beforeAll(() => {
+  if (!fs.existsSync(dist)) throw new Error(`${dist} is missing: build it first with npm run build:ts`);
+});
+
+test("a train step leaves libuv's only pool thread to fs", () => {
+  const output = run(
+    `
+const k = require(${JSON.stringify(dist)});
+const fs = require('fs');
+async function main() {
+  const model = new k.Sequential([
+    new k.Conv2D(32, [3, 3], { inputShape: [64, 64, 3], activation: 'relu' }),
+    new k.Flatten(),
+    new k.Dense(1, { activation: 'sigmoid' }),
+  ]);
+  model.compile({ optimizer: 'adam', loss: 'binary_crossentropy' });
+  const x = k.tensor(new Float32Array(32 * 64 * 64 * 3).fill(0.5), [32, 64, 64, 3]);
+  const y = k.tensor(new Float32Array(32).fill(1), [32, 1]);
+  await model.trainOnBatch(x, y);
+  const order = [];
+  const step = model.trainOnBatch(x, y).then(() => order.push('step'));
+  // Once the step is under way (it takes tens of milliseconds), the pool's one thread is asked for a stat.
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  const stat = fs.promises.stat(${JSON.stringify(dist)}).then(() => order.push('stat'));
+  await Promise.all([step, stat]);
+  console.log(JSON.stringify(order));
+}
+main().catch((error) => { console.error(error); process.exit(1); });
+`,
+    { UV_THREADPOOL_SIZE: '1' },
+  );
+  expect(JSON.parse(output)).toEqual(['stat', 'step']);
+});
+
+test('a pending predict keeps the process alive until it resolves, an idle model does not', () => {
+  const output = run(`
+const k = require(${JSON.stringify(dist)});
+const model = new k.Sequential([new k.Dense(2, { inputShape: [3] })]);
+model.predict(k.tensor(new Float32Array([1, 2, 3]), [1, 3])).then((result) => console.log(JSON.stringify(result.shape)));
+`);
+  expect(output).toBe('[1,2]');
+});
