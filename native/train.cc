@@ -1,5 +1,8 @@
 #include "train.h"
 
+#include <condition_variable>
+#include <mutex>
+
 #include "addon_data.h"
 #include "distributed.h"
 #include "errors.h"
@@ -18,28 +21,51 @@ using CompletionChannel = Napi::TypedThreadSafeFunction<std::nullptr_t, PromiseW
 
 struct Completions {
   CompletionChannel channel;
-  size_t inFlight = 0;
+  size_t inFlight = 0;  // JS thread only: calls whose Promise is not settled yet
+  // Between the JS thread, the compute thread and the environment's teardown.
+  std::mutex mutex;
+  std::condition_variable drained;
+  bool closing = false;
+  size_t running = 0;  // calls posted to the compute thread that have not finished with it yet
 };
 
-Completions& CompletionsOf(Napi::Env env) {
+// Runs when the environment goes away (a worker thread ends, the process exits), before the thread-safe
+// function is closed: a step already running finishes first, since it reads the environment's
+// ArrayBuffers, and the queued ones are skipped. Their Promises are never settled; nobody is left to see.
+void CloseCompletions(void* argument) {
+  std::unique_ptr<std::shared_ptr<Completions>> owner(static_cast<std::shared_ptr<Completions>*>(argument));
+  Completions& completions = **owner;
+  std::unique_lock<std::mutex> lock(completions.mutex);
+  completions.closing = true;
+  completions.drained.wait(lock, [&] { return completions.running == 0; });
+}
+
+std::shared_ptr<Completions> CompletionsOf(Napi::Env env) {
   AddonData* data = AddonData::Get(env);
   if (!data->completions) {
     auto completions = std::make_shared<Completions>();
     completions->channel = CompletionChannel::New(env, "keras-torch step", 0, 1);
     completions->channel.Unref(env);
+    // Cleanup hooks run last in, first out: this one before the thread-safe function's own.
+    NAPI_THROW_IF_FAILED(env, napi_add_env_cleanup_hook(env, CloseCompletions, new std::shared_ptr<Completions>(completions)),
+                         nullptr);
     data->completions = completions;
   }
-  return *std::static_pointer_cast<Completions>(data->completions);
+  return std::static_pointer_cast<Completions>(data->completions);
 }
 
 void SettleOnJsThread(Napi::Env env, Napi::Function, std::nullptr_t*, PromiseWorker* worker) {
   // A null env: the environment is being torn down and the Promise can no longer be settled; the worker
   // holds references into that environment, so it is left alone.
   if (env == nullptr) return;
-  Completions& completions = CompletionsOf(env);
-  if (--completions.inFlight == 0) completions.channel.Unref(env);
-  worker->Settle(env);
-  delete worker;
+  std::unique_ptr<PromiseWorker> owned(worker);
+  std::shared_ptr<Completions> completions = CompletionsOf(env);
+  if (--completions->inFlight == 0) completions->channel.Unref(env);
+  try {
+    owned->Settle(env);
+  } catch (...) {
+    // Only when JS can no longer run (teardown): there is no one to tell.
+  }
 }
 }  // namespace
 
@@ -55,17 +81,29 @@ void PromiseWorker::KeepAlive(std::initializer_list<Napi::Value> values) {
 Napi::Promise PromiseWorker::QueueAndPromise() {
   Napi::Env env = deferred_.Env();
   Napi::Promise promise = deferred_.Promise();
-  Completions& completions = CompletionsOf(env);
-  if (completions.inFlight++ == 0) completions.channel.Ref(env);
-  CompletionChannel channel = completions.channel;
-  PostToComputeThread([this, channel]() mutable {
-    try {
-      Execute();
-    } catch (...) {  // Execute's own guard takes libtorch's and the standard exceptions; nothing else may escape
-      error_ = operation_ + ": failed with an unknown exception";
+  std::shared_ptr<Completions> completions = CompletionsOf(env);
+  if (completions->inFlight++ == 0) completions->channel.Ref(env);
+  {
+    std::lock_guard<std::mutex> lock(completions->mutex);
+    ++completions->running;
+  }
+  PostToComputeThread([this, completions] {
+    bool skip;
+    {
+      std::lock_guard<std::mutex> lock(completions->mutex);
+      skip = completions->closing;
     }
-    // napi_closing: the environment is going away (see SettleOnJsThread).
-    channel.NonBlockingCall(this);
+    if (!skip) {
+      try {
+        Execute();
+      } catch (...) {  // Execute's own guard takes libtorch's and the standard exceptions; nothing else may escape
+        error_ = operation_ + ": failed with an unknown exception";
+      }
+    }
+    std::lock_guard<std::mutex> lock(completions->mutex);
+    if (!completions->closing) completions->channel.NonBlockingCall(this);
+    --completions->running;
+    completions->drained.notify_all();
   });
   return promise;
 }

@@ -58,3 +58,40 @@ model.predict(k.tensor(new Float32Array([1, 2, 3]), [1, 3])).then((result) => co
 `);
   expect(output).toBe('[1,2]');
 });
+
+test('a worker thread ended with steps running and queued leaves the process and the addon working', () => {
+  const output = run(`
+const { Worker } = require('worker_threads');
+const dist = ${JSON.stringify(dist)};
+const worker = \`
+const k = require(\${JSON.stringify(dist)});
+const { parentPort } = require('worker_threads');
+const model = new k.Sequential([
+  new k.Conv2D(32, [3, 3], { inputShape: [64, 64, 3], activation: 'relu' }),
+  new k.Flatten(),
+  new k.Dense(1, { activation: 'sigmoid' }),
+]);
+model.compile({ optimizer: 'adam', loss: 'binary_crossentropy' });
+const x = k.tensor(new Float32Array(32 * 64 * 64 * 3).fill(0.5), [32, 64, 64, 3]);
+const y = k.tensor(new Float32Array(32).fill(1), [32, 1]);
+for (let i = 0; i < 4; i++) model.trainOnBatch(x, y);
+parentPort.postMessage('queued');
+\`;
+async function main() {
+  for (let round = 0; round < 3; round++) {
+    const thread = new Worker(worker, { eval: true });
+    await new Promise((resolve) => thread.once('message', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await thread.terminate();
+  }
+  // Whatever the ended threads left on the compute thread is done with by now.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const k = require(dist);
+  const model = new k.Sequential([new k.Dense(2, { inputShape: [3] })]);
+  const result = await model.predict(k.tensor(new Float32Array([1, 2, 3]), [1, 3]));
+  console.log(JSON.stringify(result.shape));
+}
+main().catch((error) => { console.error(error); process.exit(1); });
+`);
+  expect(output).toBe('[1,2]');
+});
