@@ -180,17 +180,20 @@ function dropExtraChannels(pixels: Uint8Array, from: number, to: number): Uint8A
 }
 
 /**
+ * What sharp says failed ("Input file has corrupt header"). For a corrupt header sharp appends libvips's
+ * error buffer, on the first line and the lines after it; that buffer is shared by every decode in the
+ * process, so with decodes running side by side it can be empty or belong to another file: it is left out.
+ */
+function decodeFailure(error: Error): string {
+  const firstLine = error.message.split('\n')[0];
+  const corruptHeader = firstLine.match(/^Input (?:file|buffer) has corrupt header/);
+  return (corruptHeader ? corruptHeader[0] : firstLine).replace(/:\s*$/, '');
+}
+
+/**
  * Loads an image file (or an encoded image in a Buffer), as Keras's `load_img`.
  * `loadImg('cat.jpg', { targetSize: [64, 64] })` resolves an `Image` of 64x64 RGB pixels.
  */
-/**
- * sharp's first line says what failed ("Input file has corrupt header"). The lines after it come from
- * libvips's error buffer, which is shared by every decode in the process: with decodes running side by
- * side they can belong to another file, so they are left out.
- */
-function decodeFailure(error: Error): string {
-  return error.message.split('\n')[0].replace(/:\s*$/, '');
-}
 
 export async function loadImg(path: string | Buffer, options: LoadImgOptions = {}): Promise<Image> {
   if (typeof path !== 'string' && !Buffer.isBuffer(path)) {
