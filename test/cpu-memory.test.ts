@@ -8,6 +8,7 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import type { CpuMemoryInfo } from '../lib';
 
 const dist = path.join(__dirname, '..', 'dist', 'index.js');
 
@@ -41,20 +42,11 @@ async function main() {
 main().catch((error) => { console.error(error); process.exit(1); });
 `;
 
-interface Memory {
-  caching: boolean;
-  inUseBytes: number;
-  cachedBytes: number;
-  cacheLimitBytes: number;
-  reused: number;
-  fresh: number;
-}
-
 interface Run {
   losses: number[];
   counts: { fresh: number; reused: number }[];
-  memory: Memory;
-  afterIdle: Memory;
+  memory: CpuMemoryInfo;
+  afterIdle: CpuMemoryInfo;
 }
 
 function train(cacheMegabytes?: string, idleSeconds?: string): Run {

@@ -16,6 +16,19 @@ function run(script: string, env: NodeJS.ProcessEnv = {}) {
   return result.stdout.trim();
 }
 
+// Child-script lines (after `const k = require(...)`): a conv net whose train step takes tens of
+// milliseconds, and a batch for it.
+const CONV_MODEL_AND_BATCH = `
+const model = new k.Sequential([
+  new k.Conv2D(32, [3, 3], { inputShape: [64, 64, 3], activation: 'relu' }),
+  new k.Flatten(),
+  new k.Dense(1, { activation: 'sigmoid' }),
+]);
+model.compile({ optimizer: 'adam', loss: 'binary_crossentropy' });
+const x = k.tensor(new Float32Array(32 * 64 * 64 * 3).fill(0.5), [32, 64, 64, 3]);
+const y = k.tensor(new Float32Array(32).fill(1), [32, 1]);
+`;
+
 beforeAll(() => {
   if (!fs.existsSync(dist)) throw new Error(`${dist} is missing: build it first with npm run build:ts`);
 });
@@ -26,14 +39,7 @@ test("a train step leaves libuv's only pool thread to fs", () => {
 const k = require(${JSON.stringify(dist)});
 const fs = require('fs');
 async function main() {
-  const model = new k.Sequential([
-    new k.Conv2D(32, [3, 3], { inputShape: [64, 64, 3], activation: 'relu' }),
-    new k.Flatten(),
-    new k.Dense(1, { activation: 'sigmoid' }),
-  ]);
-  model.compile({ optimizer: 'adam', loss: 'binary_crossentropy' });
-  const x = k.tensor(new Float32Array(32 * 64 * 64 * 3).fill(0.5), [32, 64, 64, 3]);
-  const y = k.tensor(new Float32Array(32).fill(1), [32, 1]);
+${CONV_MODEL_AND_BATCH}
   await model.trainOnBatch(x, y);
   const order = [];
   const step = model.trainOnBatch(x, y).then(() => order.push('step'));
@@ -66,14 +72,7 @@ const dist = ${JSON.stringify(dist)};
 const worker = \`
 const k = require(\${JSON.stringify(dist)});
 const { parentPort } = require('worker_threads');
-const model = new k.Sequential([
-  new k.Conv2D(32, [3, 3], { inputShape: [64, 64, 3], activation: 'relu' }),
-  new k.Flatten(),
-  new k.Dense(1, { activation: 'sigmoid' }),
-]);
-model.compile({ optimizer: 'adam', loss: 'binary_crossentropy' });
-const x = k.tensor(new Float32Array(32 * 64 * 64 * 3).fill(0.5), [32, 64, 64, 3]);
-const y = k.tensor(new Float32Array(32).fill(1), [32, 1]);
+${CONV_MODEL_AND_BATCH}
 for (let i = 0; i < 4; i++) model.trainOnBatch(x, y);
 parentPort.postMessage('queued');
 \`;
