@@ -146,6 +146,16 @@ interface PeerStepFigures {
   single_p99_ms: number[];
 }
 
+/**
+ * The milliseconds per batch of the peer's fastest way to predict (no_grad, inference_mode or channels_last,
+ * in each of `runs`), chosen by its median: taking the fastest way in every repeat would compare a
+ * best-of-six draw against one draw of ours.
+ */
+function fastestPeerPredict(runs: (PeerStepFigures | null)[]): number[] {
+  const ways = runs.flatMap((f) => (f ? [f.predict_no_grad_ms, f.predict_inference_mode_ms, f.predict_channels_last_ms] : []));
+  return ways.reduce<number[]>((best, series) => (best.length === 0 || median(series) < median(best) ? series : best), []);
+}
+
 /** The same measurements as bench/torch_peer.py's `steps`, through the public API. */
 export async function ourSteps(size: number, batchSize: number, steps: number, repeats: number): Promise<StepFigures> {
   setSeed(1);
@@ -273,10 +283,7 @@ export async function runBench(options: Options, log: (line: string) => void = c
   // do with these variables, or with jemalloc): keras-torch's caching allocator does that for its users.
   const tunedPeerSteps = torchMissing ? null : runJson<PeerStepFigures>(options.python, peerArgs, { ...process.env, ...TUNED_GLIBC });
   const mine = await ourSteps(size, batchSize, steps, repeats);
-  // The peer's fastest way to predict, chosen by its median: taking the fastest of six ways in every repeat
-  // would compare a best-of-six draw against one draw of ours.
-  const peerVariants = [peerSteps, tunedPeerSteps].flatMap((f) => (f ? [f.predict_no_grad_ms, f.predict_inference_mode_ms, f.predict_channels_last_ms] : []));
-  const peerPredict = peerVariants.reduce<number[]>((best, series) => (best.length === 0 || median(series) < median(best) ? series : best), []);
+  const peerPredict = fastestPeerPredict([peerSteps, tunedPeerSteps]);
   const imagesPerSecond = (ms: number[]) => ms.map((v) => (batchSize * 1000) / v);
   const peerName = 'PyTorch';
   const skipped = torchMissing ?? undefined;
@@ -395,12 +402,11 @@ export async function runScaling(options: Options, log: (line: string) => void =
     const tuned = torchMissing ? null : runJson<PeerStepFigures>(options.python, peerArgs, { ...process.env, ...TUNED_GLIBC });
     const mine = await ourSteps(size, batchSize, steps, 1);
     const rate = (ms: number) => (batchSize * 1000) / ms;
-    const fastestPredict = (f: PeerStepFigures) => Math.min(f.predict_no_grad_ms[0], f.predict_inference_mode_ms[0], f.predict_channels_last_ms[0]);
     const entry = {
       batchSize,
       size,
       train: { ours: rate(mine.train_ms[0]), peer: peer ? rate(peer.train_ms[0]) : null, tunedPeer: tuned ? rate(tuned.train_ms[0]) : null },
-      inference: { ours: rate(mine.predict_ms[0]), peer: peer && tuned ? rate(Math.min(fastestPredict(peer), fastestPredict(tuned))) : null },
+      inference: { ours: rate(mine.predict_ms[0]), peer: peer && tuned ? rate(fastestPeerPredict([peer, tuned])[0]) : null },
     };
     results.push(entry);
     const cell = (v: number | null) => (v === null ? '—' : Math.round(v).toLocaleString('en-US'));
