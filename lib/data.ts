@@ -3,17 +3,42 @@
  * Keras's `Sequence` and `DirectoryIterator` are. ImageDataGenerator's iterators implement it, and so
  * can users' own loaders.
  */
-import type { Tensor } from './tensor';
+import { Tensor } from './tensor';
+
+/**
+ * The inputs or targets of one batch: a Tensor for a model with one input (output), or one per input
+ * (output) in the model's order, or keyed by their names.
+ */
+export type BatchData = Tensor | Tensor[] | Record<string, Tensor>;
 
 /** One batch: inputs, and targets (null where the source has none, as with `classMode: null`). */
-export type Batch = [Tensor, Tensor | null];
+export type Batch = [BatchData, BatchData | null];
+
+/** A batch of a one-input, one-output source, as the image iterators yield. */
+export type TensorBatch = [Tensor, Tensor | null];
+
+/** The tensors of a batch's inputs or targets. */
+export function batchTensors(data: BatchData): Tensor[] {
+  if (data instanceof Tensor) return [data];
+  return Array.isArray(data) ? data : Object.values(data);
+}
+
+/** The number of samples in a batch. */
+export function batchSize(data: BatchData): number {
+  return batchTensors(data)[0]?.shape[0] ?? 0;
+}
+
+export function disposeBatch([x, y]: Batch): void {
+  for (const tensor of batchTensors(x)) tensor.dispose();
+  if (y) for (const tensor of batchTensors(y)) tensor.dispose();
+}
 
 export interface BatchIterator {
   /** Batches per epoch. */
   readonly length: number;
   /** Samples per epoch, when known. */
   readonly samples?: number;
-  /** The shape of one input without the batch axis (`[64, 64, 3]`), checked against the model before training. */
+  /** The shape of one input without the batch axis (`[64, 64, 3]`), checked against a one-input model before training. */
   readonly inputShape?: readonly number[];
   /** Class name -> label index, when the source knows its classes. */
   readonly classIndices?: Record<string, number>;

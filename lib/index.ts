@@ -4,7 +4,19 @@
 export { Tensor, tensor, zeros, ones, expandDims, concat, DType, TypedArray, TensorLike, NestedArray } from './tensor';
 export { ValueError } from './errors';
 export * from './layers';
-export { Sequential, loadModel, CompileArgs, FitArgs, FitGeneratorArgs, EvaluateArgs, PredictArgs, ClassWeight } from './models/sequential';
+export { Model, ModelArgs, PredictionOf, TensorStructure } from './models/model';
+export { Sequential, SequentialArgs, loadModel } from './models/sequential';
+export {
+  CompileArgs,
+  LossIdentifier,
+  MetricsIdentifier,
+  FitArgs,
+  FitGeneratorArgs,
+  EvaluateArgs,
+  PredictArgs,
+  ClassWeight,
+} from './training/trainer';
+export { DataLike } from './training/data-adapter';
 export {
   Optimizer,
   Adam,
@@ -28,7 +40,7 @@ export { ProgressLogger } from './callbacks/progress';
 export * from './callbacks';
 export { plotHistory, historyToSvg, PlotHistoryOptions, HistoryLike } from './plot';
 export * from './preprocessing';
-export { Batch, BatchIterator } from './data';
+export { Batch, BatchData, BatchIterator } from './data';
 export * as distributed from './distributed';
 export { device, setDevice, cuda, setNumThreads, getNumThreads, setSeed, backendInfo, BackendInfo } from './runtime';
 export type { CpuMemoryInfo } from './native/binding';

@@ -191,3 +191,12 @@ export function getOptimizer(identifier: unknown): Optimizer {
   if (typeof identifier === 'string' && BY_NAME[identifier.toLowerCase()]) return BY_NAME[identifier.toLowerCase()]();
   throw invalidArgument('compile', `optimizer to be one of ${Object.keys(BY_NAME).map((n) => `'${n}'`).join(', ')} or an Optimizer instance`, identifier);
 }
+
+const BY_CLASS_NAME: Record<string, new (config: never) => Optimizer> = { Adam, AdamW, SGD, RMSprop, Adagrad };
+
+/** Recreates an optimizer from the className and config a model file stores. */
+export function getOptimizerFromConfig(stored: { className: string; config: Record<string, unknown> }): Optimizer {
+  const constructor = stored && Object.hasOwn(BY_CLASS_NAME, stored.className) ? BY_CLASS_NAME[stored.className] : undefined;
+  if (!constructor) throw invalidArgument('optimizer config', `className to be one of ${Object.keys(BY_CLASS_NAME).join(', ')}`, stored?.className);
+  return new constructor(stored.config as never);
+}

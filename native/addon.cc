@@ -20,6 +20,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function modelClass = NativeModel::Init(env);
   data->modelConstructor = Napi::Persistent(modelClass);
   exports.Set("NativeModel", modelClass);
+  Napi::Function layerClass = NativeLayer::Init(env);
+  data->layerConstructor = Napi::Persistent(layerClass);
+  exports.Set("NativeLayer", layerClass);
   exports.Set("concat", Napi::Function::New(env, ConcatTensors));
   InitAugment(env, exports);
   InitImageDecode(env, exports);

@@ -10,6 +10,7 @@ namespace keras_torch {
 struct AddonData {
   Napi::FunctionReference tensorConstructor;
   Napi::FunctionReference modelConstructor;
+  Napi::FunctionReference layerConstructor;
   // The channel finished model steps come back through (train.cc), made on first use.
   std::shared_ptr<void> completions;
 

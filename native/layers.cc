@@ -254,6 +254,45 @@ BuiltLayer Rescaling(const SpecReader& spec) {
   return built;
 }
 
+// Keras's merge layers on tensors of equal shapes (or 1 where they broadcast, as Keras allows). `axis`
+// is Keras's, counted with the batch axis on the channels-last layout; rank-4 tensors are NCHW here.
+BuiltLayer Merge(const SpecReader& spec) {
+  std::string operation = spec.String("operation");
+  BuiltLayer built;
+  if (operation == "concatenate") {
+    int64_t axis = spec.Integer("axis");
+    const int64_t rank = spec.Integer("rank");
+    if (axis < 0) axis += rank;
+    if (axis < 1 || axis >= rank) throw std::invalid_argument("merge: axis out of range");
+    if (rank == 4) axis = axis == 3 ? 1 : axis + 1;  // [N, H, W, C] -> [N, C, H, W]
+    built.merge = [axis](const std::vector<torch::Tensor>& inputs) { return torch::cat(inputs, axis); };
+    return built;
+  }
+  using Reduce = torch::Tensor (*)(const torch::Tensor&, const torch::Tensor&);
+  Reduce reduce = nullptr;
+  bool average = false;
+  if (operation == "add" || operation == "average") {
+    reduce = [](const torch::Tensor& a, const torch::Tensor& b) { return a + b; };
+    average = operation == "average";
+  } else if (operation == "subtract") {
+    reduce = [](const torch::Tensor& a, const torch::Tensor& b) { return a - b; };
+  } else if (operation == "multiply") {
+    reduce = [](const torch::Tensor& a, const torch::Tensor& b) { return a * b; };
+  } else if (operation == "maximum") {
+    reduce = [](const torch::Tensor& a, const torch::Tensor& b) { return torch::maximum(a, b); };
+  } else if (operation == "minimum") {
+    reduce = [](const torch::Tensor& a, const torch::Tensor& b) { return torch::minimum(a, b); };
+  } else {
+    throw std::invalid_argument("merge: unknown operation " + operation);
+  }
+  built.merge = [reduce, average](const std::vector<torch::Tensor>& inputs) {
+    torch::Tensor result = inputs[0];
+    for (size_t i = 1; i < inputs.size(); ++i) result = reduce(result, inputs[i]);
+    return average ? result / static_cast<double>(inputs.size()) : result;
+  };
+  return built;
+}
+
 }  // namespace
 
 namespace {
@@ -268,6 +307,7 @@ BuiltLayer BuildKind(const std::string& kind, const SpecReader& named) {
   if (kind == "batch_normalization") return BatchNormalization(named);
   if (kind == "activation") return Activation(named);
   if (kind == "rescaling") return Rescaling(named);
+  if (kind == "merge") return Merge(named);
   throw std::invalid_argument("layer spec: unknown kind " + kind);
 }
 }  // namespace

@@ -5,6 +5,7 @@
 #include <napi.h>
 #include <torch/torch.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,8 @@ struct BuiltLayer {
   torch::nn::AnyModule module;
   std::vector<WeightSlot> weights;
   std::string activation;  // for an activation module, its name; empty otherwise
+  // For a merge layer (Add, Concatenate, ...), which reads several tensors: set instead of `module`.
+  std::function<torch::Tensor(const std::vector<torch::Tensor>&)> merge;
 };
 
 // Builds the module for one spec ({kind: 'conv2d', ...}). Throws std::invalid_argument on a malformed spec.

@@ -8,8 +8,10 @@
 
 namespace keras_torch {
 
+// What one output of a model is trained on: its loss, its weight in the total, and its metrics.
 struct LossConfig {
-  std::string loss;                  // binary_crossentropy, categorical_crossentropy, sparse_..., mse, mae
+  std::string loss;                  // binary_crossentropy, categorical_crossentropy, sparse_..., mse, mae; empty: none
+  double weight = 1.0;               // Keras's loss_weights: the output's share of the total loss
   std::vector<std::string> metrics;  // binary_accuracy, categorical_accuracy, sparse_categorical_accuracy, mse, mae
   // The model's last layer is a sigmoid (binary) or softmax (categorical) that the loss folds in, computing
   // on logits as Keras and PyTorch do for numerical stability; empty when the loss sees probabilities.

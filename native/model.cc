@@ -9,17 +9,40 @@
 
 namespace keras_torch {
 
-torch::Tensor ModelState::Forward(const torch::Tensor& input, bool stopBeforeFoldedActivation) {
-  // An NHWC batch permuted to NCHW is a channels_last-strided view, which oneDNN convolves in place.
-  // Measured on the seed CNN (bench/): copying it to NCHW first makes predict several times slower (NCHW
-  // max pooling alone is ~3x slower than channels-last), and cloning it to an aligned channels-last
-  // tensor only adds an allocation per step; the view is kept.
-  torch::Tensor x = input.dim() == 4 ? input.permute({0, 3, 1, 2}) : input;
-  const size_t count = sequential->size();
-  const size_t stop = stopBeforeFoldedActivation && !lossConfig.foldedActivation.empty() ? count - 1 : count;
-  auto module = sequential->begin();
-  for (size_t i = 0; i < stop; ++i, ++module) x = module->forward(x);
-  return x.dim() == 4 ? x.permute({0, 2, 3, 1}) : x;
+std::mutex& ModelsMutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+Napi::Function NativeLayer::Init(Napi::Env env) { return DefineClass(env, "NativeLayer", {}); }
+
+NativeLayer::NativeLayer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeLayer>(info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 2 || !info[0].IsArray() || !info[1].IsBoolean()) {
+    throw Napi::TypeError::New(env, "NativeLayer: expected (layerSpecs, trainable)");
+  }
+  Guard(env, "build layer", [&] {
+    // Initialising weights draws from libtorch's generator; no step may run meanwhile.
+    std::lock_guard<std::mutex> lock(ModelsMutex());
+    layer_ = std::make_shared<GraphLayer>(info[0].As<Napi::Array>());
+    layer_->SetTrainable(info[1].As<Napi::Boolean>().Value());
+  });
+}
+
+std::shared_ptr<GraphLayer> NativeLayer::LayerOf(Napi::Value value) {
+  Napi::Env env = value.Env();
+  if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(AddonData::Get(env)->layerConstructor.Value())) {
+    throw Napi::TypeError::New(env, "Expected a native layer");
+  }
+  return Napi::ObjectWrap<NativeLayer>::Unwrap(value.As<Napi::Object>())->layer_;
+}
+
+std::vector<torch::Tensor> ModelState::Forward(const std::vector<torch::Tensor>& inputs, bool stopBeforeFoldedActivation) {
+  std::vector<std::string> logitsFor;
+  if (stopBeforeFoldedActivation) {
+    for (const LossConfig& output : outputs) logitsFor.push_back(output.foldedActivation);
+  }
+  return graph->Forward(inputs, logitsFor);
 }
 
 Napi::Function NativeModel::Init(Napi::Env env) {
@@ -37,38 +60,23 @@ Napi::Function NativeModel::Init(Napi::Env env) {
                          InstanceMethod("device", &NativeModel::Device),
                          InstanceMethod("getLearningRate", &NativeModel::GetLearningRate),
                          InstanceMethod("setLearningRate", &NativeModel::SetLearningRate),
+                         InstanceMethod("setTrainable", &NativeModel::SetTrainable),
                      });
 }
 
-// new NativeModel(specs, device)
+// new NativeModel(graphSpec, device): graphSpec as graph.h describes it.
 NativeModel::NativeModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeModel>(info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 2 || !info[0].IsArray() || !info[1].IsString()) {
-    throw Napi::TypeError::New(env, "NativeModel: expected (layerSpecs, device)");
+  if (info.Length() != 2 || !info[0].IsObject() || !info[1].IsString()) {
+    throw Napi::TypeError::New(env, "NativeModel: expected (graphSpec, device)");
   }
   state_ = std::make_shared<ModelState>();
-  Napi::Array specs = info[0].As<Napi::Array>();
   std::string device = info[1].As<Napi::String>().Utf8Value();
   Guard(env, "build model", [&] {
-    std::vector<BuiltLayer> layers;
-    for (uint32_t i = 0; i < specs.Length(); ++i) {
-      layers.push_back(BuildLayer(specs.Get(i).As<Napi::Object>()));
-      state_->lastActivation = layers.back().activation;
-      for (WeightSlot& slot : layers.back().weights) state_->weights.push_back(slot);
-    }
-    // Conv2D(activation: 'relu') then MaxPooling2D: the ReLU after the pool gives the same values and
-    // gradients (it never decreases, so each window's maximum stays where it was) on a quarter of the
-    // elements. On the seed CNN the ReLU over the convolution's output was ~20% of predict.
-    for (size_t i = 0; i + 1 < layers.size(); ++i) {
-      if (layers[i].kind == "activation" && CommutesWithMaxPooling(layers[i].activation) &&
-          layers[i + 1].kind == "max_pooling2d") {
-        std::swap(layers[i], layers[i + 1]);
-        ++i;
-      }
-    }
-    for (BuiltLayer& layer : layers) state_->sequential->push_back(layer.module);
+    std::lock_guard<std::mutex> lock(ModelsMutex());
+    state_->graph = std::make_unique<Graph>(info[0].As<Napi::Object>(), NativeLayer::LayerOf);
     state_->device = torch::Device(device);
-    state_->sequential->to(state_->device);
+    state_->graph->root().to(state_->device);
   });
 }
 
@@ -83,27 +91,40 @@ std::shared_ptr<ModelState> NativeModel::StateOf(Napi::Value value, const std::s
 // Synchronous methods wait for a running step (tens of milliseconds at most) rather than fail at random.
 std::unique_lock<std::mutex> NativeModel::Lock() { return std::unique_lock<std::mutex>(state_->mutex); }
 
-// compile({optimizer, loss, metrics, foldedActivation})
+// compile({optimizer, outputs: [{loss, weight, metrics, foldedActivation}]}), one entry per model output.
 Napi::Value NativeModel::Compile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto lock = Lock();
   Guard(env, "compile", [&] {
     SpecReader config(info[0].As<Napi::Object>(), "compile");
-    LossConfig lossConfig;
-    lossConfig.loss = config.String("loss");
-    lossConfig.foldedActivation = config.String("foldedActivation", "");
-    if (!lossConfig.foldedActivation.empty() && lossConfig.foldedActivation != state_->lastActivation) {
-      throw std::invalid_argument("compile: the model does not end in a " + lossConfig.foldedActivation +
-                                  " activation to fold into the loss");
+    Napi::Array entries = config.Object("outputs").As<Napi::Array>();
+    if (entries.Length() != state_->graph->outputCount()) {
+      throw std::invalid_argument("compile: expected " + std::to_string(state_->graph->outputCount()) +
+                                  " output configs but received " + std::to_string(entries.Length()));
     }
-    Napi::Array metrics = config.Object("metrics").As<Napi::Array>();
-    for (uint32_t i = 0; i < metrics.Length(); ++i) lossConfig.metrics.push_back(metrics.Get(i).ToString().Utf8Value());
+    std::vector<LossConfig> outputs;
+    for (uint32_t i = 0; i < entries.Length(); ++i) {
+      SpecReader entry(entries.Get(i).As<Napi::Object>(), "compile output " + std::to_string(i));
+      LossConfig output;
+      output.loss = entry.String("loss", "");
+      output.weight = entry.Number("weight", 1.0);
+      output.foldedActivation = entry.String("foldedActivation", "");
+      if (!output.foldedActivation.empty() && output.foldedActivation != state_->graph->FinalActivation(i)) {
+        throw std::invalid_argument("compile: output " + std::to_string(i) + " does not end in a " +
+                                    output.foldedActivation + " activation to fold into the loss");
+      }
+      Napi::Array metrics = entry.Object("metrics").As<Napi::Array>();
+      for (uint32_t j = 0; j < metrics.Length(); ++j) output.metrics.push_back(metrics.Get(j).ToString().Utf8Value());
+      outputs.push_back(std::move(output));
+    }
+    // Every weight that can learn is given to the optimizer; a frozen one simply gets no gradient (the
+    // optimizers skip those), so freezing and unfreezing need no new optimizer.
     std::vector<torch::Tensor> trainable;
-    for (const torch::Tensor& parameter : state_->sequential->parameters()) {
-      if (parameter.requires_grad()) trainable.push_back(parameter);
+    for (const WeightSlot& slot : state_->weights()) {
+      if (slot.trainable) trainable.push_back(slot.tensor);
     }
     state_->optimizer = BuildOptimizer(config.Object("optimizer"), trainable);
-    state_->lossConfig = lossConfig;
+    state_->outputs = std::move(outputs);
   });
   return env.Undefined();
 }
@@ -113,32 +134,45 @@ torch::Tensor OptionalTensor(Napi::Value value, const std::string& argument) {
   if (value.IsUndefined() || value.IsNull()) return torch::Tensor();
   return NativeTensor::FromValue(value, argument)->tensor();
 }
+
+// An array of tensors, one per model input or output; `optional` allows null entries (outputs with no loss).
+std::vector<torch::Tensor> TensorList(Napi::Value value, const std::string& argument, bool optional) {
+  Napi::Env env = value.Env();
+  if (!value.IsArray()) throw Napi::TypeError::New(env, "Expected " + argument + " to be an array of tensors");
+  Napi::Array array = value.As<Napi::Array>();
+  std::vector<torch::Tensor> tensors;
+  for (uint32_t i = 0; i < array.Length(); ++i) {
+    const std::string name = argument + "[" + std::to_string(i) + "]";
+    tensors.push_back(optional ? OptionalTensor(array.Get(i), name) : NativeTensor::FromValue(array.Get(i), name)->tensor());
+  }
+  return tensors;
+}
 }  // namespace
 
-// trainStep(x, y, sampleWeight?) -> Promise<number[]>: [loss, ...metrics]
+// trainStep(xs, ys, sampleWeight?) -> Promise<number[]>: [loss, ...output losses, ...metrics]
 Napi::Value NativeModel::TrainStep(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!state_->optimizer) throw Napi::Error::New(env, "trainStep: the model must be compiled first");
-  auto* worker = new StepWorker(env, StepKind::Train, state_, NativeTensor::FromValue(info[0], "x")->tensor(),
-                                NativeTensor::FromValue(info[1], "y")->tensor(), OptionalTensor(info[2], "sampleWeight"));
+  auto* worker = new StepWorker(env, StepKind::Train, state_, TensorList(info[0], "xs", false),
+                                TensorList(info[1], "ys", true), OptionalTensor(info[2], "sampleWeight"));
   worker->KeepAlive({info[0], info[1], info[2]});
   return worker->QueueAndPromise();
 }
 
-// evaluateStep(x, y, sampleWeight?) -> Promise<number[]>: [loss, ...metrics]
+// evaluateStep(xs, ys, sampleWeight?) -> Promise<number[]>: [loss, ...output losses, ...metrics]
 Napi::Value NativeModel::EvaluateStep(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!state_->optimizer) throw Napi::Error::New(env, "evaluateStep: the model must be compiled first");
-  auto* worker = new StepWorker(env, StepKind::Evaluate, state_, NativeTensor::FromValue(info[0], "x")->tensor(),
-                                NativeTensor::FromValue(info[1], "y")->tensor(), OptionalTensor(info[2], "sampleWeight"));
+  auto* worker = new StepWorker(env, StepKind::Evaluate, state_, TensorList(info[0], "xs", false),
+                                TensorList(info[1], "ys", true), OptionalTensor(info[2], "sampleWeight"));
   worker->KeepAlive({info[0], info[1], info[2]});
   return worker->QueueAndPromise();
 }
 
-// predict(x) -> Promise<NativeTensor>
+// predict(xs) -> Promise<NativeTensor[]>, one per model output
 Napi::Value NativeModel::Predict(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto* worker = new PredictWorker(env, state_, NativeTensor::FromValue(info[0], "x")->tensor());
+  auto* worker = new PredictWorker(env, state_, TensorList(info[0], "xs", false));
   worker->KeepAlive({info[0]});
   return worker->QueueAndPromise();
 }
@@ -157,9 +191,9 @@ Napi::Value NativeModel::GetWeights(const Napi::CallbackInfo& info) {
   auto lock = Lock();
   return Guard(env, "getWeights", [&] {
     torch::NoGradGuard noGrad;
-    Napi::Array result = Napi::Array::New(env, state_->weights.size());
-    for (size_t i = 0; i < state_->weights.size(); ++i) {
-      const WeightSlot& slot = state_->weights[i];
+    Napi::Array result = Napi::Array::New(env, state_->weights().size());
+    for (size_t i = 0; i < state_->weights().size(); ++i) {
+      const WeightSlot& slot = state_->weights()[i];
       torch::Tensor host = slot.tensor.detach().to(torch::kCPU);
       torch::Tensor copy = (torchLayout ? host.contiguous() : ToKerasLayout(host, slot.layout)).clone();
       result.Set(static_cast<uint32_t>(i), NativeTensor::FromTorch(env, copy));
@@ -174,15 +208,15 @@ Napi::Value NativeModel::SetWeights(const Napi::CallbackInfo& info) {
   const bool torchLayout = TorchLayoutRequested(info, 1);
   auto lock = Lock();
   Napi::Array tensors = info[0].As<Napi::Array>();
-  if (tensors.Length() != state_->weights.size()) {
-    throw Napi::Error::New(env, "setWeights: expected " + std::to_string(state_->weights.size()) +
+  if (tensors.Length() != state_->weights().size()) {
+    throw Napi::Error::New(env, "setWeights: expected " + std::to_string(state_->weights().size()) +
                                     " weight tensors but received " + std::to_string(tensors.Length()));
   }
   std::vector<torch::Tensor> converted;
   Guard(env, "setWeights", [&] {
     // Check every shape before changing anything, so that a bad list leaves the model as it was.
     for (uint32_t i = 0; i < tensors.Length(); ++i) {
-      const WeightSlot& slot = state_->weights[i];
+      const WeightSlot& slot = state_->weights()[i];
       torch::Tensor value = NativeTensor::FromValue(tensors.Get(i), "weights[" + std::to_string(i) + "]")->tensor();
       torch::Tensor expected = torchLayout ? slot.tensor.detach() : ToKerasLayout(slot.tensor.detach(), slot.layout);
       if (!value.sizes().equals(expected.sizes())) {
@@ -192,7 +226,7 @@ Napi::Value NativeModel::SetWeights(const Napi::CallbackInfo& info) {
       converted.push_back(torchLayout ? value : FromKerasLayout(value, slot.layout));
     }
     torch::NoGradGuard noGrad;
-    for (size_t i = 0; i < converted.size(); ++i) state_->weights[i].tensor.copy_(converted[i]);
+    for (size_t i = 0; i < converted.size(); ++i) state_->weights()[i].tensor.copy_(converted[i]);
   });
   return env.Undefined();
 }
@@ -204,10 +238,10 @@ Napi::Value NativeModel::GetOptimizerState(const Napi::CallbackInfo& info) {
   if (!state_->optimizer) throw Napi::Error::New(env, "getOptimizerState: the model must be compiled first");
   auto lock = Lock();
   return Guard(env, "getOptimizerState", [&] {
-    Napi::Array result = Napi::Array::New(env, state_->weights.size());
-    for (size_t i = 0; i < state_->weights.size(); ++i) {
+    Napi::Array result = Napi::Array::New(env, state_->weights().size());
+    for (size_t i = 0; i < state_->weights().size(); ++i) {
       ParamStateRecord record;
-      if (!ReadParamState(*state_->optimizer, state_->weights[i].tensor, record)) {
+      if (!ReadParamState(*state_->optimizer, state_->weights()[i].tensor, record)) {
         result.Set(static_cast<uint32_t>(i), env.Null());
         continue;
       }
@@ -231,8 +265,8 @@ Napi::Value NativeModel::SetOptimizerState(const Napi::CallbackInfo& info) {
   if (!state_->optimizer) throw Napi::Error::New(env, "setOptimizerState: the model must be compiled first");
   if (info.Length() != 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "setOptimizerState: expected an array");
   Napi::Array entries = info[0].As<Napi::Array>();
-  if (entries.Length() != state_->weights.size()) {
-    throw Napi::Error::New(env, "setOptimizerState: expected " + std::to_string(state_->weights.size()) +
+  if (entries.Length() != state_->weights().size()) {
+    throw Napi::Error::New(env, "setOptimizerState: expected " + std::to_string(state_->weights().size()) +
                                     " entries but received " + std::to_string(entries.Length()));
   }
   auto lock = Lock();
@@ -256,14 +290,14 @@ Napi::Value NativeModel::SetOptimizerState(const Napi::CallbackInfo& info) {
     // so check them all first.
     for (const auto& [index, record] : records) {
       for (const auto& named : record.tensors) {
-        if (!named.second.sizes().equals(state_->weights[index].tensor.sizes())) {
+        if (!named.second.sizes().equals(state_->weights()[index].tensor.sizes())) {
           throw std::invalid_argument("optimizer state " + named.first + " of weight " + std::to_string(index) +
                                       " has shape " + ShapeToString(named.second.sizes()) + " but the weight has " +
-                                      ShapeToString(state_->weights[index].tensor.sizes()));
+                                      ShapeToString(state_->weights()[index].tensor.sizes()));
         }
       }
     }
-    for (const auto& [index, record] : records) WriteParamState(*state_->optimizer, state_->weights[index].tensor, record);
+    for (const auto& [index, record] : records) WriteParamState(*state_->optimizer, state_->weights()[index].tensor, record);
   });
   return env.Undefined();
 }
@@ -275,7 +309,7 @@ Napi::Value NativeModel::To(const Napi::CallbackInfo& info) {
   std::string name = info[0].As<Napi::String>().Utf8Value();
   Guard(env, "to('" + name + "')", [&] {
     torch::Device device(name);
-    state_->sequential->to(device);
+    state_->graph->root().to(device);
     if (state_->optimizer) ForEachStateTensor(*state_->optimizer, [&](torch::Tensor& t) { t = t.to(device); });
     state_->device = device;
   });
@@ -297,6 +331,18 @@ Napi::Value NativeModel::SetLearningRate(const Napi::CallbackInfo& info) {
   if (!state_->optimizer) throw Napi::Error::New(env, "learningRate: the model must be compiled first");
   auto lock = Lock();
   keras_torch::SetLearningRate(*state_->optimizer, info[0].As<Napi::Number>().DoubleValue());
+  return env.Undefined();
+}
+
+// setTrainable(flags: boolean[]), one per graph layer: frozen layers get no gradient from the next step on.
+Napi::Value NativeModel::SetTrainable(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "setTrainable: expected an array of booleans");
+  Napi::Array array = info[0].As<Napi::Array>();
+  std::vector<bool> flags;
+  for (uint32_t i = 0; i < array.Length(); ++i) flags.push_back(array.Get(i).ToBoolean().Value());
+  auto lock = Lock();
+  Guard(env, "setTrainable", [&] { state_->graph->SetTrainable(flags); });
   return env.Undefined();
 }
 

@@ -1,4 +1,4 @@
-// A torch::nn::Sequential built from lib/'s layer specs, with its optimizer and loss once compiled.
+// A model: its layer graph (graph.h), with its optimizer and per-output losses once compiled.
 #pragma once
 
 #include <napi.h>
@@ -9,24 +9,41 @@
 #include <string>
 #include <vector>
 
-#include "layers.h"
+#include "graph.h"
 #include "losses.h"
 
 namespace keras_torch {
 
+// One lock for every model's libtorch calls: models share layers (a base inside a new model), so training
+// one mutates what another reads. Steps already run one at a time on the compute thread; the lock orders
+// them against the JS thread's synchronous calls (getWeights, setWeights, ...).
+std::mutex& ModelsMutex();
+
 // Shared by the JS wrapper and any worker running on it, so a model collected mid-step stays valid.
 struct ModelState {
-  std::mutex mutex;  // one libtorch call at a time: training mutates what predict reads
-  torch::nn::Sequential sequential;
-  std::vector<WeightSlot> weights;  // in Keras's order, layer by layer
-  std::string lastActivation;       // the last module's activation, when it is an activation module
+  std::mutex& mutex = ModelsMutex();
+  std::unique_ptr<Graph> graph;
   torch::Device device{torch::kCPU};
   std::unique_ptr<torch::optim::Optimizer> optimizer;
-  LossConfig lossConfig;
+  std::vector<LossConfig> outputs;  // one per model output, once compiled
 
-  // `input` is channels-last at the API; the result too. With `stopBeforeFoldedActivation` the last
-  // activation is left to the loss (logits in, stable loss out).
-  torch::Tensor Forward(const torch::Tensor& input, bool stopBeforeFoldedActivation);
+  const std::vector<WeightSlot>& weights() const { return graph->weights(); }
+  // Inputs and results are channels-last at the API. With `stopBeforeFoldedActivation` each output whose
+  // activation its loss folds in comes out as logits (stable loss, as Keras and PyTorch compute it).
+  std::vector<torch::Tensor> Forward(const std::vector<torch::Tensor>& inputs, bool stopBeforeFoldedActivation);
+};
+
+// One layer's modules and weights, owned by the JS Layer and shared by every model that uses it.
+class NativeLayer : public Napi::ObjectWrap<NativeLayer> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  // new NativeLayer(specs: LayerSpec[], trainable: boolean)
+  explicit NativeLayer(const Napi::CallbackInfo& info);
+  // The layer behind a JS NativeLayer, or a TypeError.
+  static std::shared_ptr<GraphLayer> LayerOf(Napi::Value value);
+
+ private:
+  std::shared_ptr<GraphLayer> layer_;
 };
 
 class NativeModel : public Napi::ObjectWrap<NativeModel> {
@@ -49,6 +66,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   Napi::Value Device(const Napi::CallbackInfo& info);
   Napi::Value GetLearningRate(const Napi::CallbackInfo& info);
   Napi::Value SetLearningRate(const Napi::CallbackInfo& info);
+  Napi::Value SetTrainable(const Napi::CallbackInfo& info);
 
   std::unique_lock<std::mutex> Lock();
 

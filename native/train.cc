@@ -158,39 +158,56 @@ torch::Tensor ToModelInput(const torch::Tensor& x, const ModelState& model) {
 }
 }  // namespace
 
-StepWorker::StepWorker(Napi::Env env, StepKind kind, std::shared_ptr<ModelState> model, torch::Tensor x,
-                       torch::Tensor y, torch::Tensor sampleWeight)
+StepWorker::StepWorker(Napi::Env env, StepKind kind, std::shared_ptr<ModelState> model, std::vector<torch::Tensor> xs,
+                       std::vector<torch::Tensor> ys, torch::Tensor sampleWeight)
     : PromiseWorker(env, kind == StepKind::Train ? "trainOnBatch" : "evaluate"),
       kind_(kind),
       model_(std::move(model)),
-      x_(std::move(x)),
-      y_(std::move(y)),
+      xs_(std::move(xs)),
+      ys_(std::move(ys)),
       sampleWeight_(std::move(sampleWeight)) {}
 
 void StepWorker::Execute() {
   RunLocked(*model_, [&] {
     ModelState& model = *model_;
     const bool training = kind_ == StepKind::Train;
+    if (ys_.size() != model.outputs.size()) {
+      throw std::invalid_argument("expected targets for " + std::to_string(model.outputs.size()) + " outputs but received " +
+                                  std::to_string(ys_.size()));
+    }
     // Grad mode is thread-local: a worker thread must set it itself.
     torch::AutoGradMode gradMode(training);
-    model.sequential->train(training);
-    torch::Tensor input = ToModelInput(x_, model);
-    torch::Tensor output = model.Forward(input, /*stopBeforeFoldedActivation=*/true);
-    // Labels are checked and shaped on the host (no device round trips), then moved.
-    torch::Tensor labels = ToModelDevice(PrepareLabels(model.lossConfig, output, y_.to(torch::kCPU)), model);
+    model.graph->SetTraining(training);
+    std::vector<torch::Tensor> inputs;
+    for (const torch::Tensor& x : xs_) inputs.push_back(ToModelInput(x, model));
+    std::vector<torch::Tensor> outputs = model.Forward(inputs, /*stopBeforeFoldedActivation=*/true);
     torch::Tensor weights = sampleWeight_.defined() ? ToModelDevice(sampleWeight_, model) : torch::Tensor();
-    torch::Tensor loss = ComputeLoss(model.lossConfig, output, labels, weights);
+    torch::Tensor total;
+    std::vector<torch::Tensor> outputLosses, metrics;
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      const LossConfig& config = model.outputs[i];
+      if (config.loss.empty()) continue;
+      if (!ys_[i].defined()) throw std::invalid_argument("expected targets for output " + std::to_string(i));
+      // Labels are checked and shaped on the host (no device round trips), then moved.
+      torch::Tensor labels = ToModelDevice(PrepareLabels(config, outputs[i], ys_[i].to(torch::kCPU)), model);
+      torch::Tensor loss = ComputeLoss(config, outputs[i], labels, weights);
+      total = total.defined() ? total + loss * config.weight : (config.weight == 1.0 ? loss : loss * config.weight);
+      outputLosses.push_back(loss.detach().to(torch::kFloat64));
+      for (torch::Tensor& metric : ComputeMetrics(config, outputs[i].detach(), labels)) metrics.push_back(metric);
+    }
+    if (!total.defined()) throw std::invalid_argument("no output has a loss");
     // A model without trainable weights (only activations, say) still reports its loss, as Keras does.
-    if (training && loss.requires_grad()) {
+    if (training && total.requires_grad()) {
       ClearGradients(*model.optimizer);
-      loss.backward();
+      total.backward();
       // Data-parallel training: every rank steps with the gradients averaged over all ranks.
-      AverageGradients(model.sequential->parameters());
+      AverageGradients(model.graph->root().parameters());
       model.optimizer->step();
     }
-    // The loss and every metric come back in one copy: one synchronisation per step on a GPU.
-    std::vector<torch::Tensor> results{loss.detach().to(torch::kFloat64)};
-    for (torch::Tensor& metric : ComputeMetrics(model.lossConfig, output.detach(), labels)) results.push_back(metric);
+    // The losses and every metric come back in one copy: one synchronisation per step on a GPU.
+    std::vector<torch::Tensor> results{total.detach().to(torch::kFloat64)};
+    if (outputs.size() > 1) results.insert(results.end(), outputLosses.begin(), outputLosses.end());
+    results.insert(results.end(), metrics.begin(), metrics.end());
     torch::Tensor host = torch::stack(results).to(torch::kCPU);
     values_.assign(host.data_ptr<double>(), host.data_ptr<double>() + host.numel());
   });
@@ -202,21 +219,27 @@ Napi::Value StepWorker::Result(Napi::Env env) {
   return result;
 }
 
-PredictWorker::PredictWorker(Napi::Env env, std::shared_ptr<ModelState> model, torch::Tensor x)
-    : PromiseWorker(env, "predict"), model_(std::move(model)), x_(std::move(x)) {}
+PredictWorker::PredictWorker(Napi::Env env, std::shared_ptr<ModelState> model, std::vector<torch::Tensor> xs)
+    : PromiseWorker(env, "predict"), model_(std::move(model)), xs_(std::move(xs)) {}
 
 void PredictWorker::Execute() {
   RunLocked(*model_, [&] {
     ModelState& model = *model_;
     c10::InferenceMode inference;
-    model.sequential->eval();
-    // The result leaves the model as an ordinary CPU tensor the caller owns.
-    output_ = model.Forward(ToModelInput(x_, model), /*stopBeforeFoldedActivation=*/false)
-                  .to(torch::kCPU)
-                  .contiguous();
+    model.graph->SetTraining(false);
+    std::vector<torch::Tensor> inputs;
+    for (const torch::Tensor& x : xs_) inputs.push_back(ToModelInput(x, model));
+    // The results leave the model as ordinary CPU tensors the caller owns.
+    for (const torch::Tensor& output : model.Forward(inputs, /*stopBeforeFoldedActivation=*/false)) {
+      outputs_.push_back(output.to(torch::kCPU).contiguous());
+    }
   });
 }
 
-Napi::Value PredictWorker::Result(Napi::Env env) { return NativeTensor::FromTorch(env, output_); }
+Napi::Value PredictWorker::Result(Napi::Env env) {
+  Napi::Array result = Napi::Array::New(env, outputs_.size());
+  for (size_t i = 0; i < outputs_.size(); ++i) result.Set(static_cast<uint32_t>(i), NativeTensor::FromTorch(env, outputs_[i]));
+  return result;
+}
 
 }  // namespace keras_torch

@@ -44,11 +44,12 @@ class PromiseWorker {
 
 enum class StepKind { Train, Evaluate };
 
-// One batch: forward, loss, and for training backward and the optimizer's step. Resolves [loss, ...metrics].
+// One batch: forward through the graph, each output's loss, and for training backward and the optimizer's
+// step. Resolves [loss, ...each output's loss when there are several, ...each output's metrics].
 class StepWorker : public PromiseWorker {
  public:
-  StepWorker(Napi::Env env, StepKind kind, std::shared_ptr<ModelState> model, torch::Tensor x, torch::Tensor y,
-             torch::Tensor sampleWeight);
+  StepWorker(Napi::Env env, StepKind kind, std::shared_ptr<ModelState> model, std::vector<torch::Tensor> xs,
+             std::vector<torch::Tensor> ys, torch::Tensor sampleWeight);
 
  private:
   void Execute() override;
@@ -56,21 +57,22 @@ class StepWorker : public PromiseWorker {
 
   StepKind kind_;
   std::shared_ptr<ModelState> model_;
-  torch::Tensor x_, y_, sampleWeight_;
+  std::vector<torch::Tensor> xs_, ys_;
+  torch::Tensor sampleWeight_;
   std::vector<double> values_;
 };
 
-// One batch through the model in inference mode. Resolves a NativeTensor.
+// One batch through the model in inference mode. Resolves one NativeTensor per output.
 class PredictWorker : public PromiseWorker {
  public:
-  PredictWorker(Napi::Env env, std::shared_ptr<ModelState> model, torch::Tensor x);
+  PredictWorker(Napi::Env env, std::shared_ptr<ModelState> model, std::vector<torch::Tensor> xs);
 
  private:
   void Execute() override;
   Napi::Value Result(Napi::Env env) override;
 
   std::shared_ptr<ModelState> model_;
-  torch::Tensor x_, output_;
+  std::vector<torch::Tensor> xs_, outputs_;
 };
 
 }  // namespace keras_torch

@@ -5,6 +5,7 @@ import { getInitializer, InitializerConfig, InitializerIdentifier } from '../ini
 import type { LayerSpec } from '../native/binding';
 import { checkBoolean, checkKnownOptions, checkNumberInRange, checkPositiveInteger, formatShape } from '../validation';
 import { isOptionsObject, Layer, LayerArgs, LAYER_ARG_KEYS, WeightInfo, optionsAfterPositional } from './layer';
+import { Node, SymbolicTensor } from './symbolic';
 
 export interface InputLayerArgs extends LayerArgs {
   /** Keras 3's spelling of inputShape. */
@@ -33,6 +34,48 @@ export class InputLayer extends Layer {
   toSpecs(): LayerSpec[] {
     return [];
   }
+
+  /** The symbolic tensor this input stands for (made once, by Input() or a Sequential). */
+  get output(): SymbolicTensor {
+    if (this.inboundNodes.length === 0) {
+      const node = new Node(this, []);
+      node.outputs = [new SymbolicTensor([null, ...this.batchInputShape!], node, 0)];
+      this.inboundNodes.push(node);
+    }
+    return this.inboundNodes[0].outputs[0];
+  }
+}
+
+export interface InputArgs {
+  /** The shape of one sample, without the batch axis: `[64, 64, 3]`. */
+  shape?: number[];
+  /** The shape with a leading batch axis (`[null, 64, 64, 3]`); the batch size itself is not fixed here. */
+  batchShape?: (number | null)[];
+  /** Names the input; fit, evaluate and predict take data keyed by it. Default `input_layer`, `input_layer_1`, ... */
+  name?: string;
+  /** Only 'float32' (images and features reach the model as float32). */
+  dtype?: 'float32';
+}
+
+/** The functional API's entry point: a symbolic tensor standing for a model input (Keras's `keras.Input`). */
+export function Input(args: InputArgs): SymbolicTensor {
+  checkKnownOptions('Input', args ?? {}, ['shape', 'batchShape', 'name', 'dtype']);
+  const { shape, batchShape, name, dtype } = args ?? {};
+  if (shape !== undefined && batchShape !== undefined) throw invalidArgument('Input', 'either shape or batchShape, not both', args);
+  if (dtype !== undefined && dtype !== 'float32') throw invalidArgument('Input', "dtype 'float32'", dtype);
+  let sample = shape;
+  if (batchShape !== undefined) {
+    if (!Array.isArray(batchShape) || batchShape.length < 2) throw invalidArgument('Input', 'batchShape with a batch axis and at least one more', batchShape);
+    sample = batchShape.slice(1) as number[];
+  }
+  if (sample === undefined) throw invalidArgument('Input', 'shape (the shape of one sample, e.g. [64, 64, 3])', undefined);
+  return new InputLayer({ inputShape: sample, name: name ?? inputLayerName() }).output;
+}
+
+let inputCounter = 0;
+/** Keras 3's names for inputs: input_layer, input_layer_1, ... */
+function inputLayerName(): string {
+  return inputCounter++ === 0 ? 'input_layer' : `input_layer_${inputCounter - 1}`;
 }
 
 export interface DenseArgs extends LayerArgs {

@@ -1,10 +1,14 @@
 /**
- * The base of every layer: a name, an optional input shape, shape inference, and the native specs that
- * build its torch::nn modules once its input shape is known (tfjs-layers' `build(inputShape)`).
+ * The base of every layer: a name, an optional input shape, shape inference, `apply` for the functional
+ * API, and the native specs that build its torch::nn modules once its input shape is known (tfjs-layers'
+ * `build(inputShape)`). A layer owns its weights: the native layer is built once and shared by every node
+ * and every model that uses the layer.
  */
-import { invalidArgument, ValueError } from '../errors';
-import type { LayerSpec } from '../native/binding';
+import { described, invalidArgument, ValueError } from '../errors';
+import type { LayerSpec, NativeLayer } from '../native/binding';
+import { loadBinding } from '../native/loader';
 import { checkBoolean, checkPlainObject, checkShape, formatShape } from '../validation';
+import { isSymbolicTensor, Node, SymbolicTensor } from './symbolic';
 
 /** Options every layer accepts. */
 export interface LayerArgs {
@@ -51,7 +55,13 @@ export abstract class Layer {
   readonly name: string;
   /** The input shape given at construction (without the batch axis), if any. */
   readonly batchInputShape?: readonly number[];
+  /** Every application of this layer, in order (Keras's inbound nodes). */
+  readonly inboundNodes: Node[] = [];
   private trainableFlag: boolean;
+  /** The input shapes the weights were made for, once known. */
+  private builtShapes?: number[][];
+  /** Native modules by input shapes: one for a layer with weights; weightless layers may take several shapes. */
+  private readonly natives = new Map<string, NativeLayer>();
 
   constructor(args: LayerArgs, className: string) {
     checkPlainObject(className, 'options', args);
@@ -70,13 +80,98 @@ export abstract class Layer {
   get trainable(): boolean {
     return this.trainableFlag;
   }
-  /** Takes effect at the next compile(), as in Keras. */
+  /** Takes effect at the next training step of every model that holds the layer. */
   set trainable(value: boolean) {
     this.trainableFlag = checkBoolean(this.name, 'trainable', value);
   }
 
   /** The output shape (without the batch axis) for `inputShape`; throws when the input does not fit. */
   abstract computeOutputShape(inputShape: readonly number[]): number[];
+
+  /** Whether the layer reads several tensors at once (the merge layers). */
+  get takesMultipleInputs(): boolean {
+    return false;
+  }
+
+  /** The output shape for all of the layer's inputs; merge layers override it. */
+  computeOutputShapeOf(inputShapes: readonly (readonly number[])[]): number[] {
+    return this.computeOutputShape(inputShapes[0]);
+  }
+
+  /**
+   * Applies the layer to symbolic tensors (from `Input()` or another layer's `apply`), recording the
+   * connection, and returns the symbolic output: `const y = new Dense(10).apply(x)`.
+   */
+  apply(inputs: SymbolicTensor | SymbolicTensor[]): SymbolicTensor {
+    const node = this.connect(inputs, `${this.className} '${this.name}'.apply`);
+    return node.outputs[0];
+  }
+
+  /** @internal Checks inputs, fixes the layer's input shapes, and records the node. */
+  protected connect(inputs: SymbolicTensor | SymbolicTensor[], context: string): Node {
+    const list = Array.isArray(inputs) ? inputs : [inputs];
+    list.forEach((input, i) => {
+      if (!isSymbolicTensor(input)) {
+        throw invalidArgument(
+          context,
+          `${Array.isArray(inputs) ? `inputs[${i}]` : 'its input'} to be a symbolic tensor (from Input() or another layer's apply; to run a model on data use predict)`,
+          input,
+        );
+      }
+    });
+    if (list.length === 0) throw invalidArgument(context, 'at least one input', described('an empty array'));
+    if (!this.takesMultipleInputs && list.length !== 1) {
+      throw invalidArgument(context, 'one input tensor', described(`${list.length} tensors`));
+    }
+    const shapes = list.map((t) => t.sampleShape);
+    const outputShapes = this.outputShapesFor(shapes);
+    this.fixInputShapes(context, shapes);
+    const node = new Node(this, list);
+    node.outputs = outputShapes.map((shape, i) => new SymbolicTensor([null, ...shape], node, i));
+    this.inboundNodes.push(node);
+    return node;
+  }
+
+  /** @internal The shapes of what the layer produces for `inputShapes` (several for a nested model). */
+  outputShapesFor(inputShapes: readonly (readonly number[])[]): number[][] {
+    return [this.computeOutputShapeOf(inputShapes)];
+  }
+
+  /** @internal The input shapes the weights were made for (undefined until the layer is first used). */
+  get inputShapes(): number[][] | undefined {
+    return this.builtShapes?.map((shape) => [...shape]);
+  }
+
+  /**
+   * @internal Fixes the input shapes the layer's weights are made for; a layer with weights refuses other
+   * shapes later, since its weights would not fit them.
+   */
+  fixInputShapes(context: string, shapes: readonly (readonly number[])[]): void {
+    const copy = shapes.map((shape) => [...shape]);
+    if (!this.builtShapes) {
+      this.builtShapes = copy;
+      return;
+    }
+    if (JSON.stringify(this.builtShapes) === JSON.stringify(copy)) return;
+    if (this.weightInfo(this.builtShapes[0]).length > 0) {
+      throw new ValueError(
+        `${context}: layer '${this.name}' was built for input ${this.builtShapes.map((s) => formatShape(s, null)).join(', ')} ` +
+          `and its weights cannot take ${copy.map((s) => formatShape(s, null)).join(', ')}`,
+      );
+    }
+  }
+
+  /** @internal The native modules for these input shapes, built (and their weights initialised) on first use. */
+  nativeLayer(shapes: readonly (readonly number[])[]): NativeLayer {
+    const key = JSON.stringify(shapes);
+    let native = this.natives.get(key);
+    if (!native) {
+      this.fixInputShapes(`${this.className} '${this.name}'`, shapes);
+      native = new (loadBinding().NativeLayer)(this.toSpecs(shapes[0]), this.trainable);
+      this.natives.set(key, native);
+    }
+    return native;
+  }
 
   /** The native modules for this layer, given a checked input shape. */
   abstract toSpecs(inputShape: readonly number[]): LayerSpec[];

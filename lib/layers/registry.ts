@@ -6,6 +6,7 @@ import type { Layer } from './layer';
 import { BatchNormalization } from './normalization';
 import { AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D } from './pooling';
 import { Rescaling } from './rescaling';
+import { Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract } from './merge';
 
 type LayerConstructor = new (config: never) => Layer;
 
@@ -21,12 +22,28 @@ const LAYERS: Record<string, LayerConstructor> = {
   GlobalAveragePooling2D,
   BatchNormalization,
   Rescaling,
+  Add,
+  Subtract,
+  Multiply,
+  Average,
+  Maximum,
+  Minimum,
+  Concatenate,
 };
 
+/** Models are layers made from a config differently; lib/models registers them, so nested models load too. */
+const FACTORIES: Record<string, (config: Record<string, unknown>) => Layer> = {};
+
+export function registerLayerFactory(className: string, factory: (config: Record<string, unknown>) => Layer): void {
+  FACTORIES[className] = factory;
+}
+
 export function layerFromConfig(className: unknown, config: unknown): Layer {
-  const constructor = typeof className === 'string' ? LAYERS[className] : undefined;
+  if (typeof className === 'string' && Object.hasOwn(FACTORIES, className)) return FACTORIES[className](config as Record<string, unknown>);
+  const constructor = typeof className === 'string' && Object.hasOwn(LAYERS, className) ? LAYERS[className] : undefined;
   if (!constructor) {
-    throw new ValueError(`layer config: expected className to be one of ${Object.keys(LAYERS).join(', ')} but received ${JSON.stringify(className)}`);
+    const known = [...Object.keys(LAYERS), ...Object.keys(FACTORIES)];
+    throw new ValueError(`layer config: expected className to be one of ${known.join(', ')} but received ${JSON.stringify(className)}`);
   }
   return new constructor(config as never);
 }

@@ -14,52 +14,45 @@ import { Tensor, tensor } from '../tensor';
 export const FORMAT_NAME = 'keras-torch';
 export const FORMAT_VERSION = '1';
 
-/** Keras's weight names -> the attribute names of the equivalent torch.nn module. */
-const TORCH_NAMES: Record<string, string> = {
-  kernel: 'weight',
-  bias: 'bias',
-  gamma: 'weight',
-  beta: 'bias',
-  moving_mean: 'running_mean',
-  moving_variance: 'running_var',
-};
-
-export interface ModelConfig {
+/** A Sequential's config: its layers in order (the format every release has written). */
+export interface SequentialConfig {
   className: 'Sequential';
   name: string;
   inputShape?: number[];
   layers: { className: string; config: Record<string, unknown> }[];
 }
 
+/** A functional model's config: Keras's, with each layer's inbound connections (lib/models/functional.ts). */
+export interface FunctionalModelConfig {
+  className: 'Functional';
+  config: Record<string, unknown>;
+}
+
+export type ModelConfig = SequentialConfig | FunctionalModelConfig;
+
 export interface CompileConfig {
   optimizer: { className: string; config: Record<string, unknown> };
-  loss: string;
-  metrics: string[];
+  loss: unknown;
+  metrics?: unknown;
+  lossWeights?: unknown;
 }
 
-/** What persistence needs of a model; Sequential provides it. */
-export interface PersistableModel {
+/** What persistence needs of a model; lib/models/model.ts provides it. */
+export interface WeightedModel {
   readonly name: string;
-  readonly layers: Layer[];
   classIndices?: Record<string, number>;
-  modelConfig(): ModelConfig;
+  modelConfig(): Record<string, unknown>;
   compileConfig(): CompileConfig | undefined;
-  /** The native model with each layer's weights (built if needed). */
-  nativeWeights(operation: string): { native: NativeModel; weights: WeightInfo[][]; stack: Layer[] };
-}
-
-/** The file name of each weight, in the model's order. */
-function weightNames(stack: Layer[], weights: WeightInfo[][]): string[] {
-  return stack.flatMap((layer, i) => weights[i].map((w) => `${layer.name}.${TORCH_NAMES[w.name] ?? w.name}`));
+  /** The native model (built if needed), each weight's file name and its Keras description, in order. */
+  weightEntries(operation: string): { native: NativeModel; names: string[]; weights: WeightInfo[] };
 }
 
 function stored(native: NativeTensor): StoredTensor {
   return { dtype: native.dtype(), shape: native.shape(), data: native.dataSync() };
 }
 
-export async function saveModelFile(model: PersistableModel, file: string, { includeOptimizer = true } = {}): Promise<void> {
-  const { native, weights, stack } = model.nativeWeights('save');
-  const names = weightNames(stack, weights);
+export async function saveModelFile(model: WeightedModel, file: string, { includeOptimizer = true } = {}): Promise<void> {
+  const { native, names } = model.weightEntries('save');
   const tensors = new Map<string, StoredTensor>();
   native.getWeights(true).forEach((weight, i) => tensors.set(names[i], stored(weight)));
   const compile = model.compileConfig();
@@ -99,8 +92,10 @@ export interface LoadedFile {
 export async function readModelFile(file: string): Promise<LoadedFile> {
   const { tensors, metadata } = await readSafetensors(file);
   const config = parseJson<ModelConfig>(file, 'config', metadata.config);
-  if (metadata.format !== FORMAT_NAME || !config || config.className !== 'Sequential' || !Array.isArray(config.layers)) {
-    throw new ValueError(`${file}: expected a keras-torch model file (__metadata__ with format '${FORMAT_NAME}' and a Sequential config)`);
+  const sequential = config?.className === 'Sequential' && Array.isArray(config.layers);
+  const functional = config?.className === 'Functional' && typeof config.config === 'object' && config.config !== null;
+  if (metadata.format !== FORMAT_NAME || !config || (!sequential && !functional)) {
+    throw new ValueError(`${file}: expected a keras-torch model file (__metadata__ with format '${FORMAT_NAME}' and a Sequential or Functional config)`);
   }
   return {
     config,
@@ -110,7 +105,7 @@ export async function readModelFile(file: string): Promise<LoadedFile> {
   };
 }
 
-export function layersFromConfig(file: string, config: ModelConfig): Layer[] {
+export function layersFromConfig(file: string, config: SequentialConfig): Layer[] {
   return config.layers.map((entry, i) => {
     try {
       return layerFromConfig(entry?.className, entry?.config ?? {});
@@ -124,24 +119,8 @@ export function layersFromConfig(file: string, config: ModelConfig): Layer[] {
  * Checks, from the layers' shape inference alone, that every weight the config implies is in the file
  * with as many values, so that building the model allocates no more than the file holds.
  */
-export function checkStoredWeights(file: string, layers: Layer[], loaded: LoadedFile): void {
-  const declared = layers[0]?.batchInputShape ?? loaded.config.inputShape;
-  if (!declared) return;
-  if (!Array.isArray(declared) || !declared.every((d) => Number.isSafeInteger(d) && d >= 1)) {
-    throw new ValueError(`${file}: expected the config's inputShape to be positive integers but received ${JSON.stringify(declared)}`);
-  }
-  let shape: readonly number[] = declared;
-  const weights: WeightInfo[][] = [];
-  for (const [i, layer] of layers.entries()) {
-    try {
-      weights.push(layer.weightInfo(shape));
-      shape = layer.computeOutputShape(shape);
-    } catch (error) {
-      throw new ValueError(`${file}: layer ${i} of the config: ${(error as Error).message}`);
-    }
-  }
-  const names = weightNames(layers, weights);
-  weights.flat().forEach((weight, i) => {
+export function checkStoredWeights(file: string, names: string[], weights: WeightInfo[], loaded: LoadedFile): void {
+  weights.forEach((weight, i) => {
     const entry = loaded.tensors.get(names[i]);
     const count = weight.shape.reduce((a, b) => a * b, 1);
     if (!entry) throw new ValueError(`${file}: expected a weight named '${names[i]}' (${count} values, from the config) but the file has none`);
@@ -155,9 +134,8 @@ export function checkStoredWeights(file: string, layers: Layer[], loaded: Loaded
 }
 
 /** Copies the file's weights (and, when asked, optimizer state) into the model, checking every name and shape first. */
-export function restoreWeights(model: PersistableModel, file: string, loaded: LoadedFile, { optimizer = true } = {}): void {
-  const { native, weights, stack } = model.nativeWeights('loadWeights');
-  const names = weightNames(stack, weights);
+export function restoreWeights(model: WeightedModel, file: string, loaded: LoadedFile, { optimizer = true } = {}): void {
+  const { native, names } = model.weightEntries('loadWeights');
   const expectedShapes = native.getWeights(true).map((w) => w.shape());
   const values = names.map((name, i) => {
     const entry = loaded.tensors.get(name);

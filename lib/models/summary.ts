@@ -3,8 +3,11 @@
 export interface SummaryRow {
   name: string;
   className: string;
-  outputShape: number[];
+  /** One shape per output of the layer, or 'multiple' for a layer applied at several nodes. */
+  outputShapes: number[][] | 'multiple';
   params: number;
+  /** For a functional model: the tensors the layer reads, as `conv2d[0][0]`. */
+  connectedTo?: string[];
 }
 
 export interface SummaryTotals {
@@ -29,20 +32,34 @@ export function formatBytes(bytes: number): string {
   return `${value.toFixed(2)} ${units[unit]}`;
 }
 
+/** Keras's table; with `connectedTo` on the rows, the functional table with its "Connected to" column. */
 export function formatSummary(modelName: string, rows: SummaryRow[], totals: SummaryTotals, lineLength = 80): string {
-  const widths = [Math.round(lineLength * 0.45) - 4, Math.round(lineLength * 0.3) - 3, 0];
-  widths[2] = lineLength - widths[0] - widths[1] - 10;
+  const functional = rows.some((row) => row.connectedTo !== undefined);
+  // Keras's column positions; each cell is padded by one space and the borders take one character each.
+  const widths = functional
+    ? [Math.round(lineLength * 0.3) - 3, Math.round(lineLength * 0.3) - 3, Math.round(lineLength * 0.1) - 1]
+    : [Math.round(lineLength * 0.45) - 4, Math.round(lineLength * 0.3) - 3];
+  widths.push(lineLength - widths.reduce((a, b) => a + b, 0) - (functional ? 13 : 10));
+  const align: ('left' | 'right')[] = functional ? ['left', 'left', 'right', 'left'] : ['left', 'left', 'right'];
   const cells = (values: string[], align: ('left' | 'right')[]) =>
     values.map((value, i) => (align[i] === 'right' ? value.padStart(widths[i]) : value.padEnd(widths[i])));
   const border = (left: string, fill: string, middle: string, right: string) =>
     left + widths.map((w) => fill.repeat(w + 2)).join(middle) + right;
   const lines = [`Model: "${modelName}"`];
   lines.push(border('┏', '━', '┳', '┓'));
-  lines.push(`┃ ${cells(['Layer (type)', 'Output Shape', 'Param #'], ['left', 'left', 'right']).join(' ┃ ')} ┃`);
+  const headings = ['Layer (type)', 'Output Shape', 'Param #', ...(functional ? ['Connected to'] : [])];
+  lines.push(`┃ ${cells(headings, functional ? ['left', 'left', 'right', 'left'] : ['left', 'left', 'right']).join(' ┃ ')} ┃`);
   lines.push(border('┡', '━', '╇', '┩'));
   rows.forEach((row, i) => {
-    const shape = `(None, ${row.outputShape.join(', ')})`;
-    lines.push(`│ ${cells([`${row.name} (${row.className})`, shape, withThousands(row.params)], ['left', 'left', 'right']).join(' │ ')} │`);
+    const shapes = row.outputShapes === 'multiple' ? ['multiple'] : row.outputShapes.map((shape) => `(None, ${shape.join(', ')})`);
+    const connected = functional ? (row.connectedTo!.length > 0 ? row.connectedTo! : ['-']) : [];
+    // A cell with several entries (outputs, inbound tensors) takes one line each.
+    const height = Math.max(shapes.length, connected.length, 1);
+    for (let line = 0; line < height; line++) {
+      const values = [line === 0 ? `${row.name} (${row.className})` : '', shapes[line] ?? '', line === 0 ? withThousands(row.params) : ''];
+      if (functional) values.push(connected[line] ?? '');
+      lines.push(`│ ${cells(values, align).join(' │ ')} │`);
+    }
     if (i < rows.length - 1) lines.push(border('├', '─', '┼', '┤'));
   });
   lines.push(border('└', '─', '┴', '┘'));

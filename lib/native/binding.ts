@@ -31,12 +31,37 @@ export interface OptimizerSpec {
   [option: string]: unknown;
 }
 
+/** What one model output is trained on. */
+export interface OutputCompileSpec {
+  /** '' when the output has no loss (Keras's `None` for that output). */
+  loss: string;
+  /** The output's weight in the total loss (Keras's loss_weights). */
+  weight: number;
+  metrics: string[];
+  /** 'sigmoid' or 'softmax' when the loss computes on the logits before the output's last activation. */
+  foldedActivation: string;
+}
+
 export interface CompileSpec {
   optimizer: OptimizerSpec;
-  loss: string;
-  metrics: string[];
-  /** 'sigmoid' or 'softmax' when the loss computes on the logits before the model's last activation. */
-  foldedActivation: string;
+  /** One per model output. */
+  outputs: OutputCompileSpec[];
+}
+
+/** One layer's torch::nn modules and weights; built once, shared by every model that uses the layer. */
+export interface NativeLayer {
+  readonly __nativeLayer?: never;
+}
+
+/**
+ * A model's graph (see native/graph.h): tensor ids 0..inputCount-1 are the model's inputs, node i writes
+ * tensor inputCount + i and reads earlier ones.
+ */
+export interface GraphSpec {
+  layers: NativeLayer[];
+  nodes: { layer: number; inputs: number[] }[];
+  inputCount: number;
+  outputs: number[];
 }
 
 export interface OptimizerParamState {
@@ -46,10 +71,13 @@ export interface OptimizerParamState {
 
 export interface NativeModel {
   compile(spec: CompileSpec): void;
-  /** Resolves [loss, ...metrics] for the batch. */
-  trainStep(x: NativeTensor, y: NativeTensor, sampleWeight: NativeTensor | null): Promise<number[]>;
-  evaluateStep(x: NativeTensor, y: NativeTensor, sampleWeight: NativeTensor | null): Promise<number[]>;
-  predict(x: NativeTensor): Promise<NativeTensor>;
+  /** Resolves [loss, ...each output's loss when there are several, ...each output's metrics] for the batch. */
+  trainStep(xs: NativeTensor[], ys: (NativeTensor | null)[], sampleWeight: NativeTensor | null): Promise<number[]>;
+  evaluateStep(xs: NativeTensor[], ys: (NativeTensor | null)[], sampleWeight: NativeTensor | null): Promise<number[]>;
+  /** One tensor per output. */
+  predict(xs: NativeTensor[]): Promise<NativeTensor[]>;
+  /** One flag per graph layer: a frozen layer gets no gradient and its BatchNormalization runs in inference mode. */
+  setTrainable(flags: boolean[]): void;
   /** Copies of the weights in Keras's layouts, or libtorch's with `torchLayout`. */
   getWeights(torchLayout?: boolean): NativeTensor[];
   setWeights(weights: NativeTensor[], torchLayout?: boolean): void;
@@ -90,7 +118,8 @@ export interface CpuMemoryInfo {
 
 export interface NativeBinding {
   NativeTensor: new (data: NativeTypedArray, shape: number[], dtype: NativeDtype) => NativeTensor;
-  NativeModel: new (layers: LayerSpec[], device: string) => NativeModel;
+  NativeLayer: new (specs: LayerSpec[], trainable: boolean) => NativeLayer;
+  NativeModel: new (graph: GraphSpec, device: string) => NativeModel;
   concat(tensors: NativeTensor[]): NativeTensor;
   setNumThreads(threads: number): void;
   getNumThreads(): number;

@@ -2,7 +2,7 @@
  * ArrayIterator: batches of augmented images from a tensor held in memory, as Keras's `NumpyArrayIterator`
  * (what `ImageDataGenerator.flow(x, y)` returns).
  */
-import type { Batch } from '../data';
+import type { TensorBatch } from '../data';
 import { invalidArgument, ValueError } from '../errors';
 import { Tensor, tensor, TypedArray, TYPED_ARRAYS } from '../tensor';
 import { checkKnownOptions, checkOneOf, checkPlainObject } from '../validation';
@@ -86,7 +86,7 @@ export class ArrayIterator extends ImageIterator {
     this.inputShape = x.shape.slice(1);
   }
 
-  protected async batch(indices: Int32Array, seed: number): Promise<Batch> {
+  protected async batch(indices: Int32Array, seed: number): Promise<TensorBatch> {
     const [height, width, channels] = this.inputShape;
     const size = height * width * channels;
     const pixels = new Float32Array(indices.length * size);

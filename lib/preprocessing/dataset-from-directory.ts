@@ -4,7 +4,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Batch } from '../data';
+import type { TensorBatch } from '../data';
 import { invalidArgument, ValueError } from '../errors';
 import { random, SeededRandom } from '../random';
 import { tensor } from '../tensor';
@@ -148,7 +148,7 @@ export class ImageDataset extends ImageIterator {
     this.inputShape = this.reader.imageShape;
   }
 
-  protected async batch(indices: Int32Array, seed: number): Promise<Batch> {
+  protected async batch(indices: Int32Array, seed: number): Promise<TensorBatch> {
     const { pixels, kept } = await this.reader.read(indices);
     const x = await this.generator.transformBatch(pixels, [kept.length, ...this.reader.imageShape], seed);
     const n = kept.length;

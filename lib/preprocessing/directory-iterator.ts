@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Batch } from '../data';
+import type { TensorBatch } from '../data';
 import { invalidArgument, ValueError } from '../errors';
 import { Tensor, tensor } from '../tensor';
 import { checkKnownOptions, checkNonNegativeInteger, checkOneOf, checkPlainObject, checkBoolean } from '../validation';
@@ -394,7 +394,7 @@ export class DirectoryIterator extends ImageIterator {
     return this.imageShape;
   }
 
-  protected async batch(indices: Int32Array, seed: number): Promise<Batch> {
+  protected async batch(indices: Int32Array, seed: number): Promise<TensorBatch> {
     const { pixels, kept } = await this.reader.read(indices);
     const x = await this.imageDataGenerator.transformBatch(pixels, [kept.length, ...this.imageShape], seed);
     return [x, labelBatch(this.classMode, this.classes, kept, this.numClasses, x)];

@@ -3,7 +3,7 @@
  * anew each epoch, `for await` over one epoch with the next batches prepared while the current one is used,
  * and seeds that make both the order and the random augmentation reproducible.
  */
-import type { Batch, BatchIterator } from '../data';
+import type { TensorBatch, BatchIterator } from '../data';
 import { invalidArgument } from '../errors';
 import { random, SeededRandom } from '../random';
 import { checkBoolean, checkNonNegativeInteger, checkPositiveInteger } from '../validation';
@@ -21,7 +21,7 @@ export interface IteratorOptions {
 /** Batches prepared ahead while `for await` consumers work on the current one. */
 const PREFETCH = 3;
 
-export abstract class ImageIterator implements BatchIterator, AsyncIterable<Batch> {
+export abstract class ImageIterator implements BatchIterator, AsyncIterable<TensorBatch> {
   readonly batchSize: number;
   readonly shuffle: boolean;
   /** The seed in use (drawn from the global generator, which `setSeed` seeds, when none was given). */
@@ -64,7 +64,7 @@ export abstract class ImageIterator implements BatchIterator, AsyncIterable<Batc
   }
 
   /** Batch `index` of the current epoch, as Keras's `iterator[index]`. */
-  async get(index: number): Promise<Batch> {
+  async get(index: number): Promise<TensorBatch> {
     if (!Number.isInteger(index) || index < 0 || index >= this.length) {
       throw invalidArgument(`${this.context}.get`, `index to be an integer in [0, ${this.length})`, index);
     }
@@ -79,9 +79,9 @@ export abstract class ImageIterator implements BatchIterator, AsyncIterable<Batc
   }
 
   /** One epoch of batches; the next batches are prepared while the current one is in use. */
-  async *[Symbol.asyncIterator](): AsyncGenerator<Batch, void, undefined> {
+  async *[Symbol.asyncIterator](): AsyncGenerator<TensorBatch, void, undefined> {
     const total = this.length;
-    const pending: Promise<Batch>[] = [];
+    const pending: Promise<TensorBatch>[] = [];
     let requested = 0;
     try {
       for (let i = 0; i < total; i++) {
@@ -90,7 +90,7 @@ export abstract class ImageIterator implements BatchIterator, AsyncIterable<Batc
           promise.catch(() => undefined); // rejections surface when awaited below
           pending.push(promise);
         }
-        yield await (pending.shift() as Promise<Batch>);
+        yield await (pending.shift() as Promise<TensorBatch>);
       }
       this.onEpochEnd();
     } finally {
@@ -99,5 +99,5 @@ export abstract class ImageIterator implements BatchIterator, AsyncIterable<Batc
   }
 
   /** Builds the batch of the given samples; `seed` drives its random augmentation. */
-  protected abstract batch(indices: Int32Array, seed: number): Promise<Batch>;
+  protected abstract batch(indices: Int32Array, seed: number): Promise<TensorBatch>;
 }

@@ -4,7 +4,7 @@
  * and the event loop is free.
  */
 import { CallbackList, Logs } from '../callbacks/callback';
-import type { Batch, BatchIterator } from '../data';
+import { Batch, BatchIterator, batchSize, disposeBatch } from '../data';
 import { ValueError } from '../errors';
 
 /** Runs one batch natively and resolves [loss, ...metrics]. */
@@ -80,8 +80,7 @@ export async function forEachBatch(
       throw error;
     } finally {
       // Batches are consumed once: free their memory now rather than at the next GC.
-      batch[0].dispose();
-      batch[1]?.dispose();
+      disposeBatch(batch);
     }
   }
 }
@@ -111,10 +110,11 @@ export async function runEpochs(source: BatchIterator, step: StepFunction, optio
       options.steps,
       cursor,
       async ([x, y], batchIndex) => {
-        if (batchEvents) await callbacks.call('onBatchBegin', batchIndex, { batch: batchIndex, size: x.shape[0] });
+        const size = batchSize(x);
+        if (batchEvents) await callbacks.call('onBatchBegin', batchIndex, { batch: batchIndex, size });
         const values = await step(x, y);
-        means.add(values, x.shape[0]);
-        if (batchEvents) await callbacks.call('onBatchEnd', batchIndex, { batch: batchIndex, size: x.shape[0], ...means.logs() });
+        means.add(values, size);
+        if (batchEvents) await callbacks.call('onBatchEnd', batchIndex, { batch: batchIndex, size, ...means.logs() });
         if (options.shouldStop()) return true;
         // A diverged run is reported, never trained on silently; a callback that stops on NaN
         // (TerminateOnNaN) has had its say above and ends training quietly instead.

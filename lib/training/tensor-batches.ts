@@ -1,37 +1,50 @@
-/** In-memory tensors as a BatchIterator: what fit(x, y) trains on, shuffled every epoch. */
-import type { Batch, BatchIterator } from '../data';
+/**
+ * In-memory tensors as a BatchIterator: what fit(x, y) trains on, shuffled every epoch. A model with one
+ * input (output) gets Tensors, one with several gets arrays of them in the model's order.
+ */
+import type { Batch, BatchData, BatchIterator } from '../data';
 import { random } from '../random';
 import { Tensor, tensor } from '../tensor';
 
 export class TensorBatches implements BatchIterator {
   readonly length: number;
   readonly samples: number;
-  readonly inputShape: readonly number[];
+  readonly inputShape?: readonly number[];
   private order?: Int32Array;
+  private readonly xs: Tensor[];
+  private readonly ys: Tensor[] | null;
 
   constructor(
-    private readonly x: Tensor,
-    private readonly y: Tensor | null,
+    x: Tensor | Tensor[],
+    y: Tensor | Tensor[] | null,
     private readonly batchSize: number,
     private readonly shuffle: boolean,
   ) {
-    this.samples = x.shape[0];
+    this.xs = Array.isArray(x) ? x : [x];
+    this.ys = y === null ? null : Array.isArray(y) ? y : [y];
+    this.samples = this.xs[0].shape[0];
     this.length = Math.ceil(this.samples / batchSize);
-    this.inputShape = x.shape.slice(1);
+    if (!Array.isArray(x)) this.inputShape = x.shape.slice(1);
     if (shuffle) this.order = random().permutation(this.samples);
+    this.singleX = !Array.isArray(x);
+    this.singleY = !Array.isArray(y);
   }
+
+  private readonly singleX: boolean;
+  private readonly singleY: boolean;
 
   async get(index: number): Promise<Batch> {
     const start = index * this.batchSize;
     const count = Math.min(this.batchSize, this.samples - start);
+    const shape = (tensors: Tensor[], single: boolean): BatchData => (single ? tensors[0] : tensors);
     if (!this.order) {
       // In order: views of the caller's memory, no copy.
-      return [this.x.native.narrow(start, count), this.y?.native.narrow(start, count) ?? null].map((n) =>
-        n ? new Tensor(n) : null,
-      ) as Batch;
+      const slice = (tensors: Tensor[]) => tensors.map((t) => new Tensor(t.native.narrow(start, count)));
+      return [shape(slice(this.xs), this.singleX), this.ys ? shape(slice(this.ys), this.singleY) : null];
     }
     const indices = tensor(this.order.subarray(start, start + count));
-    const batch: Batch = [new Tensor(this.x.native.take(indices.native)), this.y ? new Tensor(this.y.native.take(indices.native)) : null];
+    const take = (tensors: Tensor[]) => tensors.map((t) => new Tensor(t.native.take(indices.native)));
+    const batch: Batch = [shape(take(this.xs), this.singleX), this.ys ? shape(take(this.ys), this.singleY) : null];
     indices.dispose();
     return batch;
   }

@@ -102,7 +102,7 @@ describe('Sequential.compile', () => {
       /compile: expected optimizer to be one of 'adam', 'adamw', 'sgd', 'rmsprop', 'adagrad' or an Optimizer instance but received "nadam"/,
     );
     expect(() => model.compile({ optimizer: 'adam', loss: 'mse', metrics: 'accuracy' as never })).toThrow(/compile: expected metrics to be an array of names but received "accuracy"/);
-    expect(() => model.compile({ optimizer: 'adam', loss: 'mse', metric: ['accuracy'] } as never)).toThrow(/compile: expected options among optimizer, loss, metrics but received "metric"/);
+    expect(() => model.compile({ optimizer: 'adam', loss: 'mse', metric: ['accuracy'] } as never)).toThrow(/compile: expected options among optimizer, loss, metrics, lossWeights but received "metric"/);
   });
 
   test('the optimizer defaults to rmsprop, as in Keras', () => {

@@ -1,0 +1,520 @@
+/**
+ * Model: Keras's functional model, `new Model({inputs, outputs})` over layers applied to symbolic
+ * tensors. It is a Layer too, so a model can be applied inside another (a pretrained base under a new
+ * head) and shares its layers' weights with it. Its structure lives in ./functional.ts, training in
+ * ../training/trainer.ts, files in ./persistence.ts; this class ties them together behind Keras's API.
+ */
+import type { CallbackModel, History, Logs } from '../callbacks/callback';
+import type { BatchIterator } from '../data';
+import { described, invalidArgument, ValueError } from '../errors';
+import { InputLayer } from '../layers/core';
+import { Layer, WeightInfo } from '../layers/layer';
+import { registerLayerFactory, layerFromConfig } from '../layers/registry';
+import { isSymbolicTensor, SymbolicTensor } from '../layers/symbolic';
+import type { LayerSpec, NativeModel } from '../native/binding';
+import { loadBinding } from '../native/loader';
+import type { Optimizer } from '../optimizers';
+import { device as defaultDevice } from '../runtime';
+import { Tensor, tensor, TensorLike } from '../tensor';
+import type { DataLike } from '../training/data-adapter';
+import { checkAlive } from '../training/data-adapter';
+import {
+  BuiltModel,
+  ClassWeight,
+  CompileArgs,
+  EvaluateArgs,
+  FitArgs,
+  FitGeneratorArgs,
+  PredictArgs,
+  Trainer,
+  TrainerHost,
+} from '../training/trainer';
+import { checkKnownOptions, checkPlainObject, formatShape } from '../validation';
+import { FunctionalConfig, LeafLayer, Topology } from './functional';
+import { readModelFile, restoreWeights, saveModelFile, WeightedModel } from './persistence';
+import { formatSummary, SummaryRow } from './summary';
+
+export type TensorStructure = SymbolicTensor | SymbolicTensor[] | Record<string, SymbolicTensor>;
+
+/** What predict returns for a model whose outputs were given as `O`: a Tensor, an array, or an object of them. */
+export type PredictionOf<O> = O extends SymbolicTensor ? Tensor : O extends SymbolicTensor[] ? Tensor[] : Record<string, Tensor>;
+
+export interface ModelArgs<O extends TensorStructure = TensorStructure> {
+  /** The model's inputs: tensors made by `Input()`, one, an array, or an object keyed by name. */
+  inputs: TensorStructure;
+  /** The tensors the model computes: one, an array, or an object keyed by name (predict returns the same shape). */
+  outputs: O;
+  name?: string;
+  /** Default true. False freezes every layer of the model. */
+  trainable?: boolean;
+}
+
+interface Built extends BuiltModel {
+  graphLayers: Layer[];
+}
+
+export class Model<O extends TensorStructure = TensorStructure> extends Layer implements TrainerHost, WeightedModel, CallbackModel {
+  readonly className: string = 'Functional';
+  /** Class name -> label index of the data the model was trained on, when the data knew them; saved with the model. */
+  classIndices?: Record<string, number>;
+  /** Set by a callback to end fit after the current epoch. */
+  stopTraining = false;
+  /** @internal */
+  protected readonly trainer: Trainer = new Trainer(this);
+  /** @internal The structure; undefined only for a Sequential that does not know its input shape yet. */
+  protected graph?: Topology;
+  private built_?: Built;
+  private targetDevice?: string;
+  private outputForm: 'single' | 'array' | 'object' = 'single';
+
+  constructor(args: ModelArgs<O>) {
+    const subclass = new.target !== Model;
+    checkPlainObject('Model', 'options', args);
+    checkKnownOptions('Model', args, ['inputs', 'outputs', 'name', 'trainable']);
+    super({ name: args.name, trainable: args.trainable }, subclass ? new.target.name : 'Functional');
+    if (subclass && args.inputs === undefined) return;
+    const inputs = structureList('Model', 'inputs', args.inputs);
+    const outputs = structureList('Model', 'outputs', args.outputs);
+    this.outputForm = isSymbolicTensor(args.outputs) ? 'single' : Array.isArray(args.outputs) ? 'array' : 'object';
+    this.graph = new Topology(`Model '${this.name}'`, inputs, outputs);
+    if (args.trainable === false) this.trainable = false;
+  }
+
+  // ---- structure ---------------------------------------------------------------------------------
+
+  /** @internal The structure (nested models expand through it). */
+  get topology(): Topology {
+    if (!this.graph) throw new ValueError(`${this.name}: the model does not know its input shape yet; give the first layer an inputShape or call fit/predict first`);
+    return this.graph;
+  }
+
+  /** Keras's `model.layers`: input layers first (a functional model), then the rest deepest first. */
+  get layers(): Layer[] {
+    return this.graph ? [...this.graph.layers] : [];
+  }
+
+  /** The symbolic tensors the model reads. */
+  get inputs(): SymbolicTensor[] {
+    return [...this.topology.inputs];
+  }
+
+  /** The symbolic tensors the model computes. */
+  get outputs(): SymbolicTensor[] {
+    return [...this.topology.outputs];
+  }
+
+  /** The names fit, evaluate and predict key inputs by (the Input layers' names). */
+  get inputNames(): string[] {
+    return this.graph ? this.graph.inputs.map((t) => t.sourceLayer.name) : ['input'];
+  }
+
+  /** The names compile and logs key outputs by (the layers that produce them, as Keras names them). */
+  get outputNames(): string[] {
+    if (!this.graph) return ['output'];
+    const names = this.graph.outputs.map((t) => t.sourceLayer.name);
+    // The same layer producing two outputs: Keras suffixes the later ones.
+    return names.map((name, i) => (names.indexOf(name) === i ? name : `${name}_${i}`));
+  }
+
+  /** @internal */
+  get outputStructure(): 'single' | 'array' | 'object' {
+    return this.outputForm === 'single' && this.graph && this.graph.outputs.length > 1 ? 'array' : this.outputForm;
+  }
+
+  /** The input shape without the batch axis (a one-input model), once known. */
+  get inputShape(): number[] | undefined {
+    return this.knownInputShapes()?.[0];
+  }
+
+  /** The output shape without the batch axis (a one-output model), once known. */
+  get outputShape(): number[] | undefined {
+    return this.graph ? this.graph.outputs[0].sampleShape : undefined;
+  }
+
+  /** A layer by name or by its index in `layers`. */
+  getLayer(nameOrIndex: string | number): Layer {
+    const layers = this.layers;
+    if (typeof nameOrIndex === 'number') {
+      if (!Number.isInteger(nameOrIndex) || nameOrIndex < 0 || nameOrIndex >= layers.length) {
+        throw invalidArgument('getLayer', `an index from 0 to ${layers.length - 1}`, nameOrIndex);
+      }
+      return layers[nameOrIndex];
+    }
+    const found = layers.find((layer) => layer.name === nameOrIndex);
+    if (!found) throw invalidArgument('getLayer', `the name of one of the model's layers (${layers.map((l) => `'${l.name}'`).join(', ')})`, nameOrIndex);
+    return found;
+  }
+
+  /** @internal */
+  knownInputShapes(): number[][] | undefined {
+    return this.graph?.inputs.map((t) => t.sampleShape);
+  }
+
+  // ---- a model as a layer ------------------------------------------------------------------------
+
+  override get trainable(): boolean {
+    return super.trainable;
+  }
+  /** Freezes (or unfreezes) the model and every layer in it, as Keras does; effective at the next step. */
+  override set trainable(value: boolean) {
+    super.trainable = value;
+    for (const layer of this.graph?.layers ?? []) layer.trainable = value;
+  }
+
+  /** Applies the model to a symbolic tensor, as a layer: `const features = base.apply(x)`. One output only; see applyOutputs. */
+  override apply(inputs: SymbolicTensor | SymbolicTensor[]): SymbolicTensor {
+    const outputs = this.applyOutputs(inputs);
+    if (outputs.length !== 1) {
+      throw new ValueError(`Model '${this.name}'.apply: the model has ${outputs.length} outputs; use applyOutputs(), which returns them all`);
+    }
+    return outputs[0];
+  }
+
+  /** Applies the model to symbolic tensors and returns one symbolic tensor per output. */
+  applyOutputs(inputs: SymbolicTensor | SymbolicTensor[]): SymbolicTensor[] {
+    return this.connect(inputs, `Model '${this.name}'.apply`).outputs;
+  }
+
+  override get takesMultipleInputs(): boolean {
+    return (this.graph?.inputs.length ?? 1) > 1;
+  }
+
+  /** @internal */
+  override outputShapesFor(inputShapes: readonly (readonly number[])[]): number[][] {
+    const expected = this.topology.inputs.map((t) => t.sampleShape);
+    if (inputShapes.length !== expected.length || inputShapes.some((shape, i) => formatShape(shape) !== formatShape(expected[i]))) {
+      throw invalidArgument(
+        `Model '${this.name}'.apply`,
+        `inputs of shape ${expected.map((s) => formatShape(s, null)).join(', ')}`,
+        described(inputShapes.map((s) => formatShape(s, null)).join(', ')),
+      );
+    }
+    return this.topology.outputs.map((t) => t.sampleShape);
+  }
+
+  override fixInputShapes(): void {
+    // A model's layers fixed their own shapes when the model was made.
+  }
+
+  computeOutputShape(inputShape: readonly number[]): number[] {
+    return this.outputShapesFor([inputShape])[0];
+  }
+
+  toSpecs(): LayerSpec[] {
+    throw new ValueError(`Model '${this.name}': a model is expanded into its layers, never built as one`);
+  }
+
+  /** Every weight of the model's layers, nested models included, in Keras's order. */
+  override weightInfo(): WeightInfo[] {
+    return this.graph ? this.graph.leafLayers().flatMap((leaf) => leaf.weights) : [];
+  }
+
+  override get finalActivation(): string {
+    return this.graph && this.graph.outputs.length === 1 ? this.graph.finalActivation(0) : 'linear';
+  }
+
+  override getConfig(): Record<string, unknown> {
+    return this.topology.config(this.name, this.trainable) as unknown as Record<string, unknown>;
+  }
+
+  /** Recreates a functional model from its config (Keras's `Model.from_config`). */
+  static fromConfig(config: FunctionalConfig): Model {
+    return functionalFromConfig(config);
+  }
+
+  // ---- the native model --------------------------------------------------------------------------
+
+  /** @internal Builds the native model (once), compiling it when compile was called. */
+  built(operation: string, inputShapes?: number[][]): Built {
+    if (this.built_) return this.built_;
+    this.prepareGraph(operation, inputShapes);
+    const topology = this.topology;
+    const { spec, graphLayers } = topology.graphSpec();
+    const native = new (loadBinding().NativeModel)(spec, this.targetDevice ?? defaultDevice());
+    this.built_ = {
+      native,
+      graphLayers,
+      outputShapes: topology.outputs.map((t) => t.sampleShape),
+      finalActivations: topology.outputs.map((_, i) => topology.finalActivation(i)),
+      trainableFlags: () => graphLayers.map((layer) => layer.trainable),
+    };
+    this.trainer.onBuilt(this.built_);
+    return this.built_;
+  }
+
+  /** @internal Makes the graph when it depends on data (a Sequential without an input shape). */
+  protected prepareGraph(operation: string, _inputShapes?: number[][]): void {
+    void this.topology;
+    void operation;
+  }
+
+  /** @internal Forgets the native model (after Sequential.add/pop); layers keep their weights. */
+  protected invalidate(): void {
+    this.built_ = undefined;
+  }
+
+  /** @internal What persistence needs: the native model and each weight's file name. */
+  weightEntries(operation: string): { native: NativeModel; names: string[]; weights: WeightInfo[] } {
+    const built = this.built(operation);
+    const leaves = this.topology.leafLayers();
+    return { native: built.native, names: weightFileNames(leaves), weights: leaves.flatMap((leaf) => leaf.weights) };
+  }
+
+  /** @internal The file names of the weights, from the structure alone (before anything is built). */
+  weightFileNames(): { names: string[]; weights: WeightInfo[] } {
+    const leaves = this.topology.leafLayers();
+    return { names: weightFileNames(leaves), weights: leaves.flatMap((leaf) => leaf.weights) };
+  }
+
+  /** The device the model lives on. */
+  get device(): string {
+    return this.built_?.native.device() ?? this.targetDevice ?? defaultDevice();
+  }
+
+  /** Moves the model (weights and optimizer state) to 'cpu', 'cuda' or 'cuda:N'. */
+  to(device: string): this {
+    const normalized = (() => {
+      try {
+        return loadBinding().checkDevice(device);
+      } catch (error) {
+        throw invalidArgument('to', `a usable device; ${(error as Error).message}`, device);
+      }
+    })();
+    if (this.trainer.isTraining) throw new ValueError('to: the model is training; wait for fit to finish');
+    this.targetDevice = normalized;
+    this.built_?.native.to(normalized);
+    return this;
+  }
+
+  // ---- training (../training/trainer.ts) ---------------------------------------------------------
+
+  /** The optimizer, once compiled. */
+  get optimizer(): Optimizer | undefined {
+    return this.trainer.optimizer;
+  }
+
+  compile(args: CompileArgs): void {
+    this.trainer.compile(args);
+  }
+
+  fit(x: DataLike | BatchIterator, y?: DataLike | FitArgs, args?: FitArgs): Promise<History> {
+    return this.trainer.fit('fit', x, y, args);
+  }
+
+  /** Keras 1's fit_generator, as the seed tutorial calls it. */
+  fitGenerator(iterator: BatchIterator, args: FitGeneratorArgs = {}): Promise<History> {
+    return this.trainer.fitGenerator(iterator, args);
+  }
+
+  /** Loss (and metrics) on the given data: a number, or [loss, ...metrics] when there are metrics. */
+  evaluate(x: DataLike | BatchIterator, y?: DataLike | EvaluateArgs, args?: EvaluateArgs): Promise<number | number[] | Logs> {
+    return this.trainer.evaluate(x, y, args);
+  }
+
+  /** The model's outputs for all inputs, in batches: a Tensor, or one per output as the outputs were given. */
+  predict(x: DataLike | BatchIterator, args: PredictArgs = {}): Promise<PredictionOf<O>> {
+    return this.trainer.predict(x, args) as Promise<PredictionOf<O>>;
+  }
+
+  /** The model's outputs for one batch. */
+  predictOnBatch(x: DataLike): Promise<PredictionOf<O>> {
+    return this.trainer.predictOnBatch(x) as Promise<PredictionOf<O>>;
+  }
+
+  /** One training step on one batch; resolves the loss, or [loss, ...metrics] with metrics. */
+  trainOnBatch(x: DataLike, y: DataLike, args: { classWeight?: ClassWeight } = {}): Promise<number | number[]> {
+    return this.trainer.trainOnBatch(x, y, args);
+  }
+
+  /** Loss (and metrics) on one batch, without training. */
+  testOnBatch(x: DataLike, y: DataLike): Promise<number | number[]> {
+    return this.trainer.testOnBatch(x, y);
+  }
+
+  // ---- weights -----------------------------------------------------------------------------------
+
+  /** Copies of every weight in Keras's order and layouts (Conv2D kernels [kh, kw, in, out]). */
+  getWeights(): Tensor[] {
+    return this.built('getWeights').native.getWeights().map((native) => new Tensor(native));
+  }
+
+  /** Sets every weight from Keras-layout values (the list getWeights returns). */
+  setWeights(weights: (Tensor | TensorLike)[]): void {
+    const built = this.built('setWeights');
+    if (!Array.isArray(weights)) throw invalidArgument('setWeights', 'an array of tensors', weights);
+    const expected = this.topology.leafLayers().flatMap((leaf) => leaf.weights);
+    if (weights.length !== expected.length) {
+      throw invalidArgument('setWeights', `${expected.length} weight tensors`, described(`${weights.length} tensors`));
+    }
+    const tensors = weights.map((w, i) => {
+      checkAlive('setWeights', `weights[${i}]`, w);
+      const t = w instanceof Tensor ? w : tensor(w as TensorLike);
+      if (formatShape(t.shape, null) !== formatShape(expected[i].shape, null)) {
+        throw invalidArgument('setWeights', `weights[${i}] (${expected[i].name}) of shape [${expected[i].shape.join(', ')}]`, described(`shape [${t.shape.join(', ')}]`));
+      }
+      return t.dtype === 'float32' ? t : tensor(t.dataSync(), [...t.shape], 'float32');
+    });
+    built.native.setWeights(tensors.map((t) => t.native));
+  }
+
+  /** The number of weights (trainable and not), as Keras counts them. */
+  countParams(): number {
+    this.requireGraph('countParams');
+    return this.weightInfo().reduce((total, w) => total + size(w), 0);
+  }
+
+  /**
+   * Prints Keras's table of layers, output shapes and parameter counts (with the layers each is connected
+   * to, for a functional model) to console.log or `printFn`, and returns its text.
+   */
+  summary(args: { lineLength?: number; printFn?: (line: string) => void } = {}): string {
+    const topology = this.requireGraph('summary');
+    const connected = this.className !== 'Sequential';
+    const rows: SummaryRow[] = this.summaryLayers().map((layer) => {
+      const nodes = topology.nodesOf(layer);
+      const shapes = nodes.map((node) => node.outputs.map((t) => t.sampleShape));
+      return {
+        name: layer.name,
+        className: layer.className,
+        outputShapes: shapes.length === 1 ? shapes[0] : 'multiple',
+        params: (layer.inputShapes || layer instanceof Model ? layer.weightInfo(layer.inputShapes?.[0] ?? []) : []).reduce((t, w) => t + size(w), 0),
+        connectedTo: connected
+          ? nodes.flatMap((node) => node.inputs.map((t) => `${t.sourceLayer.name}[${topology.nodesOf(t.sourceLayer).indexOf(t.node)}][${t.outputIndex}]`))
+          : undefined,
+      };
+    });
+    const all = this.weightInfo();
+    const text = formatSummary(this.name, rows, {
+      total: all.reduce((t, w) => t + size(w), 0),
+      trainable: all.filter((w) => w.trainable).reduce((t, w) => t + size(w), 0),
+    }, args.lineLength ?? (connected ? 108 : 80));
+    (args.printFn ?? console.log)(text);
+    return text;
+  }
+
+  /** @internal The layers summary lists. */
+  protected summaryLayers(): Layer[] {
+    return this.layers;
+  }
+
+  protected requireGraph(operation: string): Topology {
+    if (!this.graph) {
+      throw new ValueError(
+        `${operation}: the model does not know its input shape yet; give the first layer an inputShape or call fit/predict first`,
+      );
+    }
+    return this.graph;
+  }
+
+  // ---- files (./persistence.ts) ------------------------------------------------------------------
+
+  /**
+   * Writes the whole model to one .safetensors file: weights, optimizer state, config, class indices.
+   * The write is atomic: an interrupted save leaves the previous file intact.
+   */
+  async save(file: string): Promise<void> {
+    checkFilePath('save', file);
+    await this.trainer.schedule(() => saveModelFile(this, file));
+  }
+
+  /** Writes the weights alone (no optimizer state) to a .safetensors file. */
+  async saveWeights(file: string): Promise<void> {
+    checkFilePath('saveWeights', file);
+    await this.trainer.schedule(() => saveModelFile(this, file, { includeOptimizer: false }));
+  }
+
+  /** Loads weights saved by save() or saveWeights() from a model with the same layers. */
+  async loadWeights(file: string): Promise<void> {
+    checkFilePath('loadWeights', file);
+    const loaded = await readModelFile(file);
+    await this.trainer.schedule(async () => restoreWeights(this, file, loaded, { optimizer: false }));
+  }
+
+  /** @internal The config persistence stores. */
+  modelConfig(): Record<string, unknown> {
+    return { className: this.className, config: this.getConfig() };
+  }
+
+  /** @internal */
+  compileConfig(): ReturnType<Trainer['compileConfig']> {
+    return this.trainer.compileConfig();
+  }
+}
+
+function size(weight: WeightInfo): number {
+  return weight.shape.reduce((a, b) => a * b, 1);
+}
+
+/** Keras's weight names -> the attribute names of the equivalent torch.nn module. */
+const TORCH_NAMES: Record<string, string> = {
+  kernel: 'weight',
+  bias: 'bias',
+  gamma: 'weight',
+  beta: 'bias',
+  moving_mean: 'running_mean',
+  moving_variance: 'running_var',
+};
+
+/** `conv2d.weight`, `base.dense.bias`: the names a torch.nn.Module with the same structure gives them. */
+function weightFileNames(leaves: LeafLayer[]): string[] {
+  return leaves.flatMap((leaf) => leaf.weights.map((w) => `${leaf.path}.${TORCH_NAMES[w.name] ?? w.name}`));
+}
+
+function structureList(context: string, argument: string, value: unknown): SymbolicTensor[] {
+  const list = isSymbolicTensor(value) ? [value] : Array.isArray(value) ? value : typeof value === 'object' && value !== null ? Object.values(value) : undefined;
+  if (!list || list.length === 0 || !list.every(isSymbolicTensor)) {
+    throw invalidArgument(context, `${argument} to be symbolic tensors (from Input() or a layer's apply): one, an array or an object of them`, value);
+  }
+  return list as SymbolicTensor[];
+}
+
+export function checkFilePath(operation: string, file: unknown): void {
+  if (typeof file !== 'string' || file.length === 0) throw invalidArgument(operation, 'a file path', file);
+}
+
+/** Rebuilds a functional model from Keras's functional config: layers first, then their nodes in order. */
+function functionalFromConfig(config: FunctionalConfig): Model {
+  if (!config || !Array.isArray(config.layers) || !Array.isArray(config.inputLayers) || !Array.isArray(config.outputLayers)) {
+    throw new ValueError('functional config: expected layers, inputLayers and outputLayers');
+  }
+  const layers = new Map<string, Layer>();
+  const produced = new Map<string, SymbolicTensor[][]>(); // layer name -> node index -> outputs
+  config.layers.forEach((entry, i) => {
+    let layer: Layer;
+    try {
+      layer = layerFromConfig(entry?.className, entry?.config ?? {});
+    } catch (error) {
+      throw new ValueError(`layer ${i} of the config: ${(error as Error).message}`);
+    }
+    layers.set(entry.name ?? layer.name, layer);
+    produced.set(entry.name ?? layer.name, layer instanceof InputLayer ? [[layer.output]] : []);
+  });
+  const tensorAt = ([name, node, index]: [string, number, number]): SymbolicTensor | undefined => produced.get(name)?.[node]?.[index];
+  // Nodes can read tensors of layers listed after them (shared layers); apply what can be, until done.
+  const pending = config.layers.flatMap((entry) => (entry.inboundNodes ?? []).map((inbound, position) => ({ entry, inbound, position })));
+  while (pending.length > 0) {
+    const ready = pending.findIndex(
+      ({ entry, inbound, position }) => produced.get(entry.name)!.length === position && inbound.every((ref) => tensorAt(ref) !== undefined),
+    );
+    if (ready < 0) throw new ValueError(`functional config: the nodes of layer '${pending[0].entry.name}' read tensors that are never made`);
+    const [{ entry, inbound }] = pending.splice(ready, 1);
+    const layer = layers.get(entry.name)!;
+    const inputs = inbound.map((ref) => tensorAt(ref)!);
+    const outputs = layer instanceof Model ? layer.applyOutputs(inputs.length === 1 ? inputs[0] : inputs) : [layer.apply(inputs.length === 1 ? inputs[0] : inputs)];
+    produced.get(entry.name)!.push(outputs);
+  }
+  const find = (ref: [string, number, number], what: string) => {
+    const found = tensorAt(ref);
+    if (!found) throw new ValueError(`functional config: ${what} ${JSON.stringify(ref)} names no tensor`);
+    return found;
+  };
+  return new Model({
+    inputs: config.inputLayers.map((ref) => find(ref, 'input')),
+    outputs: config.outputLayers.length === 1 ? find(config.outputLayers[0], 'output') : config.outputLayers.map((ref) => find(ref, 'output')),
+    name: config.name,
+    trainable: config.trainable,
+  });
+}
+
+registerLayerFactory('Functional', (config) => Model.fromConfig(config as unknown as FunctionalConfig));
+registerLayerFactory('Model', (config) => Model.fromConfig(config as unknown as FunctionalConfig));

@@ -1,0 +1,632 @@
+/**
+ * Training, as Keras 3's Trainer: compile options (one loss or one per output, loss weights, metrics per
+ * output), fit/evaluate/predict over tensors or iterators, and the *OnBatch steps. Every native call of a
+ * model goes through one queue, so predict or evaluate called during fit waits for the current step,
+ * never races it. The model's structure is lib/models' business; this file sees it through TrainerHost.
+ */
+import { CallbackHooks, CallbackList, History, Logs } from '../callbacks/callback';
+import { ProgressLogger } from '../callbacks/progress';
+import { Batch, BatchData, BatchIterator, isBatchIterator } from '../data';
+import { dataParallel, RankAveraging, shard, startFromRankZero } from '../distributed/averaging';
+import { rank as distributedRank } from '../distributed';
+import { described, invalidArgument, ValueError } from '../errors';
+import { foldableActivation, getLoss, getMetric, LossName, NativeMetric } from '../losses';
+import type { NativeModel } from '../native/binding';
+import { getOptimizer, Optimizer, OptimizerIdentifier } from '../optimizers';
+import { concat, Tensor, tensor } from '../tensor';
+import {
+  checkBoolean,
+  checkKnownOptions,
+  checkNonNegativeInteger,
+  checkNumberInRange,
+  checkPlainObject,
+  checkPositiveInteger,
+  formatShape,
+} from '../validation';
+import { checkAlive, checkInputs, checkSampleShape, checkTargets, DataLike, toTensorList } from './data-adapter';
+import { forEachBatch, RunningMeans, runEpochs } from './loop';
+import { TensorBatches } from './tensor-batches';
+
+/** A loss for each output: one name for all, an array in the outputs' order, or an object keyed by output name (null: no loss). */
+export type LossIdentifier = string | (string | null)[] | Record<string, string | null>;
+/** Metric names for every output, an array of arrays in the outputs' order, or an object keyed by output name. */
+export type MetricsIdentifier = string[] | string[][] | Record<string, string | string[]>;
+
+export interface CompileArgs {
+  /** 'adam', 'sgd', 'rmsprop', 'adamw', 'adagrad' or an Optimizer instance. Default 'rmsprop' (Keras's). */
+  optimizer?: OptimizerIdentifier;
+  loss: LossIdentifier;
+  /** E.g. ['accuracy']; 'accuracy' is resolved from each output's loss as Keras does. */
+  metrics?: MetricsIdentifier;
+  /** Each output's weight in the total loss: an array in the outputs' order or an object keyed by output name. Default 1 each. */
+  lossWeights?: number[] | Record<string, number>;
+}
+
+export type ClassWeight = Record<number | string, number>;
+
+export interface FitArgs {
+  /** Default 32 (tensors only; an iterator has its own). */
+  batchSize?: number;
+  /** Default 1. */
+  epochs?: number;
+  /** 0 silent, 1 progress bar, 2 one line per epoch. Default 1. */
+  verbose?: 0 | 1 | 2;
+  /** [x, y] data or an iterator, evaluated after each epoch. */
+  validationData?: [DataLike, DataLike] | BatchIterator;
+  /** The fraction of (tensor) samples, taken from the end before shuffling, held out for validation. */
+  validationSplit?: number;
+  /** Batches of an iterator's validation per epoch. Default its length. */
+  validationSteps?: number;
+  /** Shuffle tensor samples every epoch. Default true. */
+  shuffle?: boolean;
+  /** Batches per epoch. Default: one pass over the data. */
+  stepsPerEpoch?: number;
+  /** The epoch to start from (resuming). Default 0. */
+  initialEpoch?: number;
+  callbacks?: CallbackHooks[];
+  /** Label -> weight of that class's samples in the loss. */
+  classWeight?: ClassWeight;
+  /** Stops after the current batch and rejects with an AbortError. */
+  signal?: AbortSignal;
+}
+
+/** Keras 1's `fit_generator` arguments, as the seed tutorial writes them. */
+export interface FitGeneratorArgs extends FitArgs {
+  /** Keras 1 counted samples, not batches; ignored in favour of stepsPerEpoch when both are given. */
+  samplesPerEpoch?: number;
+  nbEpoch?: number;
+  nbValSamples?: number;
+}
+
+export interface EvaluateArgs {
+  batchSize?: number;
+  verbose?: 0 | 1 | 2;
+  steps?: number;
+  /** Return {loss, accuracy, ...} instead of a number or [loss, ...metrics]. */
+  returnDict?: boolean;
+}
+
+export interface PredictArgs {
+  batchSize?: number;
+  verbose?: 0 | 1 | 2;
+  steps?: number;
+}
+
+/** What predict returns: a Tensor for one output, else one per output as the model's outputs were given. */
+export type Prediction = Tensor | Tensor[] | Record<string, Tensor>;
+
+const FIT_KEYS = [
+  'batchSize',
+  'epochs',
+  'verbose',
+  'validationData',
+  'validationSplit',
+  'validationSteps',
+  'shuffle',
+  'stepsPerEpoch',
+  'initialEpoch',
+  'callbacks',
+  'classWeight',
+  'signal',
+];
+
+/** The native model of a built model, with what training needs to know of its structure. */
+export interface BuiltModel {
+  native: NativeModel;
+  /** Each output's shape without the batch axis. */
+  outputShapes: number[][];
+  /** The activation each output ends with ('linear' when none). */
+  finalActivations: string[];
+  /** Each native graph layer's current `trainable` (frozen layers get no gradient). */
+  trainableFlags(): boolean[];
+}
+
+/** The model as the trainer sees it. */
+export interface TrainerHost {
+  readonly name: string;
+  stopTraining: boolean;
+  classIndices?: Record<string, number>;
+  readonly inputNames: string[];
+  readonly outputNames: string[];
+  /** How predict returns several outputs: as an array, or keyed by name (when the outputs were given so). */
+  readonly outputStructure: 'single' | 'array' | 'object';
+  /** Each input's sample shape, once known. */
+  knownInputShapes(): number[][] | undefined;
+  /** The built native model, building it for `inputShapes` when the model does not know its own yet. */
+  built(operation: string, inputShapes?: number[][]): BuiltModel;
+}
+
+interface OutputCompile {
+  loss: LossName | null;
+  weight: number;
+  metricNames: string[];
+  metrics: NativeMetric[];
+}
+
+interface Compiled {
+  args: CompileArgs;
+  optimizer: Optimizer;
+  outputs: OutputCompile[];
+  /** The names logs use, in the order the native step returns the values. */
+  names: string[];
+}
+
+export class Trainer {
+  private compiled?: Compiled;
+  private training = false;
+  private queue: Promise<unknown> = Promise.resolve();
+  /** The trainable flags last sent to the native model, to send them again only when they change. */
+  private sentFlags = new WeakMap<NativeModel, string>();
+
+  constructor(private readonly model: TrainerHost) {}
+
+  get optimizer(): Optimizer | undefined {
+    return this.compiled?.optimizer;
+  }
+
+  get isTraining(): boolean {
+    return this.training;
+  }
+
+  get isCompiled(): boolean {
+    return this.compiled !== undefined;
+  }
+
+  compile(args: CompileArgs): void {
+    checkPlainObject('compile', 'options', args);
+    checkKnownOptions('compile', args, ['optimizer', 'loss', 'metrics', 'lossWeights']);
+    if (this.training) throw new ValueError('compile: the model is training; wait for fit to finish');
+    const names = this.model.outputNames;
+    const losses = perOutput('loss', args.loss, names, (value) => (value === null ? null : getLoss(value)), true);
+    if (losses.every((loss) => loss === null)) throw invalidArgument('compile', 'a loss for at least one output', args.loss);
+    const weights = args.lossWeights === undefined
+      ? names.map(() => 1)
+      : perOutput('lossWeights', args.lossWeights, names, (value) => checkNumberInRange('compile', 'lossWeights', value, 0, Infinity), false);
+    const metricLists = compileMetrics(args.metrics, names);
+    const optimizer = getOptimizer(args.optimizer ?? 'rmsprop');
+    const outputs: OutputCompile[] = names.map((_, i) => ({
+      loss: losses[i],
+      weight: weights[i],
+      metricNames: losses[i] === null ? [] : metricLists[i],
+      metrics: [],
+    }));
+    // Keras's log names: 'loss', then with several outputs each output's loss and its metrics by name.
+    const several = names.length > 1;
+    const logNames = ['loss'];
+    if (several) outputs.forEach((o, i) => o.loss !== null && logNames.push(`${names[i]}_loss`));
+    outputs.forEach((o, i) => o.metricNames.forEach((m) => logNames.push(several ? `${names[i]}_${m}` : m)));
+    this.compiled = { args, optimizer, outputs, names: logNames };
+    // Resolving metrics needs the output units: compiled natively once the model is built.
+    if (this.model.knownInputShapes()) this.compileNative(this.model.built('compile'));
+  }
+
+  /** @internal Compiles a freshly built native model (called by the model whenever it builds one). */
+  onBuilt(built: BuiltModel): void {
+    if (this.compiled) this.compileNative(built);
+  }
+
+  /** @internal The options persistence stores. */
+  compileConfig(): { optimizer: { className: string; config: Record<string, unknown> }; loss: LossIdentifier; metrics?: MetricsIdentifier; lossWeights?: number[] | Record<string, number> } | undefined {
+    if (!this.compiled) return undefined;
+    const { optimizer, args } = this.compiled;
+    return {
+      optimizer: { className: optimizer.className, config: optimizer.getConfig() },
+      loss: args.loss,
+      metrics: args.metrics ?? [],
+      ...(args.lossWeights !== undefined ? { lossWeights: args.lossWeights } : {}),
+    };
+  }
+
+  private compileNative(built: BuiltModel): void {
+    const compiled = this.compiled!;
+    built.native.compile({
+      optimizer: compiled.optimizer.toSpec(),
+      outputs: compiled.outputs.map((output, i) => {
+        const shape = built.outputShapes[i];
+        output.metrics = output.loss === null ? [] : output.metricNames.map((m) => getMetric(m, output.loss!, shape[shape.length - 1]));
+        const foldable = output.loss === null ? undefined : foldableActivation(output.loss);
+        return {
+          loss: output.loss ?? '',
+          weight: output.weight,
+          metrics: output.metrics,
+          foldedActivation: foldable !== undefined && built.finalActivations[i] === foldable ? foldable : '',
+        };
+      }),
+    });
+    compiled.optimizer.bind(built.native);
+  }
+
+  private requireCompiled(operation: string): Compiled {
+    if (!this.compiled) throw new ValueError(`${operation}: the model must be compiled first; call compile({optimizer, loss})`);
+    return this.compiled;
+  }
+
+  /** Serialises every native call of this model. */
+  schedule<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(work, work);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  // ---- fit ---------------------------------------------------------------------------------------
+
+  fitGenerator(iterator: BatchIterator, args: FitGeneratorArgs = {}): Promise<History> {
+    const { samplesPerEpoch, nbEpoch, nbValSamples, ...rest } = args;
+    const fitArgs: FitArgs = { ...rest, epochs: rest.epochs ?? nbEpoch };
+    if (fitArgs.stepsPerEpoch === undefined && samplesPerEpoch !== undefined && isBatchIterator(iterator)) {
+      const perBatch = iterator.samples && iterator.length ? Math.ceil(iterator.samples / iterator.length) : 1;
+      fitArgs.stepsPerEpoch = Math.max(1, Math.ceil(samplesPerEpoch / perBatch));
+    }
+    if (fitArgs.validationSteps === undefined && nbValSamples !== undefined && isBatchIterator(rest.validationData)) {
+      const validation = rest.validationData;
+      const perBatch = validation.samples && validation.length ? Math.ceil(validation.samples / validation.length) : 1;
+      fitArgs.validationSteps = Math.max(1, Math.ceil(nbValSamples / perBatch));
+    }
+    return this.fit('fitGenerator', iterator, fitArgs);
+  }
+
+  async fit(operation: string, x: DataLike | BatchIterator, yOrArgs?: DataLike | FitArgs, maybeArgs?: FitArgs): Promise<History> {
+    const iteratorInput = isBatchIterator(x);
+    const args = (iteratorInput ? yOrArgs ?? {} : maybeArgs ?? {}) as FitArgs;
+    checkPlainObject(operation, 'options', args);
+    checkKnownOptions(operation, args, FIT_KEYS);
+    if (this.training) throw new ValueError(`${operation}: another fit() call is ongoing on this model; await it first`);
+    const compiled = this.requireCompiled(operation);
+    const epochs = checkPositiveInteger(operation, 'epochs', args.epochs ?? 1);
+    const initialEpoch = checkNonNegativeInteger(operation, 'initialEpoch', args.initialEpoch ?? 0);
+    const verbose = checkVerbose(operation, args.verbose ?? 1);
+    const shuffle = checkBoolean(operation, 'shuffle', args.shuffle ?? true);
+    const batchSize = checkPositiveInteger(operation, 'batchSize', args.batchSize ?? 32);
+    const callbacksGiven = args.callbacks ?? [];
+    if (!Array.isArray(callbacksGiven) || callbacksGiven.some((c) => typeof c !== 'object' || c === null)) {
+      throw invalidArgument(operation, 'callbacks to be an array of callback objects', args.callbacks);
+    }
+    if (args.signal !== undefined && !(args.signal instanceof AbortSignal)) {
+      throw invalidArgument(operation, 'signal to be an AbortSignal', args.signal);
+    }
+
+    let source: BatchIterator;
+    let validation: BatchIterator | undefined;
+    if (iteratorInput) {
+      source = x;
+      if (args.validationSplit !== undefined) {
+        throw invalidArgument(operation, 'validationData (validationSplit works on tensors only)', args.validationSplit);
+      }
+    } else {
+      if (yOrArgs === undefined || isOptionsLike(yOrArgs)) {
+        throw invalidArgument(operation, 'targets y after the inputs x (or a data iterator as x)', yOrArgs);
+      }
+      let [xs, ys] = this.toTensors(operation, x, yOrArgs as DataLike);
+      if (args.validationSplit !== undefined && args.validationSplit !== 0) {
+        const split = checkNumberInRange(operation, 'validationSplit', args.validationSplit, 0, 1, { maxExclusive: true });
+        const samples = xs[0].shape[0];
+        const trainCount = Math.floor(samples * (1 - split));
+        if (trainCount === 0 || trainCount === samples) {
+          throw invalidArgument(operation, `a validationSplit that leaves samples on both sides of ${samples}`, split);
+        }
+        // Keras holds out the last samples, before any shuffling.
+        const part = (tensors: Tensor[], start: number, count: number) => tensors.map((t) => new Tensor(t.native.narrow(start, count)));
+        validation = this.batches(part(xs, trainCount, samples - trainCount), part(ys, trainCount, samples - trainCount), batchSize, false);
+        [xs, ys] = [part(xs, 0, trainCount), part(ys, 0, trainCount)];
+      }
+      source = this.batches(xs, ys, batchSize, shuffle);
+    }
+    if (source.length === 0) throw invalidArgument(operation, 'training data with at least one sample', source.samples ?? 0);
+    if (args.validationData !== undefined) {
+      validation = isBatchIterator(args.validationData)
+        ? args.validationData
+        : this.validationTensors(operation, args.validationData, batchSize);
+    }
+    this.checkSourceShape(operation, 'x', source);
+    if (validation) this.checkSourceShape(operation, 'validationData', validation);
+    const parallel = dataParallel();
+    if (parallel) {
+      source = shard(source);
+      if (validation) validation = shard(validation);
+    }
+
+    const steps = checkPositiveInteger(operation, 'stepsPerEpoch', args.stepsPerEpoch ?? source.length);
+    const validationSteps = validation
+      ? checkPositiveInteger(operation, 'validationSteps', args.validationSteps ?? validation.length)
+      : 0;
+    const classWeight = args.classWeight === undefined ? undefined : checkClassWeight(operation, args.classWeight);
+
+    const history = new History();
+    // As in Keras, the progress bar comes last, so it shows what other callbacks add to the logs.
+    const callbacks: CallbackHooks[] = [...(parallel ? [new RankAveraging()] : []), ...callbacksGiven, history];
+    // With several ranks only rank 0 prints, as torch.distributed scripts do.
+    if (verbose > 0 && (!parallel || distributedRank() === 0)) callbacks.push(new ProgressLogger(verbose as 1 | 2));
+    const list = new CallbackList(callbacks);
+    const names = [...compiled.names, ...(validation ? compiled.names.map((n) => `val_${n}`) : [])];
+    list.configure(this.model as never, { epochs, steps, verbose, metrics: names });
+
+    if (source.classIndices) this.model.classIndices = { ...source.classIndices };
+    this.training = true;
+    this.model.stopTraining = false;
+    try {
+      if (parallel) {
+        const shapes = source.inputShape ? [[...source.inputShape]] : undefined;
+        await this.schedule(() => startFromRankZero(this.model.built(operation, shapes).native));
+      }
+      await runEpochs(source, (bx, by) => this.step('train', bx, by, classWeight), {
+        epochs,
+        initialEpoch,
+        steps,
+        names: compiled.names,
+        callbacks: list,
+        signal: args.signal,
+        shouldStop: () => this.model.stopTraining,
+        validate: validation ? () => this.evaluateSource(validation!, validationSteps, 'val_') : undefined,
+      });
+    } finally {
+      this.training = false;
+    }
+    return history;
+  }
+
+  // ---- evaluate and predict ----------------------------------------------------------------------
+
+  async evaluate(x: DataLike | BatchIterator, y?: DataLike | EvaluateArgs, args?: EvaluateArgs): Promise<number | number[] | Logs> {
+    const iteratorInput = isBatchIterator(x);
+    const options = (iteratorInput ? y ?? {} : args ?? {}) as EvaluateArgs;
+    checkPlainObject('evaluate', 'options', options);
+    checkKnownOptions('evaluate', options, ['batchSize', 'verbose', 'steps', 'returnDict']);
+    this.requireCompiled('evaluate');
+    checkVerbose('evaluate', options.verbose ?? 1);
+    const batchSize = checkPositiveInteger('evaluate', 'batchSize', options.batchSize ?? 32);
+    let source: BatchIterator;
+    if (iteratorInput) {
+      source = x;
+    } else {
+      if (y === undefined) throw invalidArgument('evaluate', 'targets y after the inputs x', y);
+      const [xs, ys] = this.toTensors('evaluate', x, y as DataLike);
+      source = this.batches(xs, ys, batchSize, false);
+    }
+    this.checkSourceShape('evaluate', 'x', source);
+    const steps = checkPositiveInteger('evaluate', 'steps', options.steps ?? source.length);
+    const logs = await this.evaluateSource(source, steps, '');
+    if (options.returnDict) return logs;
+    const values = Object.values(logs);
+    return values.length === 1 ? values[0] : values;
+  }
+
+  async predict(x: DataLike | BatchIterator, args: PredictArgs = {}): Promise<Prediction> {
+    checkPlainObject('predict', 'options', args);
+    checkKnownOptions('predict', args, ['batchSize', 'verbose', 'steps']);
+    checkVerbose('predict', args.verbose ?? 0);
+    const batchSize = checkPositiveInteger('predict', 'batchSize', args.batchSize ?? 32);
+    const source = isBatchIterator(x) ? x : this.batches(this.toInputs('predict', x), null, batchSize, false);
+    this.checkSourceShape('predict', 'x', source);
+    const steps = checkPositiveInteger('predict', 'steps', args.steps ?? source.length);
+    const outputs: Tensor[][] = [];
+    await forEachBatch(source, steps, { next: 0 }, async ([bx]) => {
+      outputs.push(await this.predictBatch('predict', this.batchInputs('predict', bx)));
+    }, undefined, 'predict');
+    const joined = this.model.outputNames.map((_, i) => {
+      const parts = outputs.map((batch) => batch[i]);
+      if (parts.length === 1) return parts[0];
+      const result = concat(parts);
+      parts.forEach((part) => part.dispose());
+      return result;
+    });
+    return this.structured(joined);
+  }
+
+  async predictOnBatch(x: DataLike): Promise<Prediction> {
+    return this.structured(await this.predictBatch('predictOnBatch', this.toInputs('predictOnBatch', x)));
+  }
+
+  async trainOnBatch(x: DataLike, y: DataLike, args: { classWeight?: ClassWeight } = {}): Promise<number | number[]> {
+    this.requireCompiled('trainOnBatch');
+    if (this.training) throw new ValueError('trainOnBatch: a fit() call is ongoing on this model; await it first');
+    const classWeight = args.classWeight === undefined ? undefined : checkClassWeight('trainOnBatch', args.classWeight);
+    const [xs, ys] = this.toTensors('trainOnBatch', x, y);
+    const values = await this.step('train', xs, ys, classWeight);
+    return values.length === 1 ? values[0] : values;
+  }
+
+  async testOnBatch(x: DataLike, y: DataLike): Promise<number | number[]> {
+    this.requireCompiled('testOnBatch');
+    const [xs, ys] = this.toTensors('testOnBatch', x, y);
+    const values = await this.step('evaluate', xs, ys);
+    return values.length === 1 ? values[0] : values;
+  }
+
+  // ---- steps -------------------------------------------------------------------------------------
+
+  private structured(outputs: Tensor[]): Prediction {
+    if (this.model.outputStructure === 'single') return outputs[0];
+    if (this.model.outputStructure === 'array') return outputs;
+    return Object.fromEntries(this.model.outputNames.map((name, i) => [name, outputs[i]]));
+  }
+
+  private step(kind: 'train' | 'evaluate', x: BatchData | Tensor[], y: BatchData | Tensor[] | null, classWeight?: Map<number, number>): Promise<number[]> {
+    const operation = kind === 'train' ? 'fit' : 'evaluate';
+    const xs = this.batchInputs(operation, x);
+    if (!y) throw new ValueError(`${operation}: the data yields no targets (classMode null?); targets are needed to compute a loss`);
+    const ys = toTensorList(operation, 'y', y, this.model.outputNames, 'output');
+    const built = this.model.built(operation, xs.map((t) => t.shape.slice(1)));
+    this.checkInputShapes(operation, xs);
+    const compiled = this.requireCompiled(operation);
+    const targets = ys.map((t, i) => (compiled.outputs[i].loss === null ? null : t.native));
+    const sampleWeight = classWeight ? sampleWeights(ys[0], classWeight) : null;
+    return this.schedule(() => {
+      this.syncTrainable(built);
+      return kind === 'train'
+        ? built.native.trainStep(xs.map((t) => t.native), targets, sampleWeight?.native ?? null)
+        : built.native.evaluateStep(xs.map((t) => t.native), targets, sampleWeight?.native ?? null);
+    });
+  }
+
+  /** `trainable` changed on a layer (or a nested model) takes effect at the next step. */
+  private syncTrainable(built: BuiltModel): void {
+    const flags = built.trainableFlags();
+    const key = flags.map(Number).join('');
+    if (this.sentFlags.get(built.native) === key) return;
+    built.native.setTrainable(flags);
+    this.sentFlags.set(built.native, key);
+  }
+
+  private async predictBatch(operation: string, xs: Tensor[]): Promise<Tensor[]> {
+    const built = this.model.built(operation, xs.map((t) => t.shape.slice(1)));
+    this.checkInputShapes(operation, xs);
+    const natives = await this.schedule(() => built.native.predict(xs.map((t) => t.native)));
+    return natives.map((native) => new Tensor(native));
+  }
+
+  private async evaluateSource(source: BatchIterator, steps: number, prefix: string): Promise<Logs> {
+    const compiled = this.requireCompiled('evaluate');
+    const means = new RunningMeans(compiled.names);
+    await forEachBatch(source, steps, { next: 0 }, async ([x, y]) => {
+      const xs = this.batchInputs('evaluate', x);
+      means.add(await this.step('evaluate', xs, y), xs[0].shape[0]);
+    }, undefined, 'evaluate');
+    return means.logs(prefix);
+  }
+
+  // ---- data --------------------------------------------------------------------------------------
+
+  private batches(xs: Tensor[], ys: Tensor[] | null, batchSize: number, shuffle: boolean): TensorBatches {
+    const single = (tensors: Tensor[], names: string[]) => (names.length === 1 ? tensors[0] : tensors);
+    return new TensorBatches(single(xs, this.model.inputNames), ys ? single(ys, this.model.outputNames) : null, batchSize, shuffle);
+  }
+
+  /** A batch's inputs (from an iterator or the caller) in the model's input order. */
+  private batchInputs(operation: string, x: BatchData | Tensor[]): Tensor[] {
+    return toTensorList(operation, 'x', x, this.model.inputNames, 'input');
+  }
+
+  private toInputs(operation: string, x: DataLike): Tensor[] {
+    const names = this.model.inputNames;
+    const known = this.model.knownInputShapes();
+    return checkInputs(operation, toTensorList(operation, 'x', x, names, 'input'), known ?? names.map(() => undefined), names);
+  }
+
+  private toTensors(operation: string, x: DataLike, y: DataLike): [Tensor[], Tensor[]] {
+    const xs = this.toInputs(operation, x);
+    checkAlive(operation, 'y', y);
+    const ys = toTensorList(operation, 'y', y, this.model.outputNames, 'output');
+    checkTargets(operation, ys, xs[0].shape[0], this.model.outputNames);
+    return [xs, ys];
+  }
+
+  private checkInputShapes(operation: string, xs: Tensor[]): void {
+    const known = this.model.knownInputShapes();
+    if (!known) return;
+    xs.forEach((x, i) => checkSampleShape(operation, xs.length > 1 ? `x[${i}]` : 'x', x.shape, known[i]));
+  }
+
+  /** Checks an iterator's declared input shape before any training starts. */
+  private checkSourceShape(operation: string, argument: string, source: BatchIterator): void {
+    const known = this.model.knownInputShapes();
+    if (!known || known.length !== 1 || !source.inputShape) return;
+    const expected = known[0];
+    const received = [...source.inputShape];
+    if (received.length !== expected.length || received.some((d, i) => d !== expected[i])) {
+      throw new ValueError(
+        `${operation}: ${argument} yields inputs of shape ${formatShape(received)} but the model expects ${formatShape(expected)}` +
+          (received.length === 3 ? " (read the images with the targetSize of the model's input)" : ''),
+      );
+    }
+  }
+
+  private validationTensors(operation: string, data: unknown, batchSize: number): BatchIterator {
+    if (!Array.isArray(data) || data.length !== 2) {
+      throw invalidArgument(operation, 'validationData to be [x, y] or a data iterator', data);
+    }
+    const [xs, ys] = this.toTensors(`${operation} validationData`, data[0] as DataLike, data[1] as DataLike);
+    return this.batches(xs, ys, batchSize, false);
+  }
+}
+
+/** An options object where y should be: `fit(x, {epochs})`. */
+function isOptionsLike(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || ArrayBuffer.isView(value) || value instanceof Tensor) return false;
+  return Object.keys(value).some((key) => FIT_KEYS.includes(key));
+}
+
+/** A per-output option: one value for every output, an array in the outputs' order, or an object keyed by name. */
+function perOutput<T>(option: string, value: unknown, names: readonly string[], convert: (value: unknown) => T, sharedAllowed: boolean): T[] {
+  if (Array.isArray(value)) {
+    if (value.length !== names.length) {
+      throw invalidArgument('compile', `${option} with one entry per output (${names.length}: ${names.map((n) => `'${n}'`).join(', ')})`, value);
+    }
+    return value.map(convert);
+  }
+  if (typeof value === 'object' && value !== null) {
+    const record = value as Record<string, unknown>;
+    const unknown = Object.keys(record).filter((key) => !names.includes(key));
+    if (unknown.length > 0) {
+      throw invalidArgument('compile', `${option} keyed by output names (${names.map((n) => `'${n}'`).join(', ')})`, described(`key '${unknown[0]}'`));
+    }
+    // An output missing from the object has no loss (Keras), or weight 1.
+    return names.map((name) => (Object.hasOwn(record, name) ? convert(record[name]) : convert(sharedAllowed ? null : 1)));
+  }
+  if (!sharedAllowed && names.length > 1) {
+    throw invalidArgument('compile', `${option} as an array or an object keyed by output names`, value);
+  }
+  return names.map(() => convert(value));
+}
+
+/** Metric names per output: a flat list applies to every output, as in Keras 2. */
+function compileMetrics(metrics: unknown, names: readonly string[]): string[][] {
+  if (metrics === undefined) return names.map(() => []);
+  const list = (value: unknown, where: string): string[] => {
+    const items = typeof value === 'string' ? [value] : value;
+    if (!Array.isArray(items) || items.some((m) => typeof m !== 'string')) {
+      throw invalidArgument('compile', `${where} to be an array of names`, value);
+    }
+    return items as string[];
+  };
+  if (Array.isArray(metrics) && metrics.length > 0 && metrics.every(Array.isArray)) {
+    if (metrics.length !== names.length) throw invalidArgument('compile', `metrics with one list per output (${names.length})`, metrics);
+    return metrics.map((m, i) => list(m, `metrics[${i}]`));
+  }
+  if (Array.isArray(metrics)) return names.map(() => list(metrics, 'metrics'));
+  if (typeof metrics === 'object' && metrics !== null) {
+    const record = metrics as Record<string, unknown>;
+    const unknown = Object.keys(record).filter((key) => !names.includes(key));
+    if (unknown.length > 0) throw invalidArgument('compile', `metrics keyed by output names`, described(`key '${unknown[0]}'`));
+    return names.map((name) => (Object.hasOwn(record, name) ? list(record[name], `metrics.${name}`) : []));
+  }
+  throw invalidArgument('compile', 'metrics to be an array of names', metrics);
+}
+
+/** Per-sample weights from class weights; labels are class indices, 0/1, or one-hot rows. */
+function sampleWeights(y: Tensor, classWeight: Map<number, number>): Tensor {
+  const labels = y.dataSync() as ArrayLike<number | bigint>;
+  const count = y.shape[0];
+  const width = count > 0 ? labels.length / count : 0;
+  const weights = new Float32Array(count);
+  for (let i = 0; i < count; i++) {
+    let label = 0;
+    if (width > 1) {
+      for (let j = 1; j < width; j++) if (Number(labels[i * width + j]) > Number(labels[i * width + label])) label = j;
+    } else {
+      label = Math.round(Number(labels[i]));
+    }
+    weights[i] = classWeight.get(label) ?? 1;
+  }
+  return tensor(weights);
+}
+
+function checkClassWeight(operation: string, classWeight: ClassWeight): Map<number, number> {
+  checkPlainObject(operation, 'classWeight', classWeight);
+  const map = new Map<number, number>();
+  for (const [key, value] of Object.entries(classWeight)) {
+    const label = Number(key);
+    if (!Number.isInteger(label) || label < 0) throw invalidArgument(operation, 'classWeight keys to be class indices', key);
+    map.set(label, checkNumberInRange(operation, `classWeight[${key}]`, value, 0, Infinity));
+  }
+  return map;
+}
+
+export function checkVerbose(operation: string, verbose: unknown): 0 | 1 | 2 {
+  if (verbose === 'auto') return 1;
+  if (verbose !== 0 && verbose !== 1 && verbose !== 2) {
+    throw invalidArgument(operation, 'verbose to be 0, 1 or 2', verbose);
+  }
+  return verbose;
+}
+
+export type { Batch };

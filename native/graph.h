@@ -1,0 +1,78 @@
+// A model's layer graph, built from lib/'s graph spec: the layers (each one or more torch::nn modules,
+// with their weights), the nodes that apply them to tensors, and the forward pass through it. lib/models
+// decides the graph (Keras's functional API, Sequential as a chain); this file only runs it.
+#pragma once
+
+#include <napi.h>
+#include <torch/torch.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "layers.h"
+
+namespace keras_torch {
+
+// One Keras layer: the modules its spec list built, applied in order. Layers own their weights, as in
+// Keras: a layer applied at several nodes (a shared layer), or a model used inside another (a pretrained
+// base under a new head), runs the same modules, so it has one set of weights wherever it appears.
+struct GraphLayer {
+  explicit GraphLayer(Napi::Array specs);
+  std::vector<BuiltLayer> modules;
+  // False: no gradient reaches its weights, and its BatchNormalization runs in inference mode, as a
+  // frozen layer does in Keras.
+  bool trainable = true;
+
+  void SetTrainable(bool value);
+};
+
+// One application of a layer: which tensors it reads. Tensor ids 0..inputCount-1 are the model's
+// inputs; node i writes tensor inputCount + i.
+struct GraphNode {
+  size_t layer;
+  std::vector<size_t> inputs;
+  // Conv2D(activation: 'relu') followed by MaxPooling2D: the ReLU is moved from the end of the first
+  // node to after the pooling of the second (same values and gradients, a quarter of the elements).
+  bool skipLastModule = false;
+  std::optional<torch::nn::AnyModule> afterFirstModule;
+};
+
+class Graph {
+ public:
+  // spec: {layers: NativeLayer[] (read through `layerOf`), nodes: [{layer, inputs}], inputCount, outputs}
+  Graph(Napi::Object spec, const std::function<std::shared_ptr<GraphLayer>(Napi::Value)>& layerOf);
+
+  // Channels-last inputs in, channels-last outputs out. `logitsFor[i]` names the activation that output i
+  // ends with and that its loss folds in (empty: the output as predict returns it).
+  std::vector<torch::Tensor> Forward(const std::vector<torch::Tensor>& inputs,
+                                     const std::vector<std::string>& logitsFor);
+
+  // Sets train/eval mode, keeping frozen layers' BatchNormalization in eval mode while training.
+  void SetTraining(bool training);
+  // One flag per layer; weights of frozen layers stop requiring gradients.
+  void SetTrainable(const std::vector<bool>& trainable);
+
+  // The activation module output `index` ends with, or "" when its last module is not an activation.
+  std::string FinalActivation(size_t output) const;
+
+  torch::nn::Module& root() { return *root_; }
+  const std::vector<WeightSlot>& weights() const { return weights_; }
+  size_t inputCount() const { return inputCount_; }
+  size_t outputCount() const { return outputs_.size(); }
+
+ private:
+  std::shared_ptr<torch::nn::Module> root_;  // every module registered once: parameters(), to(), train()
+  std::vector<std::shared_ptr<GraphLayer>> layers_;
+  std::vector<GraphNode> nodes_;
+  std::vector<size_t> outputs_;
+  std::vector<size_t> consumers_;  // per tensor id: how many nodes read it
+  std::vector<WeightSlot> weights_;  // layer by layer, in Keras's order
+  size_t inputCount_ = 0;
+
+  void MoveActivationsAfterPooling();
+};
+
+}  // namespace keras_torch
