@@ -44,3 +44,4 @@ export { Batch, BatchData, BatchIterator } from './data';
 export * as distributed from './distributed';
 export { device, setDevice, cuda, setNumThreads, getNumThreads, setSeed, backendInfo, BackendInfo } from './runtime';
 export type { CpuMemoryInfo } from './native/binding';
+export { plotModel, modelToSvg, PlotModelOptions } from './models/plot-model';

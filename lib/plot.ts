@@ -52,7 +52,8 @@ interface Panel {
   series: Series[];
 }
 
-function escapeXml(text: string): string {
+/** Escapes text for SVG (element content and attribute values). */
+export function escapeXml(text: string): string {
   return text.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
 }
 
@@ -255,13 +256,21 @@ export async function plotHistory(history: HistoryLike, file: string, options: P
     throw invalidArgument('plotHistory', 'file to end in .svg or .png (or have no extension, for both)', file);
   }
   const targets = extension === '' ? [`${file}.svg`, `${file}.png`] : [file];
-  await mkdir(path.dirname(file), { recursive: true });
-  for (const target of targets) {
-    if (target.toLowerCase().endsWith('.svg')) {
-      await writeFile(target, svg);
-    } else {
-      await sharp(Buffer.from(svg)).png().toFile(target);
-    }
-  }
+  for (const target of targets) await writeSvgOrPng(svg, target);
   return targets;
+}
+
+/**
+ * Writes `svg` to `file`, creating its folder: the text for a `.svg` file, a PNG rendered by sharp for
+ * any other. `dpi` sets the PNG's resolution (96, the default, is one pixel per SVG pixel) and is recorded in it.
+ */
+export async function writeSvgOrPng(svg: string, file: string, options: { dpi?: number } = {}): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  if (file.toLowerCase().endsWith('.svg')) {
+    await writeFile(file, svg);
+    return;
+  }
+  const { dpi } = options;
+  const image = sharp(Buffer.from(svg), dpi === undefined ? {} : { density: (72 * dpi) / 96 });
+  await (dpi === undefined ? image : image.withMetadata({ density: dpi })).png().toFile(file);
 }

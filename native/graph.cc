@@ -64,6 +64,7 @@ Graph::Graph(Napi::Object object, const std::function<std::shared_ptr<GraphLayer
     const std::string context = "graph node " + std::to_string(i);
     SpecReader node(nodes.Get(i).As<Napi::Object>(), context);
     GraphNode built{static_cast<size_t>(node.Integer("layer")), Indices(node.Object("inputs"), context)};
+    if (node.Has("training")) built.training = node.Boolean("training", true);
     if (built.layer >= layers_.size()) throw std::invalid_argument(context + ": no such layer");
     // Nodes come in topological order: each reads only the model's inputs and earlier nodes.
     for (size_t input : built.inputs) {
@@ -146,7 +147,11 @@ std::vector<torch::Tensor> Graph::Forward(const std::vector<torch::Tensor>& inpu
     }
     for (size_t k = start; k < count; ++k) {
       if (wantsLogits[id] && k + 1 == count) beforeActivation[id] = x;
+      torch::nn::Module& module = *layer.modules[k].module.ptr();
+      const bool wasTraining = module.is_training();
+      if (node.training.has_value()) module.train(*node.training);
       x = layer.modules[k].module.forward(x);
+      if (node.training.has_value()) module.train(wasTraining);
       if (k == 0 && node.afterFirstModule) x = node.afterFirstModule->forward(x);
     }
     values[id] = x;

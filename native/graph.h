@@ -38,6 +38,10 @@ struct GraphNode {
   // node to after the pooling of the second (same values and gradients, a quarter of the elements).
   bool skipLastModule = false;
   std::optional<torch::nn::AnyModule> afterFirstModule;
+  // Keras's `layer.apply(x, {training})`: run this node in inference (false) or training (true) mode
+  // whatever the step does, as a base model applied with training: false keeps its BatchNormalization
+  // on its moving statistics while the model around it trains.
+  std::optional<bool> training;
 };
 
 class Graph {

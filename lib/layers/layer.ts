@@ -7,7 +7,7 @@
 import { described, invalidArgument, ValueError } from '../errors';
 import type { LayerSpec, NativeLayer } from '../native/binding';
 import { loadBinding } from '../native/loader';
-import { checkBoolean, checkPlainObject, checkShape, formatShape } from '../validation';
+import { checkBoolean, checkKnownOptions, checkPlainObject, checkShape, formatShape } from '../validation';
 import { isSymbolicTensor, Node, SymbolicTensor } from './symbolic';
 
 /** Options every layer accepts. */
@@ -23,6 +23,16 @@ export interface LayerArgs {
 }
 
 export const LAYER_ARG_KEYS = ['inputShape', 'inputDim', 'name', 'trainable'] as const;
+
+/** Options of `layer.apply`. */
+export interface ApplyOptions {
+  /**
+   * Keras's `training` argument: false runs this application in inference mode always (BatchNormalization on
+   * its moving statistics, no dropout), as Keras's transfer-learning guide applies a base model; true, in
+   * training mode always. Default: the mode of the step (fit trains, predict and evaluate infer).
+   */
+  training?: boolean;
+}
 
 /** One weight as Keras names and shapes it. */
 export interface WeightInfo {
@@ -102,13 +112,16 @@ export abstract class Layer {
    * Applies the layer to symbolic tensors (from `Input()` or another layer's `apply`), recording the
    * connection, and returns the symbolic output: `const y = new Dense(10).apply(x)`.
    */
-  apply(inputs: SymbolicTensor | SymbolicTensor[]): SymbolicTensor {
-    const node = this.connect(inputs, `${this.className} '${this.name}'.apply`);
+  apply(inputs: SymbolicTensor | SymbolicTensor[], options: ApplyOptions = {}): SymbolicTensor {
+    const node = this.connect(inputs, `${this.className} '${this.name}'.apply`, options);
     return node.outputs[0];
   }
 
   /** @internal Checks inputs, fixes the layer's input shapes, and records the node. */
-  protected connect(inputs: SymbolicTensor | SymbolicTensor[], context: string): Node {
+  protected connect(inputs: SymbolicTensor | SymbolicTensor[], context: string, options: ApplyOptions = {}): Node {
+    checkPlainObject(context, 'options', options);
+    checkKnownOptions(context, options, ['training']);
+    const training = options.training === undefined ? undefined : checkBoolean(context, 'training', options.training);
     const list = Array.isArray(inputs) ? inputs : [inputs];
     list.forEach((input, i) => {
       if (!isSymbolicTensor(input)) {
@@ -126,7 +139,7 @@ export abstract class Layer {
     const shapes = list.map((t) => t.sampleShape);
     const outputShapes = this.outputShapesFor(shapes);
     this.fixInputShapes(context, shapes);
-    const node = new Node(this, list);
+    const node = new Node(this, list, training);
     node.outputs = outputShapes.map((shape, i) => new SymbolicTensor([null, ...shape], node, i));
     this.inboundNodes.push(node);
     return node;

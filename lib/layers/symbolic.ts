@@ -44,6 +44,8 @@ export class Node {
   constructor(
     readonly layer: Layer,
     readonly inputs: readonly SymbolicTensor[],
+    /** Keras's `training` argument: run this node in training (true) or inference (false) mode always. */
+    readonly training?: boolean,
   ) {}
 }
 

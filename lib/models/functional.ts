@@ -11,8 +11,11 @@ import type { Node, SymbolicTensor } from '../layers/symbolic';
 import type { GraphSpec, NativeLayer } from '../native/binding';
 import { formatShape } from '../validation';
 
-/** A reference to a tensor in a config: [layer name, node index within the model, output index]. */
-export type TensorReference = [string, number, number];
+/**
+ * A reference to a tensor in a config: [layer name, node index within the model, output index], and, as
+ * Keras writes them, the call's arguments (`{training: false}`) on the node's inbound references.
+ */
+export type TensorReference = [string, number, number, { training?: boolean }?];
 
 export interface FunctionalConfig {
   name: string;
@@ -161,17 +164,20 @@ export class Topology {
 
     const nodes: GraphSpec['nodes'] = [];
     const inputCount = this.inputs.length;
-    const emit = (topology: Topology, inputIds: number[]): number[] => {
+    const emit = (topology: Topology, inputIds: number[], inherited?: boolean): number[] => {
       const ids = new Map<SymbolicTensor, number>();
       topology.inputs.forEach((input, i) => ids.set(input, inputIds[i]));
       for (const node of topology.nodes) {
         if (node.inputs.length === 0) continue;
         const reads = node.inputs.map((tensor) => ids.get(tensor)!);
+        // A node's own `training` wins; a nested model's applies to every node inside it.
+        const training = node.training ?? inherited;
         if (isNestedModel(node.layer)) {
-          const produced = emit(node.layer.topology, reads);
+          const produced = emit(node.layer.topology, reads, training);
           node.outputs.forEach((tensor, i) => ids.set(tensor, produced[i]));
         } else {
-          nodes.push({ layer: register(node.layer, node.inputs.map((t) => t.sampleShape)), inputs: reads });
+          const layer = register(node.layer, node.inputs.map((t) => t.sampleShape));
+          nodes.push(training === undefined ? { layer, inputs: reads } : { layer, inputs: reads, training });
           ids.set(node.outputs[0], inputCount + nodes.length - 1);
         }
       }
@@ -205,7 +211,11 @@ export class Topology {
         config: layer.getConfig(),
         inboundNodes: this.nodesOf(layer)
           .filter((node) => node.inputs.length > 0)
-          .map((node) => node.inputs.map(reference)),
+          .map((node) => node.inputs.map((tensor) => {
+            const entry = reference(tensor);
+            if (node.training !== undefined) entry.push({ training: node.training });
+            return entry;
+          })),
       })),
       inputLayers: this.inputs.map(reference),
       outputLayers: this.outputs.map(reference),

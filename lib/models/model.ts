@@ -8,7 +8,7 @@ import type { CallbackModel, History, Logs } from '../callbacks/callback';
 import type { BatchIterator } from '../data';
 import { described, invalidArgument, ValueError } from '../errors';
 import { InputLayer } from '../layers/core';
-import { Layer, WeightInfo } from '../layers/layer';
+import { ApplyOptions, Layer, WeightInfo } from '../layers/layer';
 import { registerLayerFactory, layerFromConfig } from '../layers/registry';
 import { isSymbolicTensor, SymbolicTensor } from '../layers/symbolic';
 import type { LayerSpec, NativeModel } from '../native/binding';
@@ -30,7 +30,7 @@ import {
   TrainerHost,
 } from '../training/trainer';
 import { checkKnownOptions, checkPlainObject, formatShape } from '../validation';
-import { FunctionalConfig, LeafLayer, Topology } from './functional';
+import { FunctionalConfig, LeafLayer, TensorReference, Topology } from './functional';
 import { readModelFile, restoreWeights, saveModelFile, WeightedModel } from './persistence';
 import { formatSummary, SummaryRow } from './summary';
 
@@ -162,8 +162,8 @@ export class Model<O extends TensorStructure = TensorStructure> extends Layer im
   }
 
   /** Applies the model to a symbolic tensor, as a layer: `const features = base.apply(x)`. One output only; see applyOutputs. */
-  override apply(inputs: SymbolicTensor | SymbolicTensor[]): SymbolicTensor {
-    const outputs = this.applyOutputs(inputs);
+  override apply(inputs: SymbolicTensor | SymbolicTensor[], options: ApplyOptions = {}): SymbolicTensor {
+    const outputs = this.applyOutputs(inputs, options);
     if (outputs.length !== 1) {
       throw new ValueError(`Model '${this.name}'.apply: the model has ${outputs.length} outputs; use applyOutputs(), which returns them all`);
     }
@@ -171,8 +171,8 @@ export class Model<O extends TensorStructure = TensorStructure> extends Layer im
   }
 
   /** Applies the model to symbolic tensors and returns one symbolic tensor per output. */
-  applyOutputs(inputs: SymbolicTensor | SymbolicTensor[]): SymbolicTensor[] {
-    return this.connect(inputs, `Model '${this.name}'.apply`).outputs;
+  applyOutputs(inputs: SymbolicTensor | SymbolicTensor[], options: ApplyOptions = {}): SymbolicTensor[] {
+    return this.connect(inputs, `Model '${this.name}'.apply`, options).outputs;
   }
 
   override get takesMultipleInputs(): boolean {
@@ -489,7 +489,7 @@ function functionalFromConfig(config: FunctionalConfig): Model {
     layers.set(entry.name ?? layer.name, layer);
     produced.set(entry.name ?? layer.name, layer instanceof InputLayer ? [[layer.output]] : []);
   });
-  const tensorAt = ([name, node, index]: [string, number, number]): SymbolicTensor | undefined => produced.get(name)?.[node]?.[index];
+  const tensorAt = ([name, node, index]: TensorReference): SymbolicTensor | undefined => produced.get(name)?.[node]?.[index];
   // Nodes can read tensors of layers listed after them (shared layers); apply what can be, until done.
   const pending = config.layers.flatMap((entry) => (entry.inboundNodes ?? []).map((inbound, position) => ({ entry, inbound, position })));
   while (pending.length > 0) {
@@ -500,10 +500,13 @@ function functionalFromConfig(config: FunctionalConfig): Model {
     const [{ entry, inbound }] = pending.splice(ready, 1);
     const layer = layers.get(entry.name)!;
     const inputs = inbound.map((ref) => tensorAt(ref)!);
-    const outputs = layer instanceof Model ? layer.applyOutputs(inputs.length === 1 ? inputs[0] : inputs) : [layer.apply(inputs.length === 1 ? inputs[0] : inputs)];
+    const kwargs = inbound[0]?.[3];
+    const options = typeof kwargs?.training === 'boolean' ? { training: kwargs.training } : {};
+    const argument = inputs.length === 1 ? inputs[0] : inputs;
+    const outputs = layer instanceof Model ? layer.applyOutputs(argument, options) : [layer.apply(argument, options)];
     produced.get(entry.name)!.push(outputs);
   }
-  const find = (ref: [string, number, number], what: string) => {
+  const find = (ref: TensorReference, what: string) => {
     const found = tensorAt(ref);
     if (!found) throw new ValueError(`functional config: ${what} ${JSON.stringify(ref)} names no tensor`);
     return found;

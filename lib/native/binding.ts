@@ -59,7 +59,8 @@ export interface NativeLayer {
  */
 export interface GraphSpec {
   layers: NativeLayer[];
-  nodes: { layer: number; inputs: number[] }[];
+  /** `training`: this node always runs in training (true) or inference (false) mode. */
+  nodes: { layer: number; inputs: number[]; training?: boolean }[];
   inputCount: number;
   outputs: number[];
 }

@@ -205,6 +205,35 @@ describe('training graphs', () => {
     expect(values(base.getWeights()[0])).not.toEqual(before[0]);
   });
 
+  test("apply(x, {training: false}) keeps a base's BatchNormalization on its moving statistics while the head trains", async () => {
+    setSeed(8);
+    const base = residualModel('base_t');
+    const input = Input({ shape: [8, 8, 4] });
+    const output = new Dense(1, { activation: 'sigmoid', name: 'head_t' }).apply(base.apply(input, { training: false }));
+    const model = new Model({ inputs: input, outputs: output });
+    model.compile({ optimizer: 'adam', loss: 'binary_crossentropy' });
+    const statistics = () => base.getWeights().slice(1, 5).map(values); // bn1: gamma, beta, moving mean, variance
+    const before = statistics();
+    const x = randomTensor([8, 8, 8, 4], 15);
+    const y = tensor([0, 1, 0, 1, 1, 0, 1, 0], [8, 1]);
+    await model.fit(x, y, { epochs: 1, batchSize: 4, verbose: 0 });
+    const after = statistics();
+    // gamma and beta train (the base is trainable); the moving mean and variance stay as they were.
+    expect(after[2]).toEqual(before[2]);
+    expect(after[3]).toEqual(before[3]);
+    expect(after[0]).not.toEqual(before[0]);
+    // The same model without training: false updates them.
+    const free = new Model({ inputs: input, outputs: new Dense(1, { name: 'head_t2' }).apply(base.apply(input)) });
+    free.compile({ optimizer: 'adam', loss: 'mse' });
+    await free.fit(x, y, { epochs: 1, batchSize: 4, verbose: 0 });
+    expect(statistics()[2]).not.toEqual(after[2]);
+    // The argument survives a save and load.
+    const file = path.join(tmp, 'training-false.safetensors');
+    await model.save(file);
+    const config = (await loadModel(file)).getConfig() as { layers: { name: string; inboundNodes: unknown[][][] }[] };
+    expect(config.layers.find((layer) => layer.name === 'base_t')!.inboundNodes[0][0][3]).toEqual({ training: false });
+  });
+
   test('trainable: false on a layer freezes it in a Sequential', async () => {
     const frozen = new Dense(3, { inputShape: [2], trainable: false });
     const model = new Sequential([frozen, new Dense(1)]);
