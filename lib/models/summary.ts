@@ -52,13 +52,12 @@ export function formatSummary(modelName: string, rows: SummaryRow[], totals: Sum
   lines.push(border('┡', '━', '╇', '┩'));
   rows.forEach((row, i) => {
     const shapes = row.outputShapes === 'multiple' ? ['multiple'] : row.outputShapes.map((shape) => `(None, ${shape.join(', ')})`);
-    const connected = functional ? (row.connectedTo!.length > 0 ? row.connectedTo! : ['-']) : [];
-    // A cell with several entries (outputs, inbound tensors) takes one line each.
-    const height = Math.max(shapes.length, connected.length, 1);
+    const columns = [wrap(`${row.name} (${row.className})`, widths[0]), shapes.flatMap((s) => wrap(s, widths[1])), [withThousands(row.params)]];
+    if (functional) columns.push((row.connectedTo!.length > 0 ? row.connectedTo! : ['-']).flatMap((c) => wrap(c, widths[3])));
+    // A cell longer than its column, or with several entries (outputs, inbound tensors), takes several lines.
+    const height = Math.max(...columns.map((column) => column.length));
     for (let line = 0; line < height; line++) {
-      const values = [line === 0 ? `${row.name} (${row.className})` : '', shapes[line] ?? '', line === 0 ? withThousands(row.params) : ''];
-      if (functional) values.push(connected[line] ?? '');
-      lines.push(`│ ${cells(values, align).join(' │ ')} │`);
+      lines.push(`│ ${cells(columns.map((column) => column[line] ?? ''), align).join(' │ ')} │`);
     }
     if (i < rows.length - 1) lines.push(border('├', '─', '┼', '┤'));
   });
@@ -68,4 +67,18 @@ export function formatSummary(modelName: string, rows: SummaryRow[], totals: Sum
   lines.push(` Trainable params: ${withThousands(totals.trainable)} (${formatBytes(totals.trainable * 4)})`);
   lines.push(` Non-trainable params: ${withThousands(nonTrainable)} (${formatBytes(nonTrainable * 4)})`);
   return lines.join('\n');
+}
+
+/** Splits text into lines of at most `width` characters, at spaces where it can, as Keras wraps its cells. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let rest = text;
+  while (rest.length > width) {
+    const space = rest.lastIndexOf(' ', width);
+    const cut = space > 0 ? space : width;
+    lines.push(rest.slice(0, cut));
+    rest = rest.slice(cut).trimStart();
+  }
+  lines.push(rest);
+  return lines;
 }
