@@ -160,7 +160,7 @@ async function predict(argv: string[]): Promise<void> {
   if (flags.has('help')) return void console.log(USAGE.predict);
   if (positional.length < 2) throw new UsageError('predict takes a MODEL and at least one IMAGE');
   const [modelFile, ...images] = positional;
-  const model = await loadModel(modelFile);
+  const model = oneInOneOut(await loadModel(modelFile), modelFile);
   const [height, width, channels] = model.inputShape ?? [];
   if (channels === undefined) throw new Error(`${modelFile}: the model does not take images`);
   const names = Object.entries(model.classIndices ?? {}).sort((a, b) => a[1] - b[1]).map(([name]) => name);
@@ -189,7 +189,7 @@ async function evaluate(argv: string[]): Promise<void> {
   const [modelFile, dir] = positional;
   if (!isDirectory(dir)) throw new UsageError(`DIR ${dir} is not a directory`);
   const batchSize = numberFlag(flags, 'batch-size', 32, positiveInteger, 'a positive integer');
-  const model = await loadModel(modelFile);
+  const model = oneInOneOut(await loadModel(modelFile), modelFile);
   const [height, width] = model.inputShape ?? [];
   const units = model.outputShape?.[model.outputShape.length - 1] ?? 1;
   const classes = model.classIndices
@@ -204,6 +204,17 @@ async function evaluate(argv: string[]): Promise<void> {
   });
   const logs = (await model.evaluate(data, { verbose: 0, returnDict: true })) as Record<string, number>;
   console.log(Object.entries(logs).map(([key, value]) => `${key}: ${value.toFixed(4)}`).join(' - '));
+}
+
+/** The CLI feeds images in and reads one result out: models with other inputs or outputs are refused by name. */
+function oneInOneOut<M extends { inputNames: string[]; outputNames: string[] }>(model: M, file: string): M {
+  if (model.inputNames.length !== 1 || model.outputNames.length !== 1) {
+    throw new Error(
+      `${file}: the command line takes models with one image input and one output; this one has inputs ` +
+        `${model.inputNames.join(', ')} and outputs ${model.outputNames.join(', ')} (use the API)`,
+    );
+  }
+  return model;
 }
 
 function info(argv: string[]): void {

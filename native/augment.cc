@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "async.h"
 #include "errors.h"
 #include "runtime.h"
 #include "tensor.h"
@@ -313,53 +314,26 @@ void ProcessImage(const AugmentJob& job, const Source* source, const ImageParams
   }
 }
 
-class AugmentWorker : public Napi::AsyncWorker {
- public:
-  AugmentWorker(Napi::Env env, AugmentJob job)
-      : Napi::AsyncWorker(env), job_(std::move(job)), deferred_(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise Promise() const { return deferred_.Promise(); }
-
-  void Execute() override {
-    std::string message;
-    bool ok = GuardOffThread("augmentImages", message, [&] {
-      ApplyThreadSettings();
-      const int64_t n = job_.input.size(0);
-      const int64_t count = job_.input.size(1) * job_.input.size(2) * job_.input.size(3);
-      output_ = torch::empty(job_.input.sizes(), torch::kFloat32);
-      float* out = output_.data_ptr<float>();
-      // One thread per batch: iterators keep several batches in flight on libuv's pool, which already
-      // fills the cores. at::parallel_for here measured slower: libtorch's OpenMP team spin-waits after
-      // each batch and takes the CPU from sharp's decoding on the other pool threads.
-      const ImageParams none;
-      for (int64_t i = 0; i < n; ++i) {
-        const ImageParams& params = job_.params.empty() ? none : job_.params[static_cast<size_t>(i)];
-        if (job_.input.scalar_type() == torch::kUInt8) {
-          ProcessImage(job_, job_.input.data_ptr<uint8_t>() + i * count, params, out + i * count);
-        } else {
-          ProcessImage(job_, job_.input.data_ptr<float>() + i * count, params, out + i * count);
-        }
-      }
-    });
-    if (!ok) SetError(message);
-  }
-  void OnOK() override {
-    Napi::Env env = Env();
-    Napi::HandleScope scope(env);
-    try {
-      deferred_.Resolve(NativeTensor::FromTorch(env, output_));
-    } catch (const Napi::Error& error) {
-      deferred_.Reject(error.Value());
-    } catch (const std::exception& error) {
-      deferred_.Reject(Napi::Error::New(env, std::string("augmentImages: ") + error.what()).Value());
+// One batch on a libuv pool thread: iterators keep several batches in flight on libuv's pool, which
+// already fills the cores. at::parallel_for here measured slower: libtorch's OpenMP team spin-waits after
+// each batch and takes the CPU from sharp's decoding on the other pool threads.
+torch::Tensor RunAugmentJob(const AugmentJob& job) {
+  ApplyThreadSettings();
+  const int64_t n = job.input.size(0);
+  const int64_t count = job.input.size(1) * job.input.size(2) * job.input.size(3);
+  torch::Tensor output = torch::empty(job.input.sizes(), torch::kFloat32);
+  float* out = output.data_ptr<float>();
+  const ImageParams none;
+  for (int64_t i = 0; i < n; ++i) {
+    const ImageParams& params = job.params.empty() ? none : job.params[static_cast<size_t>(i)];
+    if (job.input.scalar_type() == torch::kUInt8) {
+      ProcessImage(job, job.input.data_ptr<uint8_t>() + i * count, params, out + i * count);
+    } else {
+      ProcessImage(job, job.input.data_ptr<float>() + i * count, params, out + i * count);
     }
   }
-  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
-
- private:
-  AugmentJob job_;
-  torch::Tensor output_;
-  Napi::Promise::Deferred deferred_;
-};
+  return output;
+}
 
 FillMode ParseFillMode(Napi::Env env, const std::string& name) {
   if (name == "nearest") return FillMode::Nearest;
@@ -449,10 +423,10 @@ Napi::Value AugmentImages(const Napi::CallbackInfo& info) {
     job.standardize.mean = FloatList(env, options.Get("mean"), shape[3], "mean");
     job.standardize.std = FloatList(env, options.Get("std"), shape[3], "std");
 
-    auto* worker = new AugmentWorker(env, std::move(job));
-    Napi::Promise promise = worker->Promise();
-    worker->Queue();
-    return promise;
+    auto shared = std::make_shared<AugmentJob>(std::move(job));
+    return PoolPromise<torch::Tensor>::Run(
+        env, "augmentImages", [shared] { return RunAugmentJob(*shared); },
+        [](Napi::Env env, torch::Tensor& output) -> Napi::Value { return NativeTensor::FromTorch(env, output); });
   });
 }
 

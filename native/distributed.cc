@@ -15,6 +15,7 @@
 #include <string>
 
 #include "addon_data.h"
+#include "async.h"
 #include "errors.h"
 #include "model.h"
 #include "spec.h"
@@ -88,30 +89,13 @@ void InBuckets(const std::vector<torch::Tensor>& tensors, Body&& body) {
   flush();
 }
 
-class DistributedWorker : public Napi::AsyncWorker {
- public:
-  DistributedWorker(Napi::Env env, std::string operation, std::function<void()> work)
-      : Napi::AsyncWorker(env), operation_(std::move(operation)), work_(std::move(work)),
-        deferred_(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise Start() {
-    Napi::Promise promise = deferred_.Promise();
-    Queue();
-    return promise;
-  }
-  void Execute() override {
-    std::string message;
-    if (!GuardOffThread(operation_, message, work_)) SetError(message);
-  }
-  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
-  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
-  void KeepAlive(Napi::Value value) { kept_ = Napi::Persistent(value); }
-
- private:
-  std::string operation_;
-  std::function<void()> work_;
-  Napi::Promise::Deferred deferred_;
-  Napi::Reference<Napi::Value> kept_;
-};
+// A collective or rendezvous on a libuv pool thread; resolves undefined.
+Napi::Promise RunDistributed(Napi::Env env, const std::string& operation, std::function<void()> work,
+                             std::initializer_list<Napi::Value> keepAlive = {}) {
+  return PoolPromise<Done>::Run(
+      env, operation, [work = std::move(work)] { work(); return Done{}; },
+      [](Napi::Env env, Done&) { return env.Undefined(); }, keepAlive);
+}
 
 // init({rank, worldSize, address, port, timeoutMs}) -> Promise: the rendezvous blocks until every rank joins.
 Napi::Value Init(const Napi::CallbackInfo& info) {
@@ -128,7 +112,7 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
     port = static_cast<int>(options.Integer("port"));
     timeout = std::chrono::milliseconds(options.Integer("timeoutMs"));
   });
-  auto* worker = new DistributedWorker(env, "distributed.init", [=] {
+  return RunDistributed(env, "distributed.init", [=] {
     auto created = std::make_shared<Group>();
     c10d::TCPStoreOptions storeOptions;
     storeOptions.port = static_cast<std::uint16_t>(port);
@@ -146,25 +130,23 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
     std::lock_guard<std::mutex> lock(groupMutex);
     group = created;
   });
-  return worker->Start();
 }
 
 Napi::Value Barrier(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto* worker = new DistributedWorker(env, "distributed.barrier", [] {
+  return RunDistributed(env, "distributed.barrier", [] {
     std::shared_ptr<Group> current = RequireGroup();
     // A one-element allreduce is a barrier whose wait honours the group's timeout.
     std::vector<torch::Tensor> token{torch::zeros({1})};
     Wait(*current, current->processGroup->allreduce(token), "barrier");
   });
-  return worker->Start();
 }
 
 // broadcastModel(model) -> Promise: every parameter and buffer takes rank 0's values.
 Napi::Value BroadcastModel(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::shared_ptr<ModelState> model = NativeModel::StateOf(info[0]);
-  auto* worker = new DistributedWorker(env, "distributed.broadcast", [model] {
+  return RunDistributed(env, "distributed.broadcast", [model] {
     std::shared_ptr<Group> current = RequireGroup();
     std::lock_guard<std::mutex> lock(model->mutex);
     torch::NoGradGuard noGrad;
@@ -177,9 +159,7 @@ Napi::Value BroadcastModel(const Napi::CallbackInfo& info) {
       options.rootRank = 0;
       Wait(*current, current->processGroup->broadcast(one, options), "broadcast");
     });
-  });
-  worker->KeepAlive(info[0]);
-  return worker->Start();
+  }, {info[0]});
 }
 
 // allreduceMean(values: Float64Array) -> Promise<Float64Array>: the element-wise mean across ranks.
@@ -187,36 +167,22 @@ Napi::Value AllreduceMean(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Float64Array input = info[0].As<Napi::Float64Array>();
   auto values = std::make_shared<std::vector<double>>(input.Data(), input.Data() + input.ElementLength());
-  auto deferred = std::make_shared<Napi::Promise::Deferred>(Napi::Promise::Deferred::New(env));
-  class Worker : public Napi::AsyncWorker {
-   public:
-    Worker(Napi::Env env, std::shared_ptr<std::vector<double>> values, std::shared_ptr<Napi::Promise::Deferred> deferred)
-        : Napi::AsyncWorker(env), values_(std::move(values)), deferred_(std::move(deferred)) {}
-    void Execute() override {
-      std::string message;
-      bool ok = GuardOffThread("distributed.allreduce", message, [&] {
+  return PoolPromise<std::shared_ptr<std::vector<double>>>::Run(
+      env, "distributed.allreduce",
+      [values] {
         std::shared_ptr<Group> current = RequireGroup();
-        torch::Tensor tensor = torch::from_blob(values_->data(), {static_cast<int64_t>(values_->size())}, torch::kFloat64).clone();
+        torch::Tensor tensor = torch::from_blob(values->data(), {static_cast<int64_t>(values->size())}, torch::kFloat64).clone();
         std::vector<torch::Tensor> one{tensor};
         Wait(*current, current->processGroup->allreduce(one), "allreduce");
         tensor.div_(current->worldSize);
-        std::memcpy(values_->data(), tensor.data_ptr<double>(), values_->size() * sizeof(double));
+        std::memcpy(values->data(), tensor.data_ptr<double>(), values->size() * sizeof(double));
+        return values;
+      },
+      [](Napi::Env env, std::shared_ptr<std::vector<double>>& result) -> Napi::Value {
+        Napi::Float64Array array = Napi::Float64Array::New(env, result->size());
+        std::memcpy(array.Data(), result->data(), result->size() * sizeof(double));
+        return array;
       });
-      if (!ok) SetError(message);
-    }
-    void OnOK() override {
-      Napi::Float64Array result = Napi::Float64Array::New(Env(), values_->size());
-      std::memcpy(result.Data(), values_->data(), values_->size() * sizeof(double));
-      deferred_->Resolve(result);
-    }
-    void OnError(const Napi::Error& error) override { deferred_->Reject(error.Value()); }
-
-   private:
-    std::shared_ptr<std::vector<double>> values_;
-    std::shared_ptr<Napi::Promise::Deferred> deferred_;
-  };
-  (new Worker(env, values, deferred))->Queue();
-  return deferred->Promise();
 }
 
 Napi::Value Destroy(const Napi::CallbackInfo& info) {

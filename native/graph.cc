@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "errors.h"
 #include "spec.h"
 
 namespace keras_torch {
@@ -28,19 +29,40 @@ torch::Tensor FromChannelsLast(const torch::Tensor& x) { return x.dim() == 4 ? x
 torch::Tensor ToChannelsLast(const torch::Tensor& x) { return x.dim() == 4 ? x.permute({0, 2, 3, 1}) : x; }
 }  // namespace
 
-GraphLayer::GraphLayer(Napi::Array specs) {
+GraphLayer::GraphLayer(Napi::Array specs, Napi::Array weights) {
   for (uint32_t j = 0; j < specs.Length(); ++j) {
     BuiltLayer module = BuildLayer(specs.Get(j).As<Napi::Object>());
     if (module.merge && j != 0) throw std::invalid_argument("layer spec: a merge must come first");
     modules.push_back(std::move(module));
   }
+  // lib's description and the modules built here must agree weight for weight: a mismatch is a bug in a
+  // layer's TypeScript or C++, caught before any weight is read or written by position.
+  uint32_t index = 0;
+  for (BuiltLayer& module : modules) {
+    for (WeightSlot& slot : module.weights) {
+      if (index >= weights.Length()) throw std::invalid_argument("layer weights: the modules have more weights than lib describes");
+      SpecReader described(weights.Get(index).As<Napi::Object>(), "layer weight " + std::to_string(index));
+      slot.name = described.String("name");
+      Napi::Array shape = described.Object("shape").As<Napi::Array>();
+      std::vector<int64_t> expected;
+      for (uint32_t d = 0; d < shape.Length(); ++d) expected.push_back(shape.Get(d).As<Napi::Number>().Int64Value());
+      const torch::Tensor keras = ToKerasLayout(slot.tensor.detach(), slot.layout);
+      if (!keras.sizes().equals(expected) || (described.Boolean("trainable", false) && !slot.parameter)) {
+        throw std::invalid_argument("layer weight " + slot.name + ": lib describes shape " + ShapeToString(expected) +
+                                    " but the module holds " + ShapeToString(keras.sizes()) +
+                                    (slot.parameter ? "" : " as a buffer"));
+      }
+      ++index;
+    }
+  }
+  if (index != weights.Length()) throw std::invalid_argument("layer weights: lib describes more weights than the modules have");
 }
 
 void GraphLayer::SetTrainable(bool value) {
   trainable = value;
   for (BuiltLayer& module : modules) {
     for (WeightSlot& slot : module.weights) {
-      if (slot.trainable) slot.tensor.requires_grad_(value);
+      if (slot.parameter) slot.tensor.requires_grad_(value);
     }
   }
 }

@@ -20,7 +20,8 @@ namespace keras_torch {
 // Keras: a layer applied at several nodes (a shared layer), or a model used inside another (a pretrained
 // base under a new head), runs the same modules, so it has one set of weights wherever it appears.
 struct GraphLayer {
-  explicit GraphLayer(Napi::Array specs);
+  // `specs` build the modules; `weights` ([{name, shape, trainable}], lib's WeightInfo) name their weights.
+  GraphLayer(Napi::Array specs, Napi::Array weights);
   std::vector<BuiltLayer> modules;
   // False: no gradient reaches its weights, and its BatchNormalization runs in inference mode, as a
   // frozen layer does in Keras.

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "async.h"
 #include "errors.h"
 
 namespace keras_torch {
@@ -157,52 +158,36 @@ bool IsJpeg(const std::vector<uint8_t>& bytes) {
   return bytes.size() > 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF;
 }
 
-class DecodeWorker : public Napi::AsyncWorker {
- public:
-  DecodeWorker(Napi::Env env, std::vector<std::string> paths, DecodeOptions options)
-      : Napi::AsyncWorker(env),
-        paths_(std::move(paths)),
-        options_(options),
-        deferred_(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise Promise() const { return deferred_.Promise(); }
-
-  void Execute() override {
-    std::string message;
-    bool ok = GuardOffThread("decodeImageFiles", message, [&] {
-      const size_t imageBytes = static_cast<size_t>(options_.height) * options_.width * options_.channels;
-      pixels_.assign(imageBytes * paths_.size(), 0);
-      decoded_.assign(paths_.size(), 0);
-      std::vector<uint8_t> bytes;
-      DecodedImage image;
-      for (size_t i = 0; i < paths_.size(); ++i) {
-        if (!ReadFile(paths_[i], bytes) || !IsJpeg(bytes)) continue;
-        if (!DecodeJpeg(bytes.data(), bytes.size(), image)) continue;
-        decoded_[i] = ConvertAndResize(image, options_, pixels_.data() + i * imageBytes) ? 1 : 0;
-      }
-    });
-    if (!ok) SetError(message);
-  }
-  void OnOK() override {
-    Napi::Env env = Env();
-    Napi::HandleScope scope(env);
-    Napi::Object result = Napi::Object::New(env);
-    auto pixels = Napi::Uint8Array::New(env, pixels_.size());
-    if (!pixels_.empty()) std::memcpy(pixels.Data(), pixels_.data(), pixels_.size());
-    auto decoded = Napi::Uint8Array::New(env, decoded_.size());
-    if (!decoded_.empty()) std::memcpy(decoded.Data(), decoded_.data(), decoded_.size());
-    result.Set("pixels", pixels);
-    result.Set("decoded", decoded);
-    deferred_.Resolve(result);
-  }
-  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
-
- private:
-  std::vector<std::string> paths_;
-  DecodeOptions options_;
-  std::vector<uint8_t> pixels_;
-  std::vector<uint8_t> decoded_;
-  Napi::Promise::Deferred deferred_;
+struct DecodedBatch {
+  std::vector<uint8_t> pixels;
+  std::vector<uint8_t> decoded;
 };
+
+DecodedBatch DecodeFiles(const std::vector<std::string>& paths, const DecodeOptions& options) {
+  DecodedBatch batch;
+  const size_t imageBytes = static_cast<size_t>(options.height) * options.width * options.channels;
+  batch.pixels.assign(imageBytes * paths.size(), 0);
+  batch.decoded.assign(paths.size(), 0);
+  std::vector<uint8_t> bytes;
+  DecodedImage image;
+  for (size_t i = 0; i < paths.size(); ++i) {
+    if (!ReadFile(paths[i], bytes) || !IsJpeg(bytes)) continue;
+    if (!DecodeJpeg(bytes.data(), bytes.size(), image)) continue;
+    batch.decoded[i] = ConvertAndResize(image, options, batch.pixels.data() + i * imageBytes) ? 1 : 0;
+  }
+  return batch;
+}
+
+Napi::Value DecodedToJs(Napi::Env env, DecodedBatch& batch) {
+  Napi::Object result = Napi::Object::New(env);
+  auto pixels = Napi::Uint8Array::New(env, batch.pixels.size());
+  if (!batch.pixels.empty()) std::memcpy(pixels.Data(), batch.pixels.data(), batch.pixels.size());
+  auto decoded = Napi::Uint8Array::New(env, batch.decoded.size());
+  if (!batch.decoded.empty()) std::memcpy(decoded.Data(), batch.decoded.data(), batch.decoded.size());
+  result.Set("pixels", pixels);
+  result.Set("decoded", decoded);
+  return result;
+}
 
 int PositiveInt(Napi::Env env, Napi::Object options, const char* name, int largest) {
   Napi::Value value = options.Get(name);
@@ -239,10 +224,8 @@ Napi::Value DecodeImageFiles(const Napi::CallbackInfo& info) {
     Napi::Value interpolation = object.Get("interpolation");
     bool nearest = !interpolation.IsString() || interpolation.As<Napi::String>().Utf8Value() == "nearest";
     options.mayResize = nearest && !object.Get("keepAspectRatio").ToBoolean().Value();
-    auto* worker = new DecodeWorker(env, std::move(paths), options);
-    Napi::Promise promise = worker->Promise();
-    worker->Queue();
-    return promise;
+    return PoolPromise<DecodedBatch>::Run(
+        env, "decodeImageFiles", [paths = std::move(paths), options] { return DecodeFiles(paths, options); }, DecodedToJs);
   });
 }
 

@@ -120,10 +120,10 @@ BuiltLayer Conv2D(const SpecReader& spec) {
   const int64_t receptiveField = kernel[0] * kernel[1];
   Initialize(conv->weight, spec.Object("kernelInitializer"), inChannels * receptiveField, filters * receptiveField);
   BuiltLayer built;
-  built.weights.push_back({"kernel", conv->weight, WeightLayout::ConvKernel, true});
+  built.weights.push_back({conv->weight, WeightLayout::ConvKernel, true});
   if (useBias) {
     Initialize(conv->bias, spec.Object("biasInitializer"), inChannels * receptiveField, filters * receptiveField);
-    built.weights.push_back({"bias", conv->bias, WeightLayout::Same, true});
+    built.weights.push_back({conv->bias, WeightLayout::Same, true});
   }
   built.module = symmetric ? torch::nn::AnyModule(conv) : torch::nn::AnyModule(AsymmetricPaddedConv2d(conv, padding));
   return built;
@@ -136,10 +136,10 @@ BuiltLayer Dense(const SpecReader& spec) {
   torch::nn::Linear linear(torch::nn::LinearOptions(inFeatures, units).bias(useBias));
   Initialize(linear->weight, spec.Object("kernelInitializer"), inFeatures, units);
   BuiltLayer built;
-  built.weights.push_back({"kernel", linear->weight, WeightLayout::DenseKernel, true});
+  built.weights.push_back({linear->weight, WeightLayout::DenseKernel, true});
   if (useBias) {
     Initialize(linear->bias, spec.Object("biasInitializer"), inFeatures, units);
-    built.weights.push_back({"bias", linear->bias, WeightLayout::Same, true});
+    built.weights.push_back({linear->bias, WeightLayout::Same, true});
   }
   built.module = torch::nn::AnyModule(linear);
   return built;
@@ -211,17 +211,17 @@ BuiltLayer BatchNorm(const SpecReader& spec, int64_t features) {
   BuiltLayer built;
   // Without scale (or center) Keras has no gamma (beta): keep torch's at 1 (0) and frozen.
   if (scale) {
-    built.weights.push_back({"gamma", norm->weight, WeightLayout::Same, true});
+    built.weights.push_back({norm->weight, WeightLayout::Same, true});
   } else {
     norm->weight.requires_grad_(false);
   }
   if (center) {
-    built.weights.push_back({"beta", norm->bias, WeightLayout::Same, true});
+    built.weights.push_back({norm->bias, WeightLayout::Same, true});
   } else {
     norm->bias.requires_grad_(false);
   }
-  built.weights.push_back({"moving_mean", norm->running_mean, WeightLayout::Same, false});
-  built.weights.push_back({"moving_variance", norm->running_var, WeightLayout::Same, false});
+  built.weights.push_back({norm->running_mean, WeightLayout::Same, false});
+  built.weights.push_back({norm->running_var, WeightLayout::Same, false});
   built.module = torch::nn::AnyModule(norm);
   return built;
 }

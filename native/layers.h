@@ -18,11 +18,14 @@ enum class WeightLayout {
   DenseKernel,  // Keras [in, out]          <->  torch [out, in]
 };
 
+// One weight of a built module. The builders say what libtorch knows (the tensor, its layout, whether it
+// is a parameter or a buffer); its Keras name comes from lib/'s layer (WeightInfo, the one home of each
+// layer's weight names, order and shapes), and graph.cc checks that the two agree.
 struct WeightSlot {
-  std::string name;      // Keras's name within the layer: "kernel", "bias", "gamma", "moving_mean", ...
   torch::Tensor tensor;  // the module's parameter or buffer itself (moves with the module)
   WeightLayout layout;
-  bool trainable;
+  bool parameter;        // a parameter the optimizer updates (unless its layer is frozen), or a buffer
+  std::string name = {};  // Keras's name within the layer: "kernel", "bias", "gamma", "moving_mean", ...
 };
 
 struct BuiltLayer {

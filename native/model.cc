@@ -18,13 +18,13 @@ Napi::Function NativeLayer::Init(Napi::Env env) { return DefineClass(env, "Nativ
 
 NativeLayer::NativeLayer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeLayer>(info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 2 || !info[0].IsArray() || !info[1].IsBoolean()) {
-    throw Napi::TypeError::New(env, "NativeLayer: expected (layerSpecs, trainable)");
+  if (info.Length() != 3 || !info[0].IsArray() || !info[1].IsBoolean() || !info[2].IsArray()) {
+    throw Napi::TypeError::New(env, "NativeLayer: expected (layerSpecs, trainable, weights)");
   }
   Guard(env, "build layer", [&] {
     // Initialising weights draws from libtorch's generator; no step may run meanwhile.
     std::lock_guard<std::mutex> lock(ModelsMutex());
-    layer_ = std::make_shared<GraphLayer>(info[0].As<Napi::Array>());
+    layer_ = std::make_shared<GraphLayer>(info[0].As<Napi::Array>(), info[2].As<Napi::Array>());
     layer_->SetTrainable(info[1].As<Napi::Boolean>().Value());
   });
 }
@@ -121,7 +121,7 @@ Napi::Value NativeModel::Compile(const Napi::CallbackInfo& info) {
     // optimizers skip those), so freezing and unfreezing need no new optimizer.
     std::vector<torch::Tensor> trainable;
     for (const WeightSlot& slot : state_->weights()) {
-      if (slot.trainable) trainable.push_back(slot.tensor);
+      if (slot.parameter) trainable.push_back(slot.tensor);
     }
     state_->optimizer = BuildOptimizer(config.Object("optimizer"), trainable);
     state_->outputs = std::move(outputs);

@@ -37,7 +37,7 @@ struct ModelState {
 class NativeLayer : public Napi::ObjectWrap<NativeLayer> {
  public:
   static Napi::Function Init(Napi::Env env);
-  // new NativeLayer(specs: LayerSpec[], trainable: boolean)
+  // new NativeLayer(specs: LayerSpec[], trainable: boolean, weights: WeightInfo[])
   explicit NativeLayer(const Napi::CallbackInfo& info);
   // The layer behind a JS NativeLayer, or a TypeError.
   static std::shared_ptr<GraphLayer> LayerOf(Napi::Value value);

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "addon_data.h"
+#include "async.h"
 #include "errors.h"
 
 namespace keras_torch {
@@ -55,38 +56,6 @@ std::string TypedArrayKindName(napi_typedarray_type kind) {
     default: return "another typed array";
   }
 }
-
-// A copy of a tensor's bytes to the host, done by a libuv worker so that device transfers never block JS.
-class ReadWorker : public Napi::AsyncWorker {
- public:
-  ReadWorker(Napi::Env env, torch::Tensor tensor, Napi::Object owner)
-      : Napi::AsyncWorker(env), tensor_(std::move(tensor)), deferred_(Napi::Promise::Deferred::New(env)) {
-    owner_ = Napi::Persistent(owner);
-  }
-  Napi::Promise Promise() const { return deferred_.Promise(); }
-
-  void Execute() override {
-    std::string message;
-    if (!GuardOffThread("Tensor.data", message, [&] { host_ = tensor_.to(torch::kCPU).contiguous(); })) {
-      SetError(message);
-    }
-  }
-  void OnOK() override {
-    Napi::Env env = Env();
-    try {
-      deferred_.Resolve(TypedArrayFromTensor(env, host_));
-    } catch (const std::exception& error) {
-      deferred_.Reject(Napi::Error::New(env, std::string("Tensor.data: ") + error.what()).Value());
-    }
-  }
-  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
-
- private:
-  torch::Tensor tensor_;
-  torch::Tensor host_;
-  Napi::ObjectReference owner_;  // keeps a borrowed JS buffer alive while the worker reads it
-  Napi::Promise::Deferred deferred_;
-};
 
 }  // namespace
 
@@ -251,10 +220,12 @@ Napi::Value NativeTensor::DataSync(const Napi::CallbackInfo& info) {
 Napi::Value NativeTensor::Data(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ThrowIfDisposed(env);
-  auto* worker = new ReadWorker(env, tensor_, info.This().As<Napi::Object>());
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  return promise;
+  // The copy to the host runs on a libuv worker, so that device transfers never block JS; the tensor's
+  // JS object (and any buffer it borrows) stays alive until then.
+  torch::Tensor tensor = tensor_;
+  return PoolPromise<torch::Tensor>::Run(
+      env, "Tensor.data", [tensor] { return tensor.to(torch::kCPU).contiguous(); },
+      [](Napi::Env env, torch::Tensor& host) { return TypedArrayFromTensor(env, host); }, {info.This()});
 }
 
 // Wraps `result` of an operation on this tensor; when it is a view, it keeps the borrowed JS buffer (if

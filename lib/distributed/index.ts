@@ -13,7 +13,6 @@ import type { NativeModel } from '../native/binding';
 import { reseed } from '../random';
 import { loadBinding } from '../native/loader';
 import { checkKnownOptions, checkNonNegativeInteger, checkOneOf, checkPlainObject, checkPositiveInteger } from '../validation';
-import { nativeDistributed } from './native';
 
 export interface DistributedInitOptions {
   /** 'gloo' (CPU and CUDA tensors). Default 'gloo'. */
@@ -65,11 +64,11 @@ export async function init(options: DistributedInitOptions = {}): Promise<void> 
   const port = options.port ?? fromEnvironment('MASTER_PORT') ?? 29500;
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw invalidArgument('distributed.init', 'port to be an integer in [1, 65535]', port);
   const timeout = checkPositiveInteger('distributed.init', 'timeout', options.timeout ?? 300000);
-  await nativeDistributed().init({ rank, worldSize, address, port, timeoutMs: timeout });
+  await loadBinding().distributed.init({ rank, worldSize, address, port, timeoutMs: timeout });
   state = { rank, worldSize, localRank: fromEnvironment('LOCAL_RANK') ?? rank };
   // One seed for every rank: the same shuffles, so that each rank's shard of an epoch is disjoint.
   const proposed = options.seed ?? (rank === 0 ? Math.floor(Math.random() * 2 ** 31) : 0);
-  const [seed] = await nativeDistributed().allreduceMean(new Float64Array([rank === 0 ? proposed * worldSize : 0]));
+  const [seed] = await loadBinding().distributed.allreduceMean(new Float64Array([rank === 0 ? proposed * worldSize : 0]));
   reseed(Math.round(seed));
   loadBinding().setSeed(Math.round(seed));
 }
@@ -96,21 +95,21 @@ export function localRank(): number {
 /** Resolves once every rank has called it. */
 export async function barrier(): Promise<void> {
   if (!state) throw new ValueError('distributed.barrier: call distributed.init() first');
-  await nativeDistributed().barrier();
+  await loadBinding().distributed.barrier();
 }
 
 /** Leaves the process group. */
 export function destroy(): void {
-  nativeDistributed().destroy();
+  loadBinding().distributed.destroy();
   state = undefined;
 }
 
 /** @internal Every rank takes rank 0's weights and buffers. */
 export async function broadcastModel(model: NativeModel): Promise<void> {
-  await nativeDistributed().broadcastModel(model);
+  await loadBinding().distributed.broadcastModel(model);
 }
 
 /** @internal The mean over ranks of each value. */
 export async function averageAcrossRanks(values: number[]): Promise<number[]> {
-  return Array.from(await nativeDistributed().allreduceMean(Float64Array.from(values)));
+  return Array.from(await loadBinding().distributed.allreduceMean(Float64Array.from(values)));
 }

@@ -180,7 +180,7 @@ export abstract class Layer {
     let native = this.natives.get(key);
     if (!native) {
       this.fixInputShapes(`${this.className} '${this.name}'`, shapes);
-      native = new (loadBinding().NativeLayer)(this.toSpecs(shapes[0]), this.trainable);
+      native = new (loadBinding().NativeLayer)(this.toSpecs(shapes[0]), this.trainable, this.weightInfo(shapes[0]));
       this.natives.set(key, native);
     }
     return native;

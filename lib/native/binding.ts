@@ -117,9 +117,50 @@ export interface CpuMemoryInfo {
   fresh: number;
 }
 
+/** native/distributed.cc: c10d's TCPStore rendezvous and Gloo process group. */
+export interface NativeDistributed {
+  init(options: { rank: number; worldSize: number; address: string; port: number; timeoutMs: number }): Promise<void>;
+  barrier(): Promise<void>;
+  broadcastModel(model: NativeModel): Promise<void>;
+  allreduceMean(values: Float64Array): Promise<Float64Array>;
+  destroy(): void;
+}
+
+/** native/augment.cc's options (lib/preprocessing/image-data-generator.ts fills them). */
+export interface NativeAugmentOptions {
+  fillMode: 'nearest' | 'constant' | 'reflect' | 'wrap';
+  cval: number;
+  /** 0: none. */
+  rescale: number;
+  samplewiseCenter: boolean;
+  samplewiseStdNormalization: boolean;
+  /** Featurewise statistics, one value per channel; null: none. */
+  mean: Float32Array | null;
+  std: Float32Array | null;
+}
+
+export interface NativeDecodeOptions {
+  height: number;
+  width: number;
+  /** 1 (grayscale), 3 (rgb) or 4 (rgba). */
+  channels: number;
+  /** Resizing other than 'nearest' is declined (the file is left to sharp). */
+  interpolation: string;
+  /** Declines files that would need resizing (the centre crop is left to sharp). */
+  keepAspectRatio: boolean;
+}
+
+export interface NativeDecodeResult {
+  /** n images [height, width, channels], channels-last; zeros where not decoded. */
+  pixels: Uint8Array;
+  /** 1 where the file was decoded, 0 where it was declined (not a JPEG, a libjpeg warning or error, CMYK...). */
+  decoded: Uint8Array;
+}
+
 export interface NativeBinding {
   NativeTensor: new (data: NativeTypedArray, shape: number[], dtype: NativeDtype) => NativeTensor;
-  NativeLayer: new (specs: LayerSpec[], trainable: boolean) => NativeLayer;
+  /** `weights` names the modules' weights, in order (the native side checks their shapes against it). */
+  NativeLayer: new (specs: LayerSpec[], trainable: boolean, weights: { name: string; shape: number[]; trainable: boolean }[]) => NativeLayer;
   NativeModel: new (graph: GraphSpec, device: string) => NativeModel;
   concat(tensors: NativeTensor[]): NativeTensor;
   setNumThreads(threads: number): void;
@@ -130,4 +171,18 @@ export interface NativeBinding {
   /** Normalises a device string ('cuda' -> 'cuda', 'cuda:1'), throwing when it is unusable here. */
   checkDevice(device: string): string;
   backendInfo(): NativeBackendInfo;
+  distributed: NativeDistributed;
+  /**
+   * Transforms a batch of channels-last images [n, h, w, c] off the event loop and resolves a float32
+   * tensor of the same shape. `params` holds PARAMS_PER_IMAGE values per image (lib/preprocessing/native.ts),
+   * or null for none.
+   */
+  augmentImages(
+    pixels: Uint8Array | Float32Array,
+    shape: [number, number, number, number],
+    params: Float64Array | null,
+    options: NativeAugmentOptions,
+  ): Promise<NativeTensor>;
+  /** Present when the addon was built with libjpeg (native/image_decode.cc). */
+  decodeImageFiles?(paths: string[], options: NativeDecodeOptions): Promise<NativeDecodeResult>;
 }

@@ -64,6 +64,18 @@ async function runGroup(worldSize: number, env: Record<string, string>): Promise
     rank0.weights.flat().forEach((value: number, i: number) => expect(Math.abs(value - reference.weights.flat()[i])).toBeLessThan(1e-4));
   }, 120000);
 
+  test('a two-input functional model trains data-parallel as the single process does on the combined batch', async () => {
+    const env = { MODEL: 'functional' };
+    const [group, single] = await Promise.all([runGroup(2, { ...env, BATCH_SIZE: '8' }), runRank({ ...env, BATCH_SIZE: '16' })]);
+    for (const result of [...group, single]) expect(result.stderr).toBe('');
+    const [rank0, rank1] = group.map((r) => JSON.parse(r.stdout));
+    const reference = JSON.parse(single.stdout);
+    expect(rank1.weights).toEqual(rank0.weights);
+    expect(rank0.weights).toHaveLength(4);
+    rank0.loss.forEach((loss: number, epoch: number) => expect(Math.abs(loss - reference.loss[epoch])).toBeLessThan(1e-4));
+    rank0.weights.flat().forEach((value: number, i: number) => expect(Math.abs(value - reference.weights.flat()[i])).toBeLessThan(1e-4));
+  }, 120000);
+
   test('when a rank dies mid-epoch, the other fails with an error within the timeout instead of hanging', async () => {
     const [survivor, killed] = await runGroup(2, { BATCH_SIZE: '4', EPOCHS: '50', DIE_AT_BATCH: '3', TIMEOUT_MS: '10000' });
     expect(killed.code).toBeNull();
