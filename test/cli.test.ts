@@ -103,3 +103,18 @@ async function makeFolders(root: string): Promise<void> {
   });
 });
 
+
+(haveCli ? test : test.skip)('predict and evaluate refuse, by name, a model with two inputs', async () => {
+  const { Input, Dense, Concatenate, Flatten, Model } = await import('../lib');
+  const image = Input({ shape: [16, 16, 3], name: 'photo' });
+  const extra = Input({ shape: [2], name: 'extra' });
+  const output = new Dense(1, { activation: 'sigmoid' }).apply(new Concatenate().apply([new Flatten().apply(image), extra]));
+  const file = path.join(tmp, 'two-inputs.safetensors');
+  await new Model({ inputs: [image, extra], outputs: output }).save(file);
+  const folder = path.join(tmp, 'refused');
+  await makeFolders(folder);
+  const predicted = run('predict', file, path.join(folder, 'dark', 'dark_0.png'));
+  expect(predicted.status).toBe(1);
+  expect(predicted.stderr).toMatch(/takes models with one image input and one output; this one has inputs photo, extra and outputs dense/);
+  expect(run('evaluate', file, folder).stderr).toMatch(/this one has inputs photo, extra/);
+});
