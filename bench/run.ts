@@ -1,16 +1,22 @@
 /**
  * keras-torch against its peers, each row measured side by side in one run with the same thread count:
  *   a. the seed CNN's train step (64x64x3, batch 32, Adam, binary cross-entropy) vs PyTorch as it runs by
- *      default (a) and with glibc set to keep freed memory (a2);
+ *      default (a), with glibc set to keep freed memory (a2) and on tcmalloc through LD_PRELOAD (a3, Debian's
+ *      libtcmalloc-minimal4; skipped with the reason when it is not installed);
  *   b. inference at batch 32 (vs the fastest of PyTorch's no_grad, inference_mode and inference_mode on a
  *      channels_last batch, glibc tuned or not), and single-image predict latency (p50, p99) vs PyTorch's
  *      inference_mode;
  *   c. flowFromDirectory with the seed's augmentation vs Keras's ImageDataGenerator (bench/pipeline.ts);
  *   d. the seed's whole fit (JPEG folders -> augmentation -> train -> validation) vs Keras's generator
  *      feeding the same model in PyTorch;
- *   e. the event loop's delay (p99) during that fit, and the peak RSS of both fits.
+ *   e. the event loop's delay (p99) during that fit, and the peak RSS of both fits;
+ *   f. a small ResNet through the functional API (bench/residual-model.ts: stem + two basic blocks, BN, a
+ *      strided block with a 1x1 projection, global average pooling, Dense(10, softmax); batch 32, sparse
+ *      categorical cross-entropy, Adam): its train step vs PyTorch as it runs by default (f1) and on tcmalloc
+ *      (f2), and its inference at batch 32 (f3) vs the fastest of PyTorch's ways to predict, tcmalloc or not.
  *
  *   npm run bench [-- --quick] [-- --threads 2 --epochs 2 --data DIR --python /usr/bin/python3 --out FILE]
+ *                 [-- --tcmalloc /path/to/libtcmalloc_minimal.so.4]
  *   npm run bench -- --scaling    (train and inference img/s over batch sizes 8-256 and image sizes 32-224)
  *
  * Prints a table and writes JSON to bench/results/ (or --out). A peer that is not installed is skipped with
@@ -21,7 +27,8 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { backendInfo, setNumThreads, setSeed, tensor } from 'keras-torch';
+import { backendInfo, Model, setNumThreads, setSeed, SymbolicTensor, tensor, Tensor } from 'keras-torch';
+import { residualModel } from './residual-model';
 import { seedModel } from './seed-model';
 
 interface Options {
@@ -32,6 +39,8 @@ interface Options {
   data: string | null;
   out: string | null;
   scaling: boolean;
+  /** libtcmalloc_minimal.so.4 for the tcmalloc peer; found with dpkg when not given. */
+  tcmalloc: string | null;
 }
 
 /** One comparison. `ratio` > 1 means keras-torch is ahead, except where `better` says lower wins. */
@@ -58,7 +67,7 @@ const root = (() => {
 })();
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { quick: false, threads: 2, epochs: 2, python: '/usr/bin/python3', data: null, out: null, scaling: false };
+  const options: Options = { quick: false, threads: 2, epochs: 2, python: '/usr/bin/python3', data: null, out: null, scaling: false, tcmalloc: null };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {
@@ -73,6 +82,7 @@ function parseArgs(argv: string[]): Options {
     else if (flag === '--data') options.data = value();
     else if (flag === '--out') options.out = value();
     else if (flag === '--scaling') options.scaling = true;
+    else if (flag === '--tcmalloc') options.tcmalloc = value();
     else throw new Error(`bench: unknown option ${flag}`);
   }
   return options;
@@ -112,6 +122,28 @@ function pythonMissing(python: string, modules: string[]): string | null {
 /** glibc settings that keep freed memory for reuse in a single-threaded process such as PyTorch's. */
 const TUNED_GLIBC = { MALLOC_MMAP_THRESHOLD_: String(32 << 20), MALLOC_TRIM_THRESHOLD_: String(128 << 20) };
 
+/**
+ * Debian's tcmalloc (libtcmalloc-minimal4, which libgoogle-perftools4 depends on), for a PyTorch peer started
+ * with it in LD_PRELOAD: the allocator PyTorch's own performance guides suggest. The reason when it is absent.
+ */
+export function findTcmalloc(given: string | null): { library: string } | { reason: string } {
+  if (given) return fs.existsSync(given) ? { library: given } : { reason: `${given} not found` };
+  for (const pkg of ['libtcmalloc-minimal4', 'libgoogle-perftools4']) {
+    const listed = spawnSync('dpkg', ['-L', pkg], { encoding: 'utf8' });
+    if (listed.error) return { reason: 'dpkg not found (pass --tcmalloc PATH to libtcmalloc_minimal.so.4)' };
+    if (listed.status !== 0) continue;
+    const library = listed.stdout.split('\n').find((file) => /\/libtcmalloc_minimal\.so\.4$/.test(file) && fs.existsSync(file));
+    if (library) return { library };
+  }
+  return { reason: "Debian's libtcmalloc_minimal.so.4 is not installed (apt-get install libtcmalloc-minimal4)" };
+}
+
+/** The environment that starts a process on tcmalloc. */
+const tcmallocEnv = (library: string): NodeJS.ProcessEnv => ({
+  ...process.env,
+  LD_PRELOAD: process.env.LD_PRELOAD ? `${library}:${process.env.LD_PRELOAD}` : library,
+});
+
 function runJson<T>(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): T {
   const output = execFileSync(command, args, { encoding: 'utf8', maxBuffer: 16 << 20, stdio: ['ignore', 'pipe', 'pipe'], env });
   const lines = output.trim().split('\n');
@@ -144,6 +176,25 @@ interface PeerStepFigures {
   predict_channels_last_ms: number[];
   single_p50_ms: number[];
   single_p99_ms: number[];
+  /** 'tcmalloc' when LD_PRELOAD took effect, else 'glibc'. */
+  allocator?: string;
+}
+
+/**
+ * The peer on tcmalloc, or why not: tcmalloc or PyTorch missing, or a preload that did not take (the peer
+ * reports the allocator it has mapped).
+ */
+function runTcmallocPeer(python: string, args: string[], tcmalloc: { library: string } | { reason: string }, torchMissing: string | null): { figures: PeerStepFigures | null; reason?: string } {
+  if (torchMissing) return { figures: null, reason: torchMissing };
+  if ('reason' in tcmalloc) return { figures: null, reason: tcmalloc.reason };
+  let figures: PeerStepFigures;
+  try {
+    figures = runJson<PeerStepFigures>(python, args, tcmallocEnv(tcmalloc.library));
+  } catch (error) {
+    return { figures: null, reason: `the peer failed with LD_PRELOAD=${tcmalloc.library}: ${String((error as Error).message).split('\n')[0]}` };
+  }
+  if (figures.allocator !== 'tcmalloc') return { figures: null, reason: `LD_PRELOAD=${tcmalloc.library} did not load tcmalloc into the peer (it runs on ${figures.allocator ?? 'an unknown allocator'})` };
+  return { figures };
 }
 
 /**
@@ -163,12 +214,26 @@ export async function ourSteps(size: number, batchSize: number, steps: number, r
   const x = randomImages(batchSize, size);
   const y = tensor(Float32Array.from({ length: batchSize }, () => (Math.random() > 0.5 ? 1 : 0)), [batchSize, 1]);
   const single = randomImages(1, size);
+  return measureSteps(model, x, y, single, steps, repeats);
+}
+
+/** bench/torch_peer.py's `steps --model residual --no-single`: the small ResNet, 10 classes, no single-image latencies. */
+export async function ourResidualSteps(size: number, batchSize: number, steps: number, repeats: number): Promise<StepFigures> {
+  setSeed(1);
+  const model = residualModel(size);
+  const x = randomImages(batchSize, size);
+  const y = tensor(Float32Array.from({ length: batchSize }, () => Math.floor(Math.random() * 10)), [batchSize]);
+  return measureSteps(model, x, y, null, steps, repeats);
+}
+
+async function measureSteps(model: Model<SymbolicTensor>, x: Tensor, y: Tensor, single: Tensor | null, steps: number, repeats: number): Promise<StepFigures> {
   for (let i = 0; i < 3; i++) await model.trainOnBatch(x, y);
   for (let i = 0; i < 3; i++) (await model.predict(x)).dispose();
   const figures: StepFigures = { train_ms: [], predict_ms: [], single_p50_ms: [], single_p99_ms: [] };
   for (let r = 0; r < repeats; r++) {
     figures.train_ms.push(await timedMs(steps, () => model.trainOnBatch(x, y)));
     figures.predict_ms.push(await timedMs(steps, async () => (await model.predict(x)).dispose()));
+    if (!single) continue;
     const latencies: number[] = [];
     for (let i = 0; i < steps * 10; i++) {
       const start = performance.now();
@@ -274,6 +339,8 @@ export async function runBench(options: Options, log: (line: string) => void = c
   const kerasMissing = torchMissing ?? pythonMissing(options.python, ['torch', 'keras_preprocessing', 'scipy', 'PIL']);
   if (torchMissing) log(`  PyTorch peer skipped: ${torchMissing}`);
   if (kerasMissing && !torchMissing) log(`  Keras peer skipped: ${kerasMissing}`);
+  const tcmalloc = findTcmalloc(options.tcmalloc);
+  if ('reason' in tcmalloc && !torchMissing) log(`  PyTorch-on-tcmalloc peer skipped: ${tcmalloc.reason}`);
 
   // a, b: steps on in-memory batches. The peer runs first, then ours, each in its own process time.
   log('a/b: train step and inference on in-memory batches...');
@@ -282,6 +349,9 @@ export async function runBench(options: Options, log: (line: string) => void = c
   // PyTorch as it runs by default, and again with glibc told to keep freed memory (what a PyTorch user can
   // do with these variables, or with jemalloc): keras-torch's caching allocator does that for its users.
   const tunedPeerSteps = torchMissing ? null : runJson<PeerStepFigures>(options.python, peerArgs, { ...process.env, ...TUNED_GLIBC });
+  // And on tcmalloc, the allocator PyTorch's CPU performance guides recommend preloading.
+  const tcmallocPeer = runTcmallocPeer(options.python, peerArgs, tcmalloc, torchMissing);
+  if (tcmallocPeer.reason && !torchMissing && !('reason' in tcmalloc)) log(`  PyTorch-on-tcmalloc peer skipped: ${tcmallocPeer.reason}`);
   const mine = await ourSteps(size, batchSize, steps, repeats);
   const peerPredict = fastestPeerPredict([peerSteps, tunedPeerSteps]);
   const imagesPerSecond = (ms: number[]) => ms.map((v) => (batchSize * 1000) / v);
@@ -295,6 +365,11 @@ export async function runBench(options: Options, log: (line: string) => void = c
     ),
     row(
       { id: 'a2', name: `train step, batch ${batchSize}, ${size}x${size}x3`, unit: 'img/s', ours: median(imagesPerSecond(mine.train_ms)), peer: tunedPeerSteps ? median(imagesPerSecond(tunedPeerSteps.train_ms)) : null, peerName: 'PyTorch, glibc tuned', ratioKind: 'speedup', target: '(reported)', spread: { ours: imagesPerSecond(mine.train_ms), peer: tunedPeerSteps ? imagesPerSecond(tunedPeerSteps.train_ms) : [] }, skipped },
+      (o, p) => o / p,
+      () => true,
+    ),
+    row(
+      { id: 'a3', name: `train step, batch ${batchSize}, ${size}x${size}x3`, unit: 'img/s', ours: median(imagesPerSecond(mine.train_ms)), peer: tcmallocPeer.figures ? median(imagesPerSecond(tcmallocPeer.figures.train_ms)) : null, peerName: 'PyTorch, tcmalloc', ratioKind: 'speedup', target: '(reported)', spread: { ours: imagesPerSecond(mine.train_ms), peer: tcmallocPeer.figures ? imagesPerSecond(tcmallocPeer.figures.train_ms) : [] }, skipped: tcmallocPeer.reason },
       (o, p) => o / p,
       () => true,
     ),
@@ -379,6 +454,33 @@ export async function runBench(options: Options, log: (line: string) => void = c
   const eventLoop = rows.find((r) => r.id === 'e1')!;
   eventLoop.ratio = null;
   eventLoop.met = eventLoop.ours === null ? null : eventLoop.ours < 20;
+
+  // f: the residual CNN on in-memory batches, the peers first (by default and on tcmalloc), then ours.
+  log('f: residual CNN train step and inference on in-memory batches...');
+  const residualSteps = steps;
+  const residualArgs = [path.join(root, 'bench', 'torch_peer.py'), 'steps', '--model', 'residual', '--no-single', '--threads', String(options.threads), '--size', String(size), '--batch-size', String(batchSize), '--steps', String(residualSteps), '--repeats', String(repeats)];
+  const residualPeer = torchMissing ? null : runJson<PeerStepFigures>(options.python, residualArgs);
+  const residualTcmalloc = runTcmallocPeer(options.python, residualArgs, tcmalloc, torchMissing);
+  const residualMine = await ourResidualSteps(size, batchSize, residualSteps, repeats);
+  const residualPredict = fastestPeerPredict([residualPeer, residualTcmalloc.figures]);
+  const residualName = `residual CNN train step, batch ${batchSize}, ${size}x${size}x3`;
+  rows.push(
+    row(
+      { id: 'f1', name: residualName, unit: 'img/s', ours: median(imagesPerSecond(residualMine.train_ms)), peer: residualPeer ? median(imagesPerSecond(residualPeer.train_ms)) : null, peerName, ratioKind: 'speedup', target: '>= 1.0x', spread: { ours: imagesPerSecond(residualMine.train_ms), peer: residualPeer ? imagesPerSecond(residualPeer.train_ms) : [] }, skipped },
+      (o, p) => o / p,
+      (r) => r >= 1.0,
+    ),
+    row(
+      { id: 'f2', name: residualName, unit: 'img/s', ours: median(imagesPerSecond(residualMine.train_ms)), peer: residualTcmalloc.figures ? median(imagesPerSecond(residualTcmalloc.figures.train_ms)) : null, peerName: 'PyTorch, tcmalloc', ratioKind: 'speedup', target: '(reported)', spread: { ours: imagesPerSecond(residualMine.train_ms), peer: residualTcmalloc.figures ? imagesPerSecond(residualTcmalloc.figures.train_ms) : [] }, skipped: residualTcmalloc.reason },
+      (o, p) => o / p,
+      () => true,
+    ),
+    row(
+      { id: 'f3', name: `residual CNN inference, batch ${batchSize}`, unit: 'img/s', ours: median(imagesPerSecond(residualMine.predict_ms)), peer: residualPeer ? median(imagesPerSecond(residualPredict)) : null, peerName: `${peerName}, fastest of no_grad, inference_mode, channels_last, tcmalloc or not`, ratioKind: 'speedup', target: '>= 1.0x', spread: { ours: imagesPerSecond(residualMine.predict_ms), peer: imagesPerSecond(residualPredict) }, skipped },
+      (o, p) => o / p,
+      (r) => r >= 1.0,
+    ),
+  );
 
   meta.loadAverageAfter = loadAverage();
   if (!options.data && data.directory) fs.rmSync(data.directory, { recursive: true, force: true });

@@ -3,13 +3,18 @@ write it. Run with Debian's /usr/bin/python3 (python3-torch; python3-keras-prepr
 `fit`). Prints one JSON line.
 
   /usr/bin/python3 bench/torch_peer.py steps --threads 2 --size 64 --batch-size 32 --steps 30 --repeats 3
+  /usr/bin/python3 bench/torch_peer.py steps --model residual --no-single --threads 2 --steps 30 --repeats 3
+  LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 /usr/bin/python3 bench/torch_peer.py steps ...
   /usr/bin/python3 bench/torch_peer.py fit DATA_DIR --threads 2 --epochs 2
 
 `steps`: milliseconds per train step (zero_grad, forward, BCE-with-logits, backward, Adam, loss and accuracy
 read back), per batch prediction (no_grad and inference_mode on NCHW input as torch.rand gives it, and
 inference_mode on the same batch in channels_last memory format) and per
-single-image prediction (p50/p99), each repeat a list entry. `fit`: the seed's whole fit, Keras's
-ImageDataGenerator (augmented training, rescaled validation) feeding the same model, with its peak RSS.
+single-image prediction (p50/p99), each repeat a list entry. `--model residual` measures bench/residual-model.ts's
+small ResNet instead (10 classes, cross-entropy on logits, softmax at prediction); `--no-single` leaves out the
+single-image latencies. `fit`: the seed's whole fit, Keras's ImageDataGenerator (augmented training, rescaled
+validation) feeding the same model, with its peak RSS. Every result names the allocator the process runs on
+(`tcmalloc` when LD_PRELOAD brought it in, else `glibc`).
 """
 import argparse
 import json
@@ -27,13 +32,55 @@ def seed_cnn(size):
         nn.Linear(32 * pooled * pooled, 128), nn.ReLU(), nn.Linear(128, 1))  # sigmoid folded into the loss
 
 
-def train_step(model, optimizer, loss_fn, x, y):
+def conv_bn(in_channels, filters, kernel, stride=1):
+    # Keras's BatchNormalization defaults: momentum 0.99 (PyTorch's 0.01), epsilon 1e-3.
+    return [nn.Conv2d(in_channels, filters, kernel, stride=stride, padding=kernel // 2, bias=False),
+            nn.BatchNorm2d(filters, eps=1e-3, momentum=0.01)]
+
+
+class BasicBlock(nn.Module):
+    """conv3x3-BN-ReLU-conv3x3-BN, plus the shortcut (a 1x1 conv + BN where the shape changes), ReLU."""
+
+    def __init__(self, in_channels, filters, stride):
+        super().__init__()
+        self.body = nn.Sequential(*conv_bn(in_channels, filters, 3, stride), nn.ReLU(), *conv_bn(filters, filters, 3))
+        changes = stride != 1 or in_channels != filters
+        self.shortcut = nn.Sequential(*conv_bn(in_channels, filters, 1, stride)) if changes else nn.Identity()
+
+    def forward(self, x):
+        return torch.relu(self.body(x) + self.shortcut(x))
+
+
+def residual_cnn(classes=10):
+    return nn.Sequential(
+        *conv_bn(3, 16, 3), nn.ReLU(), BasicBlock(16, 16, 1), BasicBlock(16, 32, 2),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, classes))  # softmax folded into the loss
+
+
+def binary_accuracy(logits, y):
+    return ((logits > 0).float() == y).float().mean()
+
+
+def sparse_accuracy(logits, y):
+    return (logits.argmax(1) == y).float().mean()
+
+
+def train_step(model, optimizer, loss_fn, x, y, accuracy=binary_accuracy):
     optimizer.zero_grad(set_to_none=True)
     logits = model(x)
     loss = loss_fn(logits, y)
     loss.backward()
     optimizer.step()
-    return loss.item(), ((logits > 0).float() == y).float().mean().item()
+    return loss.item(), accuracy(logits, y).item()
+
+
+def allocator():
+    """`tcmalloc` when the process has it mapped (LD_PRELOAD), else `glibc`."""
+    try:
+        with open('/proc/self/maps') as maps:
+            return 'tcmalloc' if 'libtcmalloc' in maps.read() else 'glibc'
+    except OSError:
+        return 'unknown'
 
 
 def timed(fn, count):
@@ -50,34 +97,43 @@ def percentile(values, q):
 
 def steps(args):
     torch.manual_seed(1)
-    model = seed_cnn(args.size)
+    if args.model == 'residual':
+        model = residual_cnn()
+        loss_fn, accuracy, head = nn.CrossEntropyLoss(), sparse_accuracy, lambda logits: torch.softmax(logits, 1)
+    else:
+        model = seed_cnn(args.size)
+        loss_fn, accuracy, head = nn.BCEWithLogitsLoss(), binary_accuracy, torch.sigmoid
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
-    loss_fn = nn.BCEWithLogitsLoss()
     x = torch.rand(args.batch_size, 3, args.size, args.size)
-    y = (torch.rand(args.batch_size, 1) > 0.5).float()
+    if args.model == 'residual':
+        y = torch.randint(0, 10, (args.batch_size,))
+    else:
+        y = (torch.rand(args.batch_size, 1) > 0.5).float()
     single = torch.rand(1, 3, args.size, args.size)
     x_channels_last = x.contiguous(memory_format=torch.channels_last)
     result = {'train_ms': [], 'predict_no_grad_ms': [], 'predict_inference_mode_ms': [], 'predict_channels_last_ms': [],
               'single_p50_ms': [], 'single_p99_ms': []}
     for _ in range(3):
-        train_step(model, optimizer, loss_fn, x, y)  # warm-up: oneDNN primitives, Adam state
+        train_step(model, optimizer, loss_fn, x, y, accuracy)  # warm-up: oneDNN primitives, Adam state
     model.eval()
     with torch.inference_mode():
         for _ in range(3):
             model(x)
     for _ in range(args.repeats):
         model.train()
-        result['train_ms'].append(timed(lambda: train_step(model, optimizer, loss_fn, x, y), args.steps))
+        result['train_ms'].append(timed(lambda: train_step(model, optimizer, loss_fn, x, y, accuracy), args.steps))
         model.eval()
         with torch.no_grad():
-            result['predict_no_grad_ms'].append(timed(lambda: torch.sigmoid(model(x)), args.steps))
+            result['predict_no_grad_ms'].append(timed(lambda: head(model(x)), args.steps))
         with torch.inference_mode():
-            result['predict_inference_mode_ms'].append(timed(lambda: torch.sigmoid(model(x)), args.steps))
-            result['predict_channels_last_ms'].append(timed(lambda: torch.sigmoid(model(x_channels_last)), args.steps))
+            result['predict_inference_mode_ms'].append(timed(lambda: head(model(x)), args.steps))
+            result['predict_channels_last_ms'].append(timed(lambda: head(model(x_channels_last)), args.steps))
+            if not args.single:
+                continue
             latencies = []
             for _ in range(args.steps * 10):
                 start = time.perf_counter()
-                torch.sigmoid(model(single))
+                head(model(single))
                 latencies.append((time.perf_counter() - start) * 1000)
             result['single_p50_ms'].append(percentile(latencies, 0.5))
             result['single_p99_ms'].append(percentile(latencies, 0.99))
@@ -138,11 +194,14 @@ def main():
     parser.add_argument('--steps', type=int, default=30)
     parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--epochs', type=int, default=2)
+    parser.add_argument('--model', choices=['seed', 'residual'], default='seed')
+    parser.add_argument('--single', action=argparse.BooleanOptionalAction, default=True)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     result = steps(args) if args.mode == 'steps' else fit(args)
     result['threads'] = torch.get_num_threads()
     result['torch_version'] = torch.__version__
+    result['allocator'] = allocator()
     if args.mode == 'steps':
         result['peak_rss_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))

@@ -108,6 +108,15 @@ Graph::Graph(Napi::Object object, const std::function<std::shared_ptr<GraphLayer
   for (const GraphNode& node : nodes_) {
     for (size_t input : node.inputs) ++consumers_[input];
   }
+  std::vector<size_t> lastReader(inputCount_ + nodes_.size(), nodes_.size());
+  for (size_t n = 0; n < nodes_.size(); ++n) {
+    for (size_t input : nodes_[n].inputs) lastReader[input] = n;
+  }
+  for (size_t output : outputs_) lastReader[output] = nodes_.size();
+  releaseAfter_.assign(nodes_.size(), {});
+  for (size_t id = 0; id < lastReader.size(); ++id) {
+    if (lastReader[id] < nodes_.size()) releaseAfter_[lastReader[id]].push_back(id);
+  }
   MoveActivationsAfterPooling();
 }
 
@@ -177,6 +186,8 @@ std::vector<torch::Tensor> Graph::Forward(const std::vector<torch::Tensor>& inpu
       if (k == 0 && node.afterFirstModule) x = node.afterFirstModule->forward(x);
     }
     values[id] = x;
+    // Autograd keeps what backward needs; this only drops the graph's own references.
+    for (size_t done : releaseAfter_[n]) values[done] = torch::Tensor();
   }
   std::vector<torch::Tensor> results;
   for (size_t i = 0; i < outputs_.size(); ++i) {

@@ -74,6 +74,10 @@ class Graph {
   std::vector<GraphNode> nodes_;
   std::vector<size_t> outputs_;
   std::vector<size_t> consumers_;  // per tensor id: how many nodes read it
+  // Per node: the tensors whose last reader it is (not outputs), released once it has run. Inference then
+  // holds a few activations at a time instead of every layer's (measured on the residual CNN: 125 MB per
+  // batch-32 predict, and ~10% of its time).
+  std::vector<std::vector<size_t>> releaseAfter_;
   std::vector<WeightSlot> weights_;  // layer by layer, in Keras's order
   size_t inputCount_ = 0;
 

@@ -16,7 +16,7 @@ say() { printf 'setup: %s\n' "$*"; }
 # interoperability tests compare against (never needed by the package itself).
 packages=(libtorch-dev libopenblas0-openmp libjpeg62-turbo-dev libgloo-dev cmake g++ make dataset-fashion-mnist)
 if [ "${KERAS_TORCH_PEERS:-1}" = "1" ]; then
-  packages+=(python3-torch python3-keras-preprocessing python3-scipy python3-pil)
+  packages+=(python3-torch python3-keras-preprocessing python3-scipy python3-pil libtcmalloc-minimal4)
 fi
 
 needs_libtorch() { [ -z "${LIBTORCH:-}" ] && [ -z "${Torch_DIR:-}" ]; }

@@ -39,7 +39,7 @@ afterAll(() => {
   if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
 });
 
-const ids = ['a', 'a2', 'b1', 'b2', 'b3', 'c', 'd', 'e1', 'e2'];
+const ids = ['a', 'a2', 'a3', 'b1', 'b2', 'b3', 'c', 'd', 'e1', 'e2', 'f1', 'f2', 'f3'];
 
 function checkRow(row: Row): void {
   expect(typeof row.name).toBe('string');
@@ -68,8 +68,15 @@ describe('bench --quick', () => {
     expect(result.rows.map((row) => row.id)).toEqual(ids);
     result.rows.forEach(checkRow);
     // The in-memory rows never depend on image folders or peers.
-    for (const id of ['a', 'a2', 'b1', 'b2', 'b3']) expect(result.rows.find((row) => row.id === id)!.ours).toBeGreaterThan(0);
+    for (const id of ['a', 'a2', 'a3', 'b1', 'b2', 'b3', 'f1', 'f2', 'f3']) expect(result.rows.find((row) => row.id === id)!.ours).toBeGreaterThan(0);
     expect(stdout).toMatch(/\| a +\| train step/);
+    expect(stdout).toMatch(/\| f1 +\| residual CNN train step/);
+    // The tcmalloc peer is measured where Debian's library is installed, else skipped with the reason.
+    for (const id of ['a3', 'f2']) {
+      const row = result.rows.find((r) => r.id === id)!;
+      expect(row.peerName).toMatch(/tcmalloc/);
+      if (row.peer === null) expect(row.skipped).toMatch(/tcmalloc|torch|python/i);
+    }
   });
 
   test('a peer that is not installed is skipped with a message', () => {
@@ -81,5 +88,19 @@ describe('bench --quick', () => {
     }
     expect(result.rows.find((row) => row.id === 'a')!.skipped).toMatch(/not found/);
     expect(result.rows.find((row) => row.id === 'a')!.ours).toBeGreaterThan(0);
+    expect(result.rows.find((row) => row.id === 'f1')!.ours).toBeGreaterThan(0);
+  });
+
+  test('a tcmalloc library that is not there skips its rows with the reason', () => {
+    const missing = path.join(scratch, 'no-such-libtcmalloc_minimal.so.4');
+    const { stdout, result } = bench(['--tcmalloc', missing]);
+    const torchMissing = /PyTorch peer skipped/.test(stdout);
+    if (!torchMissing) expect(stdout).toMatch(/PyTorch-on-tcmalloc peer skipped: .*no-such-libtcmalloc.* not found/);
+    for (const id of ['a3', 'f2']) {
+      const row = result.rows.find((r) => r.id === id)!;
+      checkRow(row);
+      expect(row.peer).toBeNull();
+      if (!torchMissing) expect(row.skipped).toMatch(/no-such-libtcmalloc.* not found/);
+    }
   });
 });

@@ -118,7 +118,7 @@ export class Model<O extends TensorStructure = TensorStructure> extends Layer im
 
   /** @internal */
   get outputStructure(): 'single' | 'array' | 'object' {
-    return this.outputForm === 'single' && this.graph && this.graph.outputs.length > 1 ? 'array' : this.outputForm;
+    return this.outputForm;
   }
 
   /** The input shape without the batch axis (a one-input model), once known. */
@@ -242,10 +242,9 @@ export class Model<O extends TensorStructure = TensorStructure> extends Layer im
     return this.built_;
   }
 
-  /** @internal Makes the graph when it depends on data (a Sequential without an input shape). */
+  /** @internal Makes the graph when it depends on data (a Sequential without an input shape overrides it). */
   protected prepareGraph(operation: string, _inputShapes?: number[][]): void {
-    void this.topology;
-    void operation;
+    this.requireGraph(operation);
   }
 
   /** @internal Forgets the native model (after Sequential.add/pop); layers keep their weights. */
@@ -377,7 +376,7 @@ export class Model<O extends TensorStructure = TensorStructure> extends Layer im
         name: layer.name,
         className: layer.className,
         outputShapes: shapes.length === 1 ? shapes[0] : 'multiple',
-        params: (layer.inputShapes || layer instanceof Model ? layer.weightInfo(layer.inputShapes?.[0] ?? []) : []).reduce((t, w) => t + size(w), 0),
+        params: layerWeights(layer).reduce((t, w) => t + size(w), 0),
         connectedTo: connected
           ? nodes.flatMap((node) => node.inputs.map((t) => `${t.sourceLayer.name}[${topology.nodesOf(t.sourceLayer).indexOf(t.node)}][${t.outputIndex}]`))
           : undefined,
@@ -439,6 +438,13 @@ export class Model<O extends TensorStructure = TensorStructure> extends Layer im
   compileConfig(): ReturnType<Trainer['compileConfig']> {
     return this.trainer.compileConfig();
   }
+}
+
+/** A layer's weights once its input shape is known (a nested model knows its own). */
+function layerWeights(layer: Layer): WeightInfo[] {
+  if (layer instanceof Model) return layer.weightInfo();
+  const shapes = layer.inputShapes;
+  return shapes ? layer.weightInfo(shapes[0]) : [];
 }
 
 function size(weight: WeightInfo): number {

@@ -224,7 +224,7 @@ if (!haveDist) console.warn(`skipping the cross-process persistence tests: ${dis
         const x = tensor(new Float32Array(raw.buffer, raw.byteOffset, raw.length / 4), [8, 8, 8, 3]);
         process.stdout.write(JSON.stringify(Array.from((await model.predict(x)).dataSync())));
       })();`;
-    const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
     expect(result.stderr).toBe('');
     expect(JSON.parse(result.stdout)).toEqual(Array.from((await model.predict(x)).dataSync() as Float32Array));
   });
@@ -247,9 +247,10 @@ if (!haveDist) console.warn(`skipping the cross-process persistence tests: ${dis
           }
         }
       }, 1);` : ''}`;
-    expect(spawnSync(process.execPath, ['-e', script(8, false)], { encoding: 'utf8' }).stdout).toBe('saved');
+    expect(spawnSync(process.execPath, ['-e', script(8, false)], { encoding: 'utf8', timeout: 60_000 }).stdout).toBe('saved');
     const before = fs.readFileSync(file);
-    const killed = spawnSync(process.execPath, ['-e', script(4096, true)], { encoding: 'utf8' });
+    // A child that outlives the timeout is killed with SIGTERM, which fails the signal check below with a message.
+    const killed = spawnSync(process.execPath, ['-e', script(4096, true)], { encoding: 'utf8', timeout: 60_000 });
     expect(killed.signal).toBe('SIGKILL');
     expect(killed.stdout).toBe('writing');
     expect(fs.readFileSync(file).equals(before)).toBe(true);
