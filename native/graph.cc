@@ -1,5 +1,6 @@
 #include "graph.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "errors.h"
@@ -108,14 +109,14 @@ Graph::Graph(Napi::Object object, const std::function<std::shared_ptr<GraphLayer
   for (const GraphNode& node : nodes_) {
     for (size_t input : node.inputs) ++consumers_[input];
   }
-  std::vector<size_t> lastReader(inputCount_ + nodes_.size(), nodes_.size());
+  lastReader_.assign(inputCount_ + nodes_.size(), nodes_.size());
   for (size_t n = 0; n < nodes_.size(); ++n) {
-    for (size_t input : nodes_[n].inputs) lastReader[input] = n;
+    for (size_t input : nodes_[n].inputs) lastReader_[input] = n;
   }
-  for (size_t output : outputs_) lastReader[output] = nodes_.size();
+  for (size_t output : outputs_) lastReader_[output] = nodes_.size();
   releaseAfter_.assign(nodes_.size(), {});
-  for (size_t id = 0; id < lastReader.size(); ++id) {
-    if (lastReader[id] < nodes_.size()) releaseAfter_[lastReader[id]].push_back(id);
+  for (size_t id = 0; id < lastReader_.size(); ++id) {
+    if (lastReader_[id] < nodes_.size()) releaseAfter_[lastReader_[id]].push_back(id);
   }
   MoveActivationsAfterPooling();
 }
@@ -140,7 +141,7 @@ void Graph::MoveActivationsAfterPooling() {
       const GraphLayer& consumer = *layers_[second.layer];
       if (!consumer.modules.empty() && consumer.modules.front().kind == "max_pooling2d" && !second.afterFirstModule) {
         first.skipLastModule = true;
-        second.afterFirstModule = last.module;
+        second.afterFirstModule = last;
       }
       break;
     }
@@ -161,29 +162,48 @@ std::vector<torch::Tensor> Graph::Forward(const std::vector<torch::Tensor>& inpu
     if (!logitsFor[i].empty()) wantsLogits[outputs_[i]] = true;
   }
   for (size_t i = 0; i < inputCount_; ++i) values[i] = FromChannelsLast(inputs[i]);
+  // Without autograd (predict, evaluate), a ReLU or a shortcut sum may write into a tensor nothing else
+  // reads: the graph's own activations, never the caller's inputs.
+  const bool inference = !at::GradMode::is_enabled();
   for (size_t n = 0; n < nodes_.size(); ++n) {
     GraphNode& node = nodes_[n];
     GraphLayer& layer = *layers_[node.layer];
     const size_t id = inputCount_ + n;
     const size_t count = layer.modules.size() - (node.skipLastModule ? 1 : 0);
+    auto scratch = [&](size_t input) {
+      return inference && input >= inputCount_ && lastReader_[input] == n &&
+             std::count(node.inputs.begin(), node.inputs.end(), input) == 1;
+    };
     torch::Tensor x;
+    bool owned;  // x may be overwritten
     size_t start = 0;
     if (!layer.modules.empty() && layer.modules.front().merge) {
       std::vector<torch::Tensor> operands;
       for (size_t input : node.inputs) operands.push_back(values[input]);
-      x = layer.modules.front().merge(operands);
+      x = layer.modules.front().merge(operands, scratch(node.inputs[0]));
+      owned = inference;
       start = 1;
     } else {
       x = values[node.inputs[0]];
+      owned = scratch(node.inputs[0]);
     }
+    auto run = [&](BuiltLayer& module, bool keepInput) {
+      if (owned && !keepInput && module.kind == "activation" && module.activation == "relu") {
+        x.relu_();
+        return;
+      }
+      torch::nn::Module& torchModule = *module.module.ptr();
+      const bool wasTraining = torchModule.is_training();
+      if (node.training.has_value()) torchModule.train(*node.training);
+      x = module.module.forward(x);
+      if (node.training.has_value()) torchModule.train(wasTraining);
+      owned = inference;
+    };
     for (size_t k = start; k < count; ++k) {
-      if (wantsLogits[id] && k + 1 == count) beforeActivation[id] = x;
-      torch::nn::Module& module = *layer.modules[k].module.ptr();
-      const bool wasTraining = module.is_training();
-      if (node.training.has_value()) module.train(*node.training);
-      x = layer.modules[k].module.forward(x);
-      if (node.training.has_value()) module.train(wasTraining);
-      if (k == 0 && node.afterFirstModule) x = node.afterFirstModule->forward(x);
+      const bool logits = wantsLogits[id] && k + 1 == count;
+      if (logits) beforeActivation[id] = x;
+      run(layer.modules[k], logits);
+      if (k == 0 && node.afterFirstModule) run(*node.afterFirstModule, false);
     }
     values[id] = x;
     // Autograd keeps what backward needs; this only drops the graph's own references.

@@ -38,7 +38,7 @@ struct GraphNode {
   // Conv2D(activation: 'relu') followed by MaxPooling2D: the ReLU is moved from the end of the first
   // node to after the pooling of the second (same values and gradients, a quarter of the elements).
   bool skipLastModule = false;
-  std::optional<torch::nn::AnyModule> afterFirstModule;
+  std::optional<BuiltLayer> afterFirstModule;
   // Keras's `layer.apply(x, {training})`: run this node in inference (false) or training (true) mode
   // whatever the step does, as a base model applied with training: false keeps its BatchNormalization
   // on its moving statistics while the model around it trains.
@@ -78,6 +78,7 @@ class Graph {
   // holds a few activations at a time instead of every layer's (measured on the residual CNN: 125 MB per
   // batch-32 predict, and ~10% of its time).
   std::vector<std::vector<size_t>> releaseAfter_;
+  std::vector<size_t> lastReader_;  // per tensor id: the last node that reads it (nodes_.size(): an output)
   std::vector<WeightSlot> weights_;  // layer by layer, in Keras's order
   size_t inputCount_ = 0;
 

@@ -33,8 +33,9 @@ struct BuiltLayer {
   torch::nn::AnyModule module;
   std::vector<WeightSlot> weights;
   std::string activation;  // for an activation module, its name; empty otherwise
-  // For a merge layer (Add, Concatenate, ...), which reads several tensors: set instead of `module`.
-  std::function<torch::Tensor(const std::vector<torch::Tensor>&)> merge;
+  // For a merge layer (Add, Concatenate, ...), which reads several tensors: set instead of `module`. With
+  // `overwriteFirst` (inference, and nothing else reads the first input) it may write its result there.
+  std::function<torch::Tensor(const std::vector<torch::Tensor>&, bool overwriteFirst)> merge;
 };
 
 // Builds the module for one spec ({kind: 'conv2d', ...}). Throws std::invalid_argument on a malformed spec.

@@ -119,6 +119,26 @@ describe('graphs: shapes and parameter counts as Keras computes them', () => {
   });
 });
 
+describe('inference writes only into tensors nothing else reads', () => {
+  test("a ReLU on the model's input leaves the caller's data alone; a sum reused later is not overwritten", async () => {
+    const a = Input({ shape: [3] });
+    const b = Input({ shape: [3] });
+    const relu = new Activation('relu').apply(a);
+    const ab = new Add().apply([relu, b]); // relu is read again below: not a scratch tensor here
+    const again = new Add().apply([ab, relu]); // ab is read only here: summed in place
+    const out = new Activation('relu').apply(again);
+    const model = new Model({ inputs: [a, b], outputs: [out, relu] });
+    const av = [-1, 2, -3, 4, -5, 6];
+    const bv = [0.5, -0.5, 1, -1, 2, -2];
+    const x = tensor(av, [2, 3]);
+    const [result, relued] = await model.predict([x, tensor(bv, [2, 3])]);
+    const r = av.map((v) => Math.max(v, 0));
+    expectClose(values(relued), r);
+    expectClose(values(result), r.map((v, i) => Math.max(v + bv[i] + v, 0)));
+    expect(values(x)).toEqual(av);
+  });
+});
+
 describe('training graphs', () => {
   test('a shared layer has one weight set and receives the gradients of both its uses', async () => {
     const a = Input({ shape: [2] });
