@@ -62,28 +62,41 @@ export class Topology {
     });
     if (new Set(inputs).size !== inputs.length) throw new ValueError(`${context}: the same input is given twice`);
 
-    // Depth-first from the outputs: a node is listed after the nodes it reads.
+    // Depth-first from the outputs, with an explicit stack (graphs of many thousands of layers are fine):
+    // a node is listed after the nodes it reads.
     const nodes: Node[] = [];
-    const seen = new Set<Node>();
-    const visiting = new Set<Node>();
+    const state = new Map<Node, 'visiting' | 'done'>();
     const modelInputs = new Set(inputs);
-    const visit = (tensor: SymbolicTensor, consumer: string) => {
-      const node = tensor.node;
-      if (seen.has(node)) return;
-      if (node.inputs.length === 0 && !modelInputs.has(tensor)) {
-        throw new ValueError(
-          `${context}: graph disconnected: ${consumer} reads input '${tensor.name}' (shape ${formatShape(tensor.sampleShape, null)}), ` +
-            `which is not among the model's inputs [${inputs.map((t) => `'${t.name}'`).join(', ')}]`,
-        );
+    outputs.forEach((output, i) => {
+      const stack: { tensor: SymbolicTensor; consumer: string; expanded: boolean }[] = [{ tensor: output, consumer: `output ${i}`, expanded: false }];
+      while (stack.length > 0) {
+        const top = stack[stack.length - 1];
+        const node = top.tensor.node;
+        if (top.expanded) {
+          stack.pop();
+          state.set(node, 'done');
+          nodes.push(node);
+          continue;
+        }
+        if (state.get(node) === 'done') {
+          stack.pop();
+          continue;
+        }
+        if (node.inputs.length === 0 && !modelInputs.has(top.tensor)) {
+          throw new ValueError(
+            `${context}: graph disconnected: ${top.consumer} reads input '${top.tensor.name}' (shape ${formatShape(top.tensor.sampleShape, null)}), ` +
+              `which is not among the model's inputs [${inputs.map((t) => `'${t.name}'`).join(', ')}]`,
+          );
+        }
+        if (state.get(node) === 'visiting') throw new ValueError(`${context}: the graph has a cycle through layer '${node.layer.name}'`);
+        state.set(node, 'visiting');
+        top.expanded = true;
+        for (let j = node.inputs.length - 1; j >= 0; j--) {
+          stack.push({ tensor: node.inputs[j], consumer: `layer '${node.layer.name}'`, expanded: false });
+        }
       }
-      if (visiting.has(node)) throw new ValueError(`${context}: the graph has a cycle through layer '${node.layer.name}'`);
-      visiting.add(node);
-      for (const input of node.inputs) visit(input, `layer '${node.layer.name}'`);
-      visiting.delete(node);
-      seen.add(node);
-      nodes.push(node);
-    };
-    outputs.forEach((output, i) => visit(output, `output ${i}`));
+    });
+    const seen = new Set(nodes);
     inputs.forEach((input) => {
       if (!seen.has(input.node)) {
         throw new ValueError(`${context}: input '${input.name}' is not used: no output depends on it`);
@@ -120,9 +133,11 @@ export class Topology {
 
   /** The model's nodes that apply `layer`, in the layer's order (Keras's node indices within the model). */
   nodesOf(layer: Layer): Node[] {
-    const own = new Set(this.nodes);
-    return layer.inboundNodes.filter((node) => own.has(node));
+    this.nodeSet ??= new Set(this.nodes);
+    return layer.inboundNodes.filter((node) => this.nodeSet!.has(node));
   }
+
+  private nodeSet?: Set<Node>;
 
   /** Every layer that holds weights or computes, nested models expanded, each once, in Keras's weight order. */
   leafLayers(prefix = ''): LeafLayer[] {

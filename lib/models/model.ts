@@ -61,8 +61,7 @@ export class Model<O extends TensorStructure = TensorStructure> extends Layer im
   stopTraining = false;
   /** @internal */
   protected readonly trainer: Trainer = new Trainer(this);
-  /** @internal The structure; undefined only for a Sequential that does not know its input shape yet. */
-  protected graph?: Topology;
+  private topologyCache?: Topology;
   private built_?: Built;
   private targetDevice?: string;
   private outputForm: 'single' | 'array' | 'object' = 'single';
@@ -81,6 +80,20 @@ export class Model<O extends TensorStructure = TensorStructure> extends Layer im
   }
 
   // ---- structure ---------------------------------------------------------------------------------
+
+  /** @internal The structure; undefined only for a Sequential that does not know its input shape yet. */
+  protected get graph(): Topology | undefined {
+    if (!this.topologyCache) this.topologyCache = this.makeTopology();
+    return this.topologyCache;
+  }
+  protected set graph(topology: Topology | undefined) {
+    this.topologyCache = topology;
+  }
+
+  /** @internal Makes the structure on first use, where it is not given at construction (Sequential). */
+  protected makeTopology(): Topology | undefined {
+    return undefined;
+  }
 
   /** @internal The structure (nested models expand through it). */
   get topology(): Topology {
@@ -486,31 +499,43 @@ function functionalFromConfig(config: FunctionalConfig): Model {
   const layers = new Map<string, Layer>();
   const produced = new Map<string, SymbolicTensor[][]>(); // layer name -> node index -> outputs
   config.layers.forEach((entry, i) => {
+    if (typeof entry?.name !== 'string' || layers.has(entry.name) || !Array.isArray(entry.inboundNodes ?? [])) {
+      throw new ValueError(`layer ${i} of the config: expected a unique name and a list of inbound nodes but received ${JSON.stringify(entry?.name)}`);
+    }
     let layer: Layer;
     try {
-      layer = layerFromConfig(entry?.className, entry?.config ?? {});
+      layer = layerFromConfig(entry.className, entry.config ?? {});
     } catch (error) {
       throw new ValueError(`layer ${i} of the config: ${(error as Error).message}`);
     }
-    layers.set(entry.name ?? layer.name, layer);
-    produced.set(entry.name ?? layer.name, layer instanceof InputLayer ? [[layer.output]] : []);
+    layers.set(entry.name, layer);
+    produced.set(entry.name, layer instanceof InputLayer ? [[layer.output]] : []);
   });
-  const tensorAt = ([name, node, index]: TensorReference): SymbolicTensor | undefined => produced.get(name)?.[node]?.[index];
-  // Nodes can read tensors of layers listed after them (shared layers); apply what can be, until done.
-  const pending = config.layers.flatMap((entry) => (entry.inboundNodes ?? []).map((inbound, position) => ({ entry, inbound, position })));
+  const tensorAt = (ref: TensorReference): SymbolicTensor | undefined =>
+    Array.isArray(ref) && typeof ref[0] === 'string' ? produced.get(ref[0])?.[ref[1]]?.[ref[2]] : undefined;
+  // Nodes can read tensors of layers listed after them (shared layers): each pass applies, in order, what
+  // can be, and leaves the rest for the next. A config in Keras's order takes one pass.
+  let pending = config.layers.flatMap((entry) => (entry.inboundNodes ?? []).map((inbound, position) => ({ entry, inbound, position })));
   while (pending.length > 0) {
-    const ready = pending.findIndex(
-      ({ entry, inbound, position }) => produced.get(entry.name)!.length === position && inbound.every((ref) => tensorAt(ref) !== undefined),
-    );
-    if (ready < 0) throw new ValueError(`functional config: the nodes of layer '${pending[0].entry.name}' read tensors that are never made`);
-    const [{ entry, inbound }] = pending.splice(ready, 1);
-    const layer = layers.get(entry.name)!;
-    const inputs = inbound.map((ref) => tensorAt(ref)!);
-    const kwargs = inbound[0]?.[3];
-    const options = typeof kwargs?.training === 'boolean' ? { training: kwargs.training } : {};
-    const argument = inputs.length === 1 ? inputs[0] : inputs;
-    const outputs = layer instanceof Model ? layer.applyOutputs(argument, options) : [layer.apply(argument, options)];
-    produced.get(entry.name)!.push(outputs);
+    const waiting: typeof pending = [];
+    for (const item of pending) {
+      const { entry, inbound, position } = item;
+      if (produced.get(entry.name)!.length !== position || !inbound.every((ref) => tensorAt(ref) !== undefined)) {
+        waiting.push(item);
+        continue;
+      }
+      const layer = layers.get(entry.name)!;
+      const inputs = inbound.map((ref) => tensorAt(ref)!);
+      const kwargs = inbound[0]?.[3];
+      const options = typeof kwargs?.training === 'boolean' ? { training: kwargs.training } : {};
+      const argument = inputs.length === 1 ? inputs[0] : inputs;
+      const outputs = layer instanceof Model ? layer.applyOutputs(argument, options) : [layer.apply(argument, options)];
+      produced.get(entry.name)!.push(outputs);
+    }
+    if (waiting.length === pending.length) {
+      throw new ValueError(`functional config: the nodes of layer '${waiting[0].entry.name}' read tensors that are never made`);
+    }
+    pending = waiting;
   }
   const find = (ref: TensorReference, what: string) => {
     const found = tensorAt(ref);

@@ -12,6 +12,11 @@ import type { NativeModel, NativeTensor } from '../native/binding';
 import { Tensor, tensor } from '../tensor';
 
 export const FORMAT_NAME = 'keras-torch';
+/**
+ * The most layers a model file may declare, nested models included: far above any real network (ResNet152
+ * has ~500), low enough that a hostile config cannot make loadModel build layers for minutes.
+ */
+export const MAX_LAYERS = 100_000;
 export const FORMAT_VERSION = '1';
 
 /** A Sequential's config: its layers in order (the format every release has written). */
@@ -97,6 +102,10 @@ export async function readModelFile(file: string): Promise<LoadedFile> {
   if (metadata.format !== FORMAT_NAME || !config || (!sequential && !functional)) {
     throw new ValueError(`${file}: expected a keras-torch model file (__metadata__ with format '${FORMAT_NAME}' and a Sequential or Functional config)`);
   }
+  const layerCount = countLayers(sequential ? config : (config as FunctionalModelConfig).config);
+  if (layerCount > MAX_LAYERS) {
+    throw new ValueError(`${file}: expected a config of at most ${MAX_LAYERS} layers but received one of ${layerCount}`);
+  }
   return {
     config,
     compile: parseJson<CompileConfig>(file, 'compile', metadata.compile),
@@ -163,4 +172,20 @@ export function restoreWeights(model: WeightedModel, file: string, loaded: Loade
   } catch (error) {
     throw new ValueError(`${file}: the optimizer state does not fit the model: ${(error as Error).message}`);
   }
+}
+
+/** The layers a config declares, nested models' included (stopping early once past MAX_LAYERS). */
+function countLayers(config: unknown): number {
+  let count = 0;
+  const pending: unknown[] = [config];
+  while (pending.length > 0 && count <= MAX_LAYERS) {
+    const layers = (pending.pop() as { layers?: unknown } | null)?.layers;
+    if (!Array.isArray(layers)) continue;
+    count += layers.length;
+    for (const entry of layers) {
+      const nested = (entry as { config?: { layers?: unknown } } | null)?.config;
+      if (nested && Array.isArray(nested.layers)) pending.push(nested);
+    }
+  }
+  return count;
 }

@@ -24,6 +24,8 @@ export interface SequentialArgs {
 export class Sequential extends Model<SymbolicTensor> {
   override readonly className: string = 'Sequential';
   private readonly stack: Layer[] = [];
+  /** The chain of symbolic tensors, once the input shape is known; the topology is read off it when needed. */
+  private chain?: { input: SymbolicTensor; output: SymbolicTensor };
 
   constructor(layersOrArgs?: Layer[] | SequentialArgs) {
     const args = Array.isArray(layersOrArgs) ? { layers: layersOrArgs } : (layersOrArgs ?? {});
@@ -39,7 +41,7 @@ export class Sequential extends Model<SymbolicTensor> {
   }
 
   override get inputNames(): string[] {
-    return [this.graph?.inputs[0].sourceLayer.name ?? 'input'];
+    return [this.chain?.input.sourceLayer.name ?? 'input'];
   }
 
   override get outputNames(): string[] {
@@ -75,12 +77,20 @@ export class Sequential extends Model<SymbolicTensor> {
     }
     this.stack.push(layer);
     try {
-      this.makeGraph(this.declaredInputShape());
+      if (!this.chain) this.makeGraph(this.declaredInputShape());
+      else if (layer instanceof InputLayer) layer.computeOutputShape(this.chain.output.sampleShape);
+      // Only the new layer is applied: adding n layers is linear in n.
+      else this.chain = { input: this.chain.input, output: layer.apply(this.chain.output) };
     } catch (error) {
       this.stack.pop();
-      this.makeGraph(this.declaredInputShape());
       throw error;
     }
+    this.invalidate();
+    this.graph = undefined;
+  }
+
+  override get outputShape(): number[] | undefined {
+    return this.chain?.output.sampleShape;
   }
 
   /** Removes the top layer and returns it. */
@@ -88,7 +98,7 @@ export class Sequential extends Model<SymbolicTensor> {
     if (this.trainer.isTraining) throw new ValueError('Sequential.pop: the model is training; wait for fit to finish');
     if (this.layers.length === 0) throw new ValueError('Sequential.pop: the model has no layers');
     const layer = this.stack.pop()!;
-    this.makeGraph(this.graph?.inputs[0].sampleShape ?? this.declaredInputShape());
+    this.makeGraph(this.chain?.input.sampleShape ?? this.declaredInputShape());
     return layer;
   }
 
@@ -100,28 +110,31 @@ export class Sequential extends Model<SymbolicTensor> {
   /** The chain of layers applied to an input of `inputShape`; none while the shape is unknown. */
   private makeGraph(inputShape: number[] | undefined): void {
     this.invalidate();
-    if (!inputShape || this.stack.length === 0) {
-      this.graph = undefined;
-      return;
-    }
+    this.graph = undefined;
+    this.chain = undefined;
+    if (!inputShape || this.stack.length === 0) return;
     const first = this.stack[0];
     const input = first instanceof InputLayer ? first.output : new InputLayer({ inputShape, name: `${this.name}_input` }).output;
     let x: SymbolicTensor = input;
     for (const layer of this.layers) x = layer.apply(x);
-    this.graph = new Topology(`Sequential '${this.name}'`, [input], [x]);
+    this.chain = { input, output: x };
+  }
+
+  protected override makeTopology(): Topology | undefined {
+    return this.chain ? new Topology(`Sequential '${this.name}'`, [this.chain.input], [this.chain.output]) : undefined;
   }
 
   /** @internal */
   protected override prepareGraph(operation: string, inputShapes?: number[][]): void {
     if (this.layers.length === 0) throw new ValueError(`${operation}: the model has no layers; add some first`);
-    if (this.graph) return;
+    if (this.chain) return;
     if (!inputShapes) this.requireGraph(operation);
     this.makeGraph(inputShapes![0]);
   }
 
   /** @internal Makes the graph for an input shape known from elsewhere (a saved config). */
   buildFor(inputShape: number[]): void {
-    if (!this.graph) this.makeGraph(inputShape);
+    if (!this.chain) this.makeGraph(inputShape);
   }
 
   override getConfig(): Record<string, unknown> {
