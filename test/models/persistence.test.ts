@@ -241,7 +241,7 @@ if (!haveDist) console.warn(`skipping the cross-process persistence tests: ${dis
       const fs = require('fs');
       const timer = setInterval(() => {
         for (const name of fs.readdirSync(${JSON.stringify(tmp)})) {
-          if (name.startsWith('.atomic.safetensors.') && fs.statSync(${JSON.stringify(tmp)} + '/' + name).size > 1 << 20) {
+          if (name.startsWith('.keras-torch-') && fs.statSync(${JSON.stringify(tmp)} + '/' + name).size > 1 << 20) {
             fs.writeSync(1, 'writing');
             process.kill(process.pid, 'SIGKILL');
           }
