@@ -121,8 +121,11 @@ async function train(argv: string[]): Promise<void> {
   if (classCount < 2) throw new UsageError(`DIR must hold at least two class folders; found ${classCount}`);
   const classMode = classCount === 2 ? 'binary' : 'categorical';
   const trainingSet = trainGenerator.flowFromDirectory(trainDir, { ...options, classMode, subset: separate ? null : 'training' });
+  // Validation labels must mean what training's do: test_set's folders are read by the training classes,
+  // as Keras's `classes` argument does (a class missing there has no images; an extra folder is ignored).
+  const trainingClasses = Object.entries(trainingSet.classIndices).sort((a, b) => a[1] - b[1]).map(([name]) => name);
   const validationSet = separate
-    ? new ImageDataGenerator().flowFromDirectory(path.join(dir, 'test_set'), { ...options, classMode, shuffle: false })
+    ? new ImageDataGenerator().flowFromDirectory(path.join(dir, 'test_set'), { ...options, classMode, classes: trainingClasses, shuffle: false })
     : new ImageDataGenerator({ validationSplit: split }).flowFromDirectory(dir, { ...options, classMode, subset: 'validation', shuffle: false });
 
   const model = new Sequential();
@@ -190,7 +193,7 @@ async function evaluate(argv: string[]): Promise<void> {
   if (!isDirectory(dir)) throw new UsageError(`DIR ${dir} is not a directory`);
   const batchSize = numberFlag(flags, 'batch-size', 32, positiveInteger, 'a positive integer');
   const model = oneInOneOut(await loadModel(modelFile), modelFile);
-  const [height, width] = model.inputShape ?? [];
+  const [height, width, channels] = model.inputShape ?? [];
   const units = model.outputShape?.[model.outputShape.length - 1] ?? 1;
   const classes = model.classIndices
     ? Object.entries(model.classIndices).sort((a, b) => a[1] - b[1]).map(([name]) => name)
@@ -199,6 +202,7 @@ async function evaluate(argv: string[]): Promise<void> {
     targetSize: [height, width],
     batchSize,
     classMode: units === 1 ? 'binary' : 'categorical',
+    colorMode: channels === 1 ? 'grayscale' : channels === 4 ? 'rgba' : 'rgb',
     classes,
     shuffle: false,
   });
@@ -248,7 +252,8 @@ export async function main(argv: string[]): Promise<number> {
       console.log(USAGE.main);
       return command === undefined ? 2 : 0;
     }
-    if (!commands[command]) throw new UsageError(`unknown command ${command}`);
+    // Own properties only: `constructor`, `toString` or `__proto__` are not commands.
+    if (!Object.hasOwn(commands, command)) throw new UsageError(`unknown command ${command}`);
     await commands[command](rest);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {

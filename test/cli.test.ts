@@ -118,3 +118,51 @@ async function makeFolders(root: string): Promise<void> {
   expect(predicted.stderr).toMatch(/takes models with one image input and one output; this one has inputs photo, extra and outputs dense/);
   expect(run('evaluate', file, folder).stderr).toMatch(/this one has inputs photo, extra/);
 });
+
+(haveCli ? test : test.skip)("names of Object's own properties are not commands", () => {
+  for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+    const result = run(name);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(new RegExp(`unknown command ${name}`));
+  }
+});
+
+/** `classes` folders of 16x16 images of one grey level each, under `root`. */
+async function greyFolders(root: string, classes: [string, number][], count: number): Promise<void> {
+  for (const [name, level] of classes) {
+    fs.mkdirSync(path.join(root, name), { recursive: true });
+    for (let i = 0; i < count; i++) {
+      const pixels = Buffer.alloc(16 * 16 * 3, level + ((i * 5) % 12));
+      await sharp(pixels, { raw: { width: 16, height: 16, channels: 3 } }).png().toFile(path.join(root, name, `${name}_${i}.png`));
+    }
+  }
+}
+
+(haveCli ? test : test.skip)("train validates on test_set with the training set's class indices when test_set lacks a class", async () => {
+  const data = path.join(tmp, 'missing-class');
+  await greyFolders(path.join(data, 'training_set'), [['a_dark', 30], ['b_mid', 120], ['c_light', 220]], 12);
+  await greyFolders(path.join(data, 'test_set'), [['a_dark', 30], ['c_light', 220]], 6);
+  const model = path.join(tmp, 'missing-class.safetensors');
+  const trained = run('train', data, '--epochs', '30', '--image-size', '16', '--batch-size', '8', '--seed', '2', '--no-augment', '--out', model);
+  expect(trained.status).toBe(0);
+  // Keras's count with `classes`: the test set is read by the three training classes.
+  expect(trained.stdout).toMatch(/Found 12 images belonging to 3 classes\./);
+  const accuracy = Number(/Validation accuracy (\d\.\d+)/.exec(trained.stdout)?.[1]);
+  // With test_set's own indices, c_light would be label 1 (b_mid's) and half the images wrong.
+  expect(accuracy).toBeGreaterThanOrEqual(0.99);
+});
+
+(haveCli ? test : test.skip)('evaluate reads images in the channels of the model: a grayscale model', async () => {
+  const { Sequential, Flatten, Dense, Rescaling } = await import('../lib');
+  const data = path.join(tmp, 'grey-eval');
+  await greyFolders(data, [['dark', 30], ['light', 220]], 4);
+  const model = new Sequential([new Rescaling(1 / 255, { inputShape: [16, 16, 1] }), new Flatten(), new Dense(1, { activation: 'sigmoid' })]);
+  model.compile({ optimizer: 'adam', loss: 'binary_crossentropy', metrics: ['accuracy'] });
+  model.classIndices = { dark: 0, light: 1 };
+  const file = path.join(tmp, 'grey.safetensors');
+  await model.save(file);
+  const evaluated = run('evaluate', file, data);
+  expect(evaluated.stderr).toBe('');
+  expect(evaluated.status).toBe(0);
+  expect(evaluated.stdout).toMatch(/^loss: \d+\.\d{4} - accuracy: \d\.\d{4}$/m);
+});

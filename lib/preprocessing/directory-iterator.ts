@@ -49,7 +49,21 @@ const OPTION_NAMES = [
   'interpolation', 'keepAspectRatio', 'invalidImages', 'cacheLimit',
 ] as const;
 
-const byCodePoint = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+/**
+ * Python's string order: by code point. JavaScript's `<` compares UTF-16 code units, which puts characters
+ * above U+FFFF (stored as surrogates, 0xD800-0xDFFF) before those from U+E000 to U+FFFF.
+ */
+export function byCodePoint(a: string, b: string): number {
+  const left = a[Symbol.iterator]();
+  const right = b[Symbol.iterator]();
+  for (;;) {
+    const x = left.next();
+    const y = right.next();
+    if (x.done || y.done) return x.done && y.done ? 0 : x.done ? -1 : 1;
+    const difference = x.value.codePointAt(0)! - y.value.codePointAt(0)!;
+    if (difference !== 0) return difference;
+  }
+}
 
 /** Subfolders of `directory`, sorted as Python sorts strings (symbolic links to folders count, as with os.path.isdir). */
 export function listClassFolders(context: string, directory: string): string[] {
@@ -340,10 +354,12 @@ export class DirectoryIterator extends ImageIterator {
         throw invalidArgument(context, 'classes to be an array of folder names', options.classes);
       }
       classNames = options.classes.slice();
+      // As Keras: a class whose folder is absent has no images here (a test set may lack a class the
+      // training set has, and its labels must still mean the training set's); a file of that name is a mistake.
       for (const name of classNames) {
         const folder = path.join(directory, name);
-        if (!fs.existsSync(folder) || !fs.statSync(folder).isDirectory()) {
-          throw invalidArgument(context, `classes to name subfolders of ${JSON.stringify(directory)} ("${name}" is not one)`, options.classes);
+        if (fs.existsSync(folder) && !fs.statSync(folder).isDirectory()) {
+          throw invalidArgument(context, `classes to name subfolders of ${JSON.stringify(directory)} ("${name}" is a file)`, options.classes);
         }
       }
     }
@@ -359,6 +375,7 @@ export class DirectoryIterator extends ImageIterator {
     const filenames: string[] = [];
     const labels: number[] = [];
     classNames.forEach((name, label) => {
+      if (!fs.existsSync(path.join(directory, name))) return;
       let files = listImageFiles(path.join(directory, name), KERAS_IMAGE_EXTENSIONS, followLinks);
       if (split) files = files.slice(Math.trunc(split[0] * files.length), Math.trunc(split[1] * files.length));
       for (const file of files) {

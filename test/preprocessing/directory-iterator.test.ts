@@ -175,10 +175,37 @@ describe('flowFromDirectory', () => {
     [{ colorMode: 'cmyk' }, "flowFromDirectory: expected colorMode to be one of 'grayscale', 'rgb', 'rgba' but received \"cmyk\""],
     [{ batchSize: 0 }, 'flowFromDirectory: expected batchSize to be a positive integer but received 0'],
     [{ subset: 'test' }, "flowFromDirectory: expected subset to be one of 'training', 'validation' but received \"test\""],
-    [{ classes: ['cats', 'birds'] }, 'flowFromDirectory: expected classes to name subfolders of'],
     [{ batch_size: 3 }, 'flowFromDirectory: expected options among'],
   ])('rejects %p', (options, message) => {
     expect(() => silently(() => new ImageDataGenerator().flowFromDirectory(root, options as never))).toThrow(message);
+  });
+
+  test("a class without a folder has no images but keeps its index, as Keras's classes do; a file of that name is an error", () => {
+    const { value: it } = silently(() => new ImageDataGenerator().flowFromDirectory(root, { targetSize: [8, 8], classes: ['birds', 'cats'] }));
+    expect(it.classIndices).toEqual({ birds: 0, cats: 1 });
+    expect(it.samples).toBeGreaterThan(0);
+    expect(new Set(it.classes)).toEqual(new Set([1]));
+    const file = path.join(root, 'notes.txt');
+    fs.writeFileSync(file, 'not a class');
+    try {
+      expect(() => silently(() => new ImageDataGenerator().flowFromDirectory(root, { classes: ['cats', 'notes.txt'] }))).toThrow(
+        'flowFromDirectory: expected classes to name subfolders of',
+      );
+    } finally {
+      fs.rmSync(file);
+    }
+  });
+
+  test("class folders are ordered by code point, as Python's sorted() orders them", async () => {
+    const dir = makeTempDir('code-points');
+    try {
+      // U+1F600 is two UTF-16 code units from 0xD83D, below U+FF21's 0xFF21: JavaScript's < would swap them.
+      for (const name of ['\u{1F600}', '\uFF21', 'b']) await writeImage(path.join(dir, name, 'x.png'), 4, 4, 1, 'png');
+      const { value: it } = silently(() => new ImageDataGenerator().flowFromDirectory(dir, { targetSize: [4, 4] }));
+      expect(it.classIndices).toEqual({ b: 0, '\uFF21': 1, '\u{1F600}': 2 });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('a missing directory is an error naming it', () => {
