@@ -160,12 +160,21 @@ export function restoreWeights(model: WeightedModel, file: string, loaded: Loade
   const state = names.map((name) => {
     const step = loaded.tensors.get(`optimizer/${name}/step`);
     if (!step) return null;
+    // Everything read from a file is checked: a step count that is not a non-negative int64 scalar, or state
+    // that is not float32, would be reinterpreted by the optimizer rather than refused.
+    const count = step.dtype === 'int64' && step.shape.length === 0 ? (step.data as BigInt64Array)[0] : undefined;
+    if (count === undefined || count < 0n || count > BigInt(Number.MAX_SAFE_INTEGER)) {
+      const value = step.dtype === 'int64' && step.data.length > 0 ? String((step.data as BigInt64Array)[0]) : `a ${step.dtype} tensor of shape [${step.shape.join(', ')}]`;
+      throw new ValueError(`${file}: expected optimizer/${name}/step to be a non-negative int64 scalar but received ${value}`);
+    }
     const prefix = `optimizer/${name}/`;
     const tensors: Record<string, NativeTensor> = {};
     for (const [key, entry] of loaded.tensors) {
-      if (key.startsWith(prefix) && key !== `${prefix}step`) tensors[key.slice(prefix.length)] = tensor(entry.data, entry.shape, entry.dtype).native;
+      if (!key.startsWith(prefix) || key === `${prefix}step`) continue;
+      if (entry.dtype !== 'float32') throw new ValueError(`${file}: expected ${key} of dtype float32 but received ${entry.dtype}`);
+      tensors[key.slice(prefix.length)] = tensor(entry.data, entry.shape, entry.dtype).native;
     }
-    return { step: Number((step.data as BigInt64Array)[0] ?? 0), tensors };
+    return { step: Number(count), tensors };
   });
   try {
     native.setOptimizerState(state);
