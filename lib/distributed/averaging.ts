@@ -6,6 +6,7 @@ import type { CallbackHooks, Logs } from '../callbacks/callback';
 import type { BatchIterator } from '../data';
 import type { NativeModel } from '../native/binding';
 import { averageAcrossRanks, broadcastModel, isInitialized, rank, worldSize } from './index';
+import { ValueError } from '../errors';
 import { ShardedBatches } from './sharded-batches';
 
 /** Whether fit runs data-parallel in this process. */
@@ -15,6 +16,26 @@ export function dataParallel(): boolean {
 
 export function shard(source: BatchIterator): BatchIterator {
   return new ShardedBatches(source, rank(), worldSize());
+}
+
+/**
+ * Checks, before any collective on tensors, that every rank is about to train the same thing: collectives
+ * on tensors of different sizes abort inside Gloo, and different step counts leave a rank waiting for one
+ * that never comes. Every rank reaches the same verdict (the mismatch flag is itself averaged), so all of
+ * them throw the same clear error.
+ */
+export async function checkRanksAgree(operation: string, facts: Record<string, number>): Promise<void> {
+  const names = Object.keys(facts);
+  const values = names.map((name) => facts[name]);
+  const means = await averageAcrossRanks(values);
+  const differs = names.filter((_, i) => means[i] !== values[i]);
+  const [anyDiffers] = await averageAcrossRanks([differs.length > 0 ? 1 : 0]);
+  if (anyDiffers === 0) return;
+  const mine = names.map((name) => `${name} ${facts[name]}`).join(', ');
+  throw new ValueError(
+    `${operation}: the ranks do not train the same thing${differs.length > 0 ? `: they disagree on ${differs.join(', ')}` : ''} ` +
+      `(rank ${rank()} has ${mine}); every rank must build the same model and read as many batches`,
+  );
 }
 
 export async function startFromRankZero(model: NativeModel): Promise<void> {

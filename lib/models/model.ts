@@ -249,6 +249,7 @@ export class Model<O extends TensorStructure = TensorStructure> extends Layer im
       graphLayers,
       outputShapes: topology.outputs.map((t) => t.sampleShape),
       finalActivations: topology.outputs.map((_, i) => topology.finalActivation(i)),
+      weightShapes: topology.leafLayers().flatMap((leaf) => leaf.weights.map((w) => w.shape)),
       trainableFlags: () => graphLayers.map((layer) => layer.trainable),
     };
     this.trainer.onBuilt(this.built_);

@@ -7,7 +7,7 @@
 import { CallbackHooks, CallbackList, History, Logs } from '../callbacks/callback';
 import { ProgressLogger } from '../callbacks/progress';
 import { Batch, BatchData, BatchIterator, isBatchIterator } from '../data';
-import { dataParallel, RankAveraging, shard, startFromRankZero } from '../distributed/averaging';
+import { checkRanksAgree, dataParallel, RankAveraging, shard, startFromRankZero } from '../distributed/averaging';
 import { rank as distributedRank } from '../distributed';
 import { described, invalidArgument, ValueError } from '../errors';
 import { foldableActivation, getLoss, getMetric, LossName, NativeMetric } from '../losses';
@@ -117,6 +117,8 @@ export interface BuiltModel {
   outputShapes: number[][];
   /** The activation each output ends with ('linear' when none). */
   finalActivations: string[];
+  /** Each weight's shape, in order. */
+  weightShapes: number[][];
   /** Each native graph layer's current `trainable` (frozen layers get no gradient). */
   trainableFlags(): boolean[];
 }
@@ -346,7 +348,18 @@ export class Trainer {
     try {
       if (parallel) {
         const shapes = source.inputShape ? [[...source.inputShape]] : undefined;
-        await this.schedule(() => startFromRankZero(this.model.built(operation, shapes).native));
+        const built = this.model.built(operation, shapes);
+        const sizes = built.weightShapes.map((shape) => shape.reduce((a, b) => a * b, 1));
+        await checkRanksAgree(operation, {
+          weights: sizes.length,
+          parameters: sizes.reduce((a, b) => a + b, 0),
+          // Weighs each weight's size by its position: the same sizes in another order differ here.
+          layout: sizes.reduce((total, size, i) => total + (i + 1) * size, 0),
+          stepsPerEpoch: steps,
+          validationSteps,
+          epochs,
+        });
+        await this.schedule(() => startFromRankZero(built.native));
       }
       await runEpochs(source, (bx, by) => this.step('train', bx, by, classWeight), {
         epochs,

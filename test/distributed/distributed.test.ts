@@ -76,6 +76,18 @@ async function runGroup(worldSize: number, env: Record<string, string>): Promise
     rank0.weights.flat().forEach((value: number, i: number) => expect(Math.abs(value - reference.weights.flat()[i])).toBeLessThan(1e-4));
   }, 120000);
 
+  test.each([
+    ['layer widths', { FILTERS_1: '4' }, /they disagree on weights?|parameters/],
+    ['sample counts', { COUNT_1: '40' }, /they disagree on stepsPerEpoch/],
+  ])('ranks that disagree on %s all fail with the same clear error, none aborts', async (_what, env, reason) => {
+    const group = await runGroup(2, { BATCH_SIZE: '8', ...env });
+    group.forEach((result, rank) => {
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(new RegExp(`rank ${rank}: fit: the ranks do not train the same thing`));
+      expect(result.stderr).toMatch(reason);
+    });
+  }, 120000);
+
   test('when a rank dies mid-epoch, the other fails with an error within the timeout instead of hanging', async () => {
     const [survivor, killed] = await runGroup(2, { BATCH_SIZE: '4', EPOCHS: '50', DIE_AT_BATCH: '3', TIMEOUT_MS: '10000' });
     expect(killed.code).toBeNull();

@@ -8,7 +8,9 @@ async function main() {
   const distributedRun = process.env.WORLD_SIZE !== undefined;
   if (distributedRun) await distributed.init({ timeout: Number(process.env.TIMEOUT_MS || 20000), seed: 5 });
   else setSeed(5);
-  const count = 64;
+  // COUNT and FILTERS may differ by rank (COUNT_1, FILTERS_1 for rank 1): ranks that disagree.
+  const own = (name, fallback) => Number(process.env[`${name}_${process.env.RANK}`] ?? process.env[name] ?? fallback);
+  const count = own('COUNT', 64);
   const x = new Float32Array(count * 6 * 6 * 1);
   const y = new Float32Array(count);
   for (let i = 0; i < count; i++) {
@@ -28,7 +30,7 @@ async function main() {
     model = new Model({ inputs: [image, extra], outputs: output });
   } else {
     model = new Sequential([
-      new Conv2D(3, 3, { inputShape: [6, 6, 1], activation: 'relu' }),
+      new Conv2D(own('FILTERS', 3), 3, { inputShape: [6, 6, 1], activation: 'relu' }),
       new Flatten(),
       new Dense(1, { activation: 'sigmoid' }),
     ]);
