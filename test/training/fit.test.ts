@@ -174,8 +174,11 @@ describe('fit', () => {
     await expect(model.fit(x, y, { epochs: 1, verbose: 0 })).rejects.toThrow(/fit: another fit\(\) call is ongoing on this model; await it first/);
     await expect(model.trainOnBatch(x, y)).rejects.toThrow(/trainOnBatch: a fit\(\) call is ongoing on this model/);
     expect(() => model.add(new Dense(1))).toThrow(/Sequential\.add: the model is training; wait for fit to finish/);
+    // compile() would swap the optimizer and metrics under the running fit.
+    expect(() => model.compile({ optimizer: 'sgd', loss: 'mse', metrics: ['mae'] })).toThrow(/compile: the model is training; wait for fit to finish/);
     const history = await first;
     expect(history.history.loss).toHaveLength(3);
+    expect(Object.keys(history.history).sort()).toEqual(['accuracy', 'loss']);
   });
 
   test('predict during fit waits its turn and returns correct results', async () => {
