@@ -14,7 +14,21 @@ std::mutex& ModelsMutex() {
   return mutex;
 }
 
-Napi::Function NativeLayer::Init(Napi::Env env) { return DefineClass(env, "NativeLayer", {}); }
+Napi::Function NativeLayer::Init(Napi::Env env) {
+  return DefineClass(env, "NativeLayer", {InstanceMethod("dispose", &NativeLayer::Dispose)});
+}
+
+NativeLayer::~NativeLayer() { Release(); }
+
+void NativeLayer::Release() {
+  if (externalBytes_ != 0) {
+    Napi::MemoryManagement::AdjustExternalMemory(Env(), -externalBytes_);
+    externalBytes_ = 0;
+  }
+  layer_.reset();
+}
+
+void NativeLayer::Dispose(const Napi::CallbackInfo& info) { Release(); }
 
 NativeLayer::NativeLayer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeLayer>(info) {
   Napi::Env env = info.Env();
@@ -26,7 +40,11 @@ NativeLayer::NativeLayer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Nati
     std::lock_guard<std::mutex> lock(ModelsMutex());
     layer_ = std::make_shared<GraphLayer>(info[0].As<Napi::Array>(), info[2].As<Napi::Array>());
     layer_->SetTrainable(info[1].As<Napi::Boolean>().Value());
+    for (const BuiltLayer& module : layer_->modules) {
+      for (const WeightSlot& slot : module.weights) externalBytes_ += slot.tensor.numel() * slot.tensor.element_size();
+    }
   });
+  if (externalBytes_ != 0) Napi::MemoryManagement::AdjustExternalMemory(env, externalBytes_);
 }
 
 std::shared_ptr<GraphLayer> NativeLayer::LayerOf(Napi::Value value) {
@@ -34,7 +52,9 @@ std::shared_ptr<GraphLayer> NativeLayer::LayerOf(Napi::Value value) {
   if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(AddonData::Get(env)->layerConstructor.Value())) {
     throw Napi::TypeError::New(env, "Expected a native layer");
   }
-  return Napi::ObjectWrap<NativeLayer>::Unwrap(value.As<Napi::Object>())->layer_;
+  std::shared_ptr<GraphLayer> layer = Napi::ObjectWrap<NativeLayer>::Unwrap(value.As<Napi::Object>())->layer_;
+  if (!layer) throw Napi::Error::New(env, "the layer's weights were disposed");
+  return layer;
 }
 
 std::vector<torch::Tensor> ModelState::Forward(const std::vector<torch::Tensor>& inputs, bool stopBeforeFoldedActivation) {
@@ -61,6 +81,7 @@ Napi::Function NativeModel::Init(Napi::Env env) {
                          InstanceMethod("getLearningRate", &NativeModel::GetLearningRate),
                          InstanceMethod("setLearningRate", &NativeModel::SetLearningRate),
                          InstanceMethod("setTrainable", &NativeModel::SetTrainable),
+                         InstanceMethod("dispose", &NativeModel::Dispose),
                      });
 }
 
@@ -80,6 +101,21 @@ NativeModel::NativeModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Nati
   });
 }
 
+NativeModel::~NativeModel() {
+  if (state_ && state_->reportedOptimizerBytes != 0) {
+    Napi::MemoryManagement::AdjustExternalMemory(Env(), -state_->reportedOptimizerBytes);
+    state_->reportedOptimizerBytes = 0;
+  }
+}
+
+// The JS thread tells V8 what the optimizer's state now holds (measured by the last training step).
+void ReportOptimizerMemory(Napi::Env env, ModelState& model) {
+  const int64_t delta = model.optimizerBytes.load() - model.reportedOptimizerBytes;
+  if (delta == 0) return;
+  Napi::MemoryManagement::AdjustExternalMemory(env, delta);
+  model.reportedOptimizerBytes += delta;
+}
+
 std::shared_ptr<ModelState> NativeModel::StateOf(Napi::Value value, const std::string& argument) {
   Napi::Env env = value.Env();
   if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(AddonData::Get(env)->modelConstructor.Value())) {
@@ -94,6 +130,7 @@ std::unique_lock<std::mutex> NativeModel::Lock() { return std::unique_lock<std::
 // compile({optimizer, outputs: [{loss, weight, metrics, foldedActivation}]}), one entry per model output.
 Napi::Value NativeModel::Compile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  RequireLive(env, "compile");
   auto lock = Lock();
   Guard(env, "compile", [&] {
     SpecReader config(info[0].As<Napi::Object>(), "compile");
@@ -152,6 +189,7 @@ std::vector<torch::Tensor> TensorList(Napi::Value value, const std::string& argu
 // trainStep(xs, ys, sampleWeight?) -> Promise<number[]>: [loss, ...output losses, ...metrics]
 Napi::Value NativeModel::TrainStep(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  RequireLive(env, "trainStep");
   if (!state_->optimizer) throw Napi::Error::New(env, "trainStep: the model must be compiled first");
   auto* worker = new StepWorker(env, StepKind::Train, state_, TensorList(info[0], "xs", false),
                                 TensorList(info[1], "ys", true), OptionalTensor(info[2], "sampleWeight"));
@@ -162,6 +200,7 @@ Napi::Value NativeModel::TrainStep(const Napi::CallbackInfo& info) {
 // evaluateStep(xs, ys, sampleWeight?) -> Promise<number[]>: [loss, ...output losses, ...metrics]
 Napi::Value NativeModel::EvaluateStep(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  RequireLive(env, "evaluate");
   if (!state_->optimizer) throw Napi::Error::New(env, "evaluateStep: the model must be compiled first");
   auto* worker = new StepWorker(env, StepKind::Evaluate, state_, TensorList(info[0], "xs", false),
                                 TensorList(info[1], "ys", true), OptionalTensor(info[2], "sampleWeight"));
@@ -172,6 +211,7 @@ Napi::Value NativeModel::EvaluateStep(const Napi::CallbackInfo& info) {
 // predict(xs) -> Promise<NativeTensor[]>, one per model output
 Napi::Value NativeModel::Predict(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  RequireLive(env, "predict");
   auto* worker = new PredictWorker(env, state_, TensorList(info[0], "xs", false));
   worker->KeepAlive({info[0]});
   return worker->QueueAndPromise();
@@ -187,6 +227,7 @@ bool TorchLayoutRequested(const Napi::CallbackInfo& info, size_t index) {
 // getWeights(torchLayout = false) -> NativeTensor[], copied to the CPU
 Napi::Value NativeModel::GetWeights(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  RequireLive(env, "getWeights");
   const bool torchLayout = TorchLayoutRequested(info, 0);
   auto lock = Lock();
   return Guard(env, "getWeights", [&] {
@@ -205,6 +246,7 @@ Napi::Value NativeModel::GetWeights(const Napi::CallbackInfo& info) {
 // setWeights(tensors, torchLayout = false) copies tensors into the model's parameters and buffers.
 Napi::Value NativeModel::SetWeights(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  RequireLive(env, "setWeights");
   const bool torchLayout = TorchLayoutRequested(info, 1);
   auto lock = Lock();
   Napi::Array tensors = info[0].As<Napi::Array>();
@@ -235,6 +277,7 @@ Napi::Value NativeModel::SetWeights(const Napi::CallbackInfo& info) {
 // optimizer holds nothing (non-trainable weights, or before the first step).
 Napi::Value NativeModel::GetOptimizerState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  RequireLive(env, "getOptimizerState");
   if (!state_->optimizer) throw Napi::Error::New(env, "getOptimizerState: the model must be compiled first");
   auto lock = Lock();
   return Guard(env, "getOptimizerState", [&] {
@@ -262,6 +305,7 @@ Napi::Value NativeModel::GetOptimizerState(const Napi::CallbackInfo& info) {
 // entry is checked before any state changes.
 Napi::Value NativeModel::SetOptimizerState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  RequireLive(env, "setOptimizerState");
   if (!state_->optimizer) throw Napi::Error::New(env, "setOptimizerState: the model must be compiled first");
   if (info.Length() != 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "setOptimizerState: expected an array");
   Napi::Array entries = info[0].As<Napi::Array>();
@@ -305,6 +349,7 @@ Napi::Value NativeModel::SetOptimizerState(const Napi::CallbackInfo& info) {
 // to(device) moves the parameters, buffers and optimizer state.
 Napi::Value NativeModel::To(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  RequireLive(env, "to");
   auto lock = Lock();
   std::string name = info[0].As<Napi::String>().Utf8Value();
   Guard(env, "to('" + name + "')", [&] {
@@ -334,9 +379,30 @@ Napi::Value NativeModel::SetLearningRate(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+void NativeModel::RequireLive(Napi::Env env, const char* operation) const {
+  if (!state_->graph) throw Napi::Error::New(env, std::string(operation) + ": the model was disposed");
+}
+
+// dispose(): frees the graph's hold on the layers and the optimizer's state at once, after a running step.
+Napi::Value NativeModel::Dispose(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  {
+    auto lock = Lock();
+    state_->optimizer.reset();
+    state_->graph.reset();
+    state_->optimizerBytes = 0;
+  }
+  if (state_->reportedOptimizerBytes != 0) {
+    Napi::MemoryManagement::AdjustExternalMemory(env, -state_->reportedOptimizerBytes);
+    state_->reportedOptimizerBytes = 0;
+  }
+  return env.Undefined();
+}
+
 // setTrainable(flags: boolean[]), one per graph layer: frozen layers get no gradient from the next step on.
 Napi::Value NativeModel::SetTrainable(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  RequireLive(env, "setTrainable");
   if (info.Length() != 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "setTrainable: expected an array of booleans");
   Napi::Array array = info[0].As<Napi::Array>();
   std::vector<bool> flags;

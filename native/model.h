@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <memory>
+#include <atomic>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -26,6 +27,10 @@ struct ModelState {
   torch::Device device{torch::kCPU};
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   std::vector<LossConfig> outputs;  // one per model output, once compiled
+  // The optimizer state's bytes, as last measured on the compute thread (after a training step) and as
+  // reported to V8 (JS thread only).
+  std::atomic<int64_t> optimizerBytes{0};
+  int64_t reportedOptimizerBytes = 0;
 
   const std::vector<WeightSlot>& weights() const { return graph->weights(); }
   // Inputs and results are channels-last at the API. With `stopBeforeFoldedActivation` each output whose
@@ -34,22 +39,34 @@ struct ModelState {
 };
 
 // One layer's modules and weights, owned by the JS Layer and shared by every model that uses it.
+// Its weights' bytes are reported to V8 as external memory, so that garbage collection keeps pace with
+// models built and dropped in a loop.
 class NativeLayer : public Napi::ObjectWrap<NativeLayer> {
  public:
   static Napi::Function Init(Napi::Env env);
   // new NativeLayer(specs: LayerSpec[], trainable: boolean, weights: WeightInfo[])
   explicit NativeLayer(const Napi::CallbackInfo& info);
-  // The layer behind a JS NativeLayer, or a TypeError.
+  ~NativeLayer() override;
+  // The layer behind a JS NativeLayer, or a TypeError (also once disposed).
   static std::shared_ptr<GraphLayer> LayerOf(Napi::Value value);
 
  private:
+  // dispose(): drops this object's hold on the weights (models built on the layer keep theirs).
+  void Dispose(const Napi::CallbackInfo& info);
+  void Release();
+
   std::shared_ptr<GraphLayer> layer_;
+  int64_t externalBytes_ = 0;
 };
+
+// Reports a change of `model.optimizerBytes` to V8 (JS thread).
+void ReportOptimizerMemory(Napi::Env env, ModelState& model);
 
 class NativeModel : public Napi::ObjectWrap<NativeModel> {
  public:
   static Napi::Function Init(Napi::Env env);
   explicit NativeModel(const Napi::CallbackInfo& info);
+  ~NativeModel() override;
   // The model behind a JS NativeModel, or a TypeError naming `argument`.
   static std::shared_ptr<ModelState> StateOf(Napi::Value value, const std::string& argument = "model");
 
@@ -68,7 +85,11 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   Napi::Value SetLearningRate(const Napi::CallbackInfo& info);
   Napi::Value SetTrainable(const Napi::CallbackInfo& info);
 
+  Napi::Value Dispose(const Napi::CallbackInfo& info);
+
   std::unique_lock<std::mutex> Lock();
+  // Throws a JS Error naming `operation` once the model is disposed.
+  void RequireLive(Napi::Env env, const char* operation) const;
 
   std::shared_ptr<ModelState> state_;
 };

@@ -6,6 +6,7 @@
 #include "addon_data.h"
 #include "distributed.h"
 #include "errors.h"
+#include "optim.h"
 #include "runtime.h"
 #include "tensor.h"
 
@@ -170,6 +171,7 @@ StepWorker::StepWorker(Napi::Env env, StepKind kind, std::shared_ptr<ModelState>
 void StepWorker::Execute() {
   RunLocked(*model_, [&] {
     ModelState& model = *model_;
+    if (!model.graph) throw std::invalid_argument("the model was disposed");
     const bool training = kind_ == StepKind::Train;
     if (ys_.size() != model.outputs.size()) {
       throw std::invalid_argument("expected targets for " + std::to_string(model.outputs.size()) + " outputs but received " +
@@ -203,6 +205,9 @@ void StepWorker::Execute() {
       // Data-parallel training: every rank steps with the gradients averaged over all ranks.
       AverageGradients(model.graph->root().parameters());
       model.optimizer->step();
+      int64_t stateBytes = 0;
+      ForEachStateTensor(*model.optimizer, [&](torch::Tensor& t) { stateBytes += t.numel() * t.element_size(); });
+      model.optimizerBytes = stateBytes;
     }
     // The losses and every metric come back in one copy: one synchronisation per step on a GPU.
     std::vector<torch::Tensor> results{total.detach().to(torch::kFloat64)};
@@ -214,6 +219,7 @@ void StepWorker::Execute() {
 }
 
 Napi::Value StepWorker::Result(Napi::Env env) {
+  ReportOptimizerMemory(env, *model_);
   Napi::Array result = Napi::Array::New(env, values_.size());
   for (size_t i = 0; i < values_.size(); ++i) result.Set(static_cast<uint32_t>(i), values_[i]);
   return result;
@@ -225,6 +231,7 @@ PredictWorker::PredictWorker(Napi::Env env, std::shared_ptr<ModelState> model, s
 void PredictWorker::Execute() {
   RunLocked(*model_, [&] {
     ModelState& model = *model_;
+    if (!model.graph) throw std::invalid_argument("the model was disposed");
     c10::InferenceMode inference;
     model.graph->SetTraining(false);
     std::vector<torch::Tensor> inputs;

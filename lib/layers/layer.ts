@@ -72,6 +72,9 @@ export abstract class Layer {
   private builtShapes?: number[][];
   /** Native modules by input shapes: one for a layer with weights; weightless layers may take several shapes. */
   private readonly natives = new Map<string, NativeLayer>();
+  /** The built models that use the layer's weights; the last one disposed frees them. */
+  private readonly users = new Set<object>();
+  private weightsDisposed = false;
 
   constructor(args: LayerArgs, className: string) {
     checkPlainObject(className, 'options', args);
@@ -176,6 +179,7 @@ export abstract class Layer {
 
   /** @internal The native modules for these input shapes, built (and their weights initialised) on first use. */
   nativeLayer(shapes: readonly (readonly number[])[]): NativeLayer {
+    if (this.weightsDisposed) throw new ValueError(`${this.className} '${this.name}': its weights were freed when the model holding it was disposed`);
     const key = JSON.stringify(shapes);
     let native = this.natives.get(key);
     if (!native) {
@@ -184,6 +188,20 @@ export abstract class Layer {
       this.natives.set(key, native);
     }
     return native;
+  }
+
+  /** @internal A built model now uses the layer's weights. */
+  addUser(model: object): void {
+    this.users.add(model);
+  }
+
+  /** @internal A model that used the layer was disposed; the last one frees the weights. */
+  removeUser(model: object): void {
+    this.users.delete(model);
+    if (this.users.size > 0) return;
+    for (const native of this.natives.values()) native.dispose();
+    this.natives.clear();
+    this.weightsDisposed = true;
   }
 
   /** The native modules for this layer, given a checked input shape. */

@@ -63,6 +63,7 @@ export class Model<O extends TensorStructure = TensorStructure> extends Layer im
   protected readonly trainer: Trainer = new Trainer(this);
   private topologyCache?: Topology;
   private built_?: Built;
+  private disposed = false;
   private targetDevice?: string;
   private outputForm: 'single' | 'array' | 'object' = 'single';
 
@@ -239,10 +240,12 @@ export class Model<O extends TensorStructure = TensorStructure> extends Layer im
 
   /** @internal Builds the native model (once), compiling it when compile was called. */
   built(operation: string, inputShapes?: number[][]): Built {
+    if (this.disposed) throw new ValueError(`${operation}: model '${this.name}' was disposed`);
     if (this.built_) return this.built_;
     this.prepareGraph(operation, inputShapes);
     const topology = this.topology;
     const { spec, graphLayers } = topology.graphSpec();
+    for (const layer of graphLayers) layer.addUser(this);
     const native = new (loadBinding().NativeModel)(spec, this.targetDevice ?? defaultDevice());
     this.built_ = {
       native,
@@ -277,6 +280,27 @@ export class Model<O extends TensorStructure = TensorStructure> extends Layer im
   weightFileNames(): { names: string[]; weights: WeightInfo[] } {
     const leaves = this.topology.leafLayers();
     return { names: weightFileNames(leaves), weights: leaves.flatMap((leaf) => leaf.weights) };
+  }
+
+  /**
+   * Frees the model's optimizer state and its layers' weights now, rather than when the garbage collector
+   * gets to them (it does, and V8 is told what they hold). Weights that another model still uses (a shared
+   * base) stay. Using the model afterwards is an error; disposing twice does nothing.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    if (this.trainer.isTraining) throw new ValueError(`dispose: model '${this.name}' is training; stop fit (its signal) and await it first`);
+    this.disposed = true;
+    const built = this.built_;
+    this.built_ = undefined;
+    if (!built) return;
+    built.native.dispose();
+    for (const layer of new Set(built.graphLayers)) layer.removeUser(this);
+  }
+
+  /** Whether dispose() was called. */
+  get isDisposed(): boolean {
+    return this.disposed;
   }
 
   /** The device the model lives on. */

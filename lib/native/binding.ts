@@ -50,7 +50,8 @@ export interface CompileSpec {
 
 /** One layer's torch::nn modules and weights; built once, shared by every model that uses the layer. */
 export interface NativeLayer {
-  readonly __nativeLayer?: never;
+  /** Drops this object's hold on the weights now (models built on the layer keep theirs until disposed). */
+  dispose(): void;
 }
 
 /**
@@ -79,6 +80,8 @@ export interface NativeModel {
   predict(xs: NativeTensor[]): Promise<NativeTensor[]>;
   /** One flag per graph layer: a frozen layer gets no gradient and its BatchNormalization runs in inference mode. */
   setTrainable(flags: boolean[]): void;
+  /** Frees the graph's hold on its layers and the optimizer's state; later calls throw. */
+  dispose(): void;
   /** Copies of the weights in Keras's layouts, or libtorch's with `torchLayout`. */
   getWeights(torchLayout?: boolean): NativeTensor[];
   setWeights(weights: NativeTensor[], torchLayout?: boolean): void;
