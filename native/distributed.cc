@@ -5,6 +5,7 @@
 #ifdef KERAS_TORCH_HAVE_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/version.h>
 #endif
 
 #include <chrono>
@@ -120,6 +121,12 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
     storeOptions.numWorkers = worldSize;
     storeOptions.waitWorkers = true;
     storeOptions.timeout = timeout;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    // From libtorch 2.4 the store's server defaults to its libuv backend, which builds without libuv (Debian's)
+    // refuse ("use_libuv was requested but PyTorch was build without libuv support"); the classic server is in
+    // every build and is what 1.13 to 2.3 use.
+    storeOptions.useLibUV = false;
+#endif
     created->store = c10::make_intrusive<c10d::TCPStore>(address, storeOptions);
     auto groupOptions = c10d::ProcessGroupGloo::Options::create(timeout);
     groupOptions->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(address));
