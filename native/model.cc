@@ -167,20 +167,25 @@ Napi::Value NativeModel::Compile(const Napi::CallbackInfo& info) {
 }
 
 namespace {
-torch::Tensor OptionalTensor(Napi::Value value, const std::string& argument) {
+// The tensor behind `value` (undefined for none); its borrowed JS buffer, if any, joins `keep`.
+torch::Tensor OptionalTensor(Napi::Value value, const std::string& argument, std::vector<Napi::Value>& keep) {
   if (value.IsUndefined() || value.IsNull()) return torch::Tensor();
-  return NativeTensor::FromValue(value, argument)->tensor();
+  NativeTensor* tensor = NativeTensor::FromValue(value, argument);
+  keep.push_back(tensor->BorrowedBuffer(value.Env()));
+  return tensor->tensor();
 }
 
 // An array of tensors, one per model input or output; `optional` allows null entries (outputs with no loss).
-std::vector<torch::Tensor> TensorList(Napi::Value value, const std::string& argument, bool optional) {
+std::vector<torch::Tensor> TensorList(Napi::Value value, const std::string& argument, bool optional, std::vector<Napi::Value>& keep) {
   Napi::Env env = value.Env();
   if (!value.IsArray()) throw Napi::TypeError::New(env, "Expected " + argument + " to be an array of tensors");
   Napi::Array array = value.As<Napi::Array>();
   std::vector<torch::Tensor> tensors;
   for (uint32_t i = 0; i < array.Length(); ++i) {
     const std::string name = argument + "[" + std::to_string(i) + "]";
-    tensors.push_back(optional ? OptionalTensor(array.Get(i), name) : NativeTensor::FromValue(array.Get(i), name)->tensor());
+    Napi::Value item = array.Get(i);
+    if (!optional && (item.IsUndefined() || item.IsNull())) throw Napi::TypeError::New(env, "Expected " + name + " to be a Tensor");
+    tensors.push_back(OptionalTensor(item, name, keep));
   }
   return tensors;
 }
@@ -191,9 +196,11 @@ Napi::Value NativeModel::TrainStep(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireLive(env, "trainStep");
   if (!state_->optimizer) throw Napi::Error::New(env, "trainStep: the model must be compiled first");
-  auto* worker = new StepWorker(env, StepKind::Train, state_, TensorList(info[0], "xs", false),
-                                TensorList(info[1], "ys", true), OptionalTensor(info[2], "sampleWeight"));
-  worker->KeepAlive({info[0], info[1], info[2]});
+  // The buffers the tensors borrow are kept too: a Tensor disposed while its step waits must not free them.
+  std::vector<Napi::Value> keep{info[0], info[1], info[2]};
+  auto* worker = new StepWorker(env, StepKind::Train, state_, TensorList(info[0], "xs", false, keep),
+                                TensorList(info[1], "ys", true, keep), OptionalTensor(info[2], "sampleWeight", keep));
+  worker->KeepAlive(keep);
   return worker->QueueAndPromise();
 }
 
@@ -202,9 +209,10 @@ Napi::Value NativeModel::EvaluateStep(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireLive(env, "evaluate");
   if (!state_->optimizer) throw Napi::Error::New(env, "evaluateStep: the model must be compiled first");
-  auto* worker = new StepWorker(env, StepKind::Evaluate, state_, TensorList(info[0], "xs", false),
-                                TensorList(info[1], "ys", true), OptionalTensor(info[2], "sampleWeight"));
-  worker->KeepAlive({info[0], info[1], info[2]});
+  std::vector<Napi::Value> keep{info[0], info[1], info[2]};
+  auto* worker = new StepWorker(env, StepKind::Evaluate, state_, TensorList(info[0], "xs", false, keep),
+                                TensorList(info[1], "ys", true, keep), OptionalTensor(info[2], "sampleWeight", keep));
+  worker->KeepAlive(keep);
   return worker->QueueAndPromise();
 }
 
@@ -212,8 +220,9 @@ Napi::Value NativeModel::EvaluateStep(const Napi::CallbackInfo& info) {
 Napi::Value NativeModel::Predict(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireLive(env, "predict");
-  auto* worker = new PredictWorker(env, state_, TensorList(info[0], "xs", false));
-  worker->KeepAlive({info[0]});
+  std::vector<Napi::Value> keep{info[0]};
+  auto* worker = new PredictWorker(env, state_, TensorList(info[0], "xs", false, keep));
+  worker->KeepAlive(keep);
   return worker->QueueAndPromise();
 }
 

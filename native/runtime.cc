@@ -115,32 +115,67 @@ class ComputeThread {
     wake_.notify_one();
   }
 
+  // At process exit (process.exit(), an uncaught exception, the end of the script): the step running
+  // now finishes, the queued ones never start, and then libtorch's static objects may be destroyed. A
+  // step still running while they are torn down crashed the process or corrupted its heap.
+  void StopForExit() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    exiting_ = true;
+    idle_.wait(lock, [&] { return !running_; });
+  }
+
  private:
   void Loop() {
     for (;;) {
       std::function<void()> task;
       {
         std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [&] { return !queue_.empty(); });
+        wake_.wait(lock, [&] { return !queue_.empty() && !exiting_; });
         task = std::move(queue_.front());
         queue_.pop_front();
+        running_ = true;
       }
       task();
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        running_ = false;
+      }
+      idle_.notify_all();
     }
   }
 
   std::mutex mutex_;
   std::condition_variable wake_;
+  std::condition_variable idle_;
   std::deque<std::function<void()>> queue_;
+  bool running_ = false;
+  bool exiting_ = false;
   std::thread thread_;
 };
+
+// Never destroyed: the detached thread may still wait on it while the process exits.
+ComputeThread* TheComputeThread() {
+  static ComputeThread* thread = [] {
+    auto* made = new ComputeThread();
+    // Registered after libtorch's static objects were made, so it runs before their destructors.
+    std::atexit([] { TheComputeThread()->StopForExit(); });
+    return made;
+  }();
+  return thread;
+}
 }  // namespace
 
-void PostToComputeThread(std::function<void()> task) {
-  // Never destroyed: the detached thread may still wait on it while the process exits.
-  static ComputeThread* thread = new ComputeThread();
-  thread->Post(std::move(task));
+void PostToComputeThread(std::function<void()> task) { TheComputeThread()->Post(std::move(task)); }
+
+namespace {
+// stopComputeForExit(): lib's loader calls it from the main thread's process 'exit' event, the first
+// thing Node runs on its way out: libtorch's and oneDNN's static objects made after the addon loaded are
+// destroyed before a C atexit handler registered at load time would run.
+Napi::Value StopComputeForExit(const Napi::CallbackInfo& info) {
+  TheComputeThread()->StopForExit();
+  return info.Env().Undefined();
 }
+}  // namespace
 
 Napi::Object InitRuntime(Napi::Env env, Napi::Object exports) {
   InstallCpuAllocator();
@@ -162,6 +197,7 @@ Napi::Object InitRuntime(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCount));
   exports.Set("checkDevice", Napi::Function::New(env, CheckDevice));
   exports.Set("backendInfo", Napi::Function::New(env, BackendInfo));
+  exports.Set("stopComputeForExit", Napi::Function::New(env, StopComputeForExit));
   return exports;
 }
 

@@ -119,7 +119,35 @@ NativeTensor* NativeTensor::FromValue(Napi::Value value, const std::string& argu
   if (unwrapped->disposed_) {
     throw Napi::Error::New(env, argument + ": the Tensor has been disposed; it cannot be used any more");
   }
+  unwrapped->ThrowIfUnreadable(env, argument);
   return unwrapped;
+}
+
+Napi::Value NativeTensor::BorrowedBuffer(Napi::Env env) const {
+  return borrowedBuffer_.IsEmpty() ? env.Undefined() : borrowedBuffer_.Value();
+}
+
+void NativeTensor::ThrowIfUnreadable(Napi::Env env, const std::string& argument) const {
+  if (borrowedBuffer_.IsEmpty() || !tensor_.defined()) return;
+  Napi::Value value = borrowedBuffer_.Value();
+  bool detached = false;
+  if (value.IsArrayBuffer()) NAPI_THROW_IF_FAILED_VOID(env, napi_is_detached_arraybuffer(env, value, &detached));
+  // The bytes the tensor's storage spans must still lie inside the buffer: a transferred ArrayBuffer is
+  // empty, a resizable one may have shrunk, and the memory would be another owner's or none.
+  size_t available = 0;
+  const uint8_t* data = nullptr;
+  if (!detached) {
+    void* raw = nullptr;
+    NAPI_THROW_IF_FAILED_VOID(env, napi_get_arraybuffer_info(env, value, &raw, &available));
+    data = static_cast<const uint8_t*>(raw);
+  }
+  const auto* start = static_cast<const uint8_t*>(tensor_.storage().data());
+  const size_t needed = tensor_.storage().nbytes();
+  if (detached || data == nullptr || start < data || static_cast<size_t>(start - data) + needed > available) {
+    throw Napi::Error::New(env, argument + ": the Tensor's memory is gone: its ArrayBuffer was " +
+                                    (detached ? "detached (transferred to a worker or structuredClone)" : "shrunk") +
+                                    "; make the tensor again from data that stays in place");
+  }
 }
 
 // new NativeTensor(typedArray, shape, dtype) borrows the typed array's memory;
@@ -212,6 +240,7 @@ Napi::Value NativeTensor::IsDisposed(const Napi::CallbackInfo& info) {
 Napi::Value NativeTensor::DataSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ThrowIfDisposed(env);
+  ThrowIfUnreadable(env, "Tensor");
   return Guard(env, "Tensor.dataSync", [&] {
     return TypedArrayFromTensor(env, tensor_.to(torch::kCPU).contiguous());
   });
@@ -220,12 +249,13 @@ Napi::Value NativeTensor::DataSync(const Napi::CallbackInfo& info) {
 Napi::Value NativeTensor::Data(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ThrowIfDisposed(env);
+  ThrowIfUnreadable(env, "Tensor");
   // The copy to the host runs on a libuv worker, so that device transfers never block JS; the tensor's
   // JS object (and any buffer it borrows) stays alive until then.
   torch::Tensor tensor = tensor_;
   return PoolPromise<torch::Tensor>::Run(
       env, "Tensor.data", [tensor] { return tensor.to(torch::kCPU).contiguous(); },
-      [](Napi::Env env, torch::Tensor& host) { return TypedArrayFromTensor(env, host); }, {info.This()});
+      [](Napi::Env env, torch::Tensor& host) { return TypedArrayFromTensor(env, host); }, {info.This(), BorrowedBuffer(env)});
 }
 
 // Wraps `result` of an operation on this tensor; when it is a view, it keeps the borrowed JS buffer (if
@@ -242,6 +272,7 @@ Napi::Object NativeTensor::WrapDerived(Napi::Env env, const torch::Tensor& resul
 Napi::Value NativeTensor::Reshape(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ThrowIfDisposed(env);
+  ThrowIfUnreadable(env, "Tensor");
   if (info.Length() != 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "reshape: expected a shape array");
   Napi::Array shapeArray = info[0].As<Napi::Array>();
   std::vector<int64_t> shape;
@@ -255,6 +286,7 @@ Napi::Value NativeTensor::Reshape(const Napi::CallbackInfo& info) {
 Napi::Value NativeTensor::Narrow(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ThrowIfDisposed(env);
+  ThrowIfUnreadable(env, "Tensor");
   int64_t start = info[0].As<Napi::Number>().Int64Value();
   int64_t length = info[1].As<Napi::Number>().Int64Value();
   return Guard(env, "narrow", [&] { return WrapDerived(env, tensor_.narrow(0, start, length)); });
@@ -264,6 +296,7 @@ Napi::Value NativeTensor::Narrow(const Napi::CallbackInfo& info) {
 Napi::Value NativeTensor::Take(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ThrowIfDisposed(env);
+  ThrowIfUnreadable(env, "Tensor");
   const torch::Tensor& indices = FromValue(info[0], "indices")->tensor();
   return Guard(env, "take", [&] { return WrapDerived(env, tensor_.index_select(0, indices.to(tensor_.device()))); });
 }
@@ -284,6 +317,7 @@ Napi::Value ConcatTensors(const Napi::CallbackInfo& info) {
 Napi::Value NativeTensor::To(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ThrowIfDisposed(env);
+  ThrowIfUnreadable(env, "Tensor");
   if (info.Length() != 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "to: expected a device string");
   std::string device = info[0].As<Napi::String>().Utf8Value();
   return Guard(env, "Tensor.to('" + device + "')", [&] {

@@ -26,6 +26,9 @@ class NativeTensor : public Napi::ObjectWrap<NativeTensor> {
   ~NativeTensor() override;
 
   const torch::Tensor& tensor() const { return tensor_; }
+  // The JS ArrayBuffer whose memory the tensor borrows, or undefined: work that reads the tensor after this
+  // call keeps it alive, so that dispose() or garbage collection of the Tensor cannot free it underneath.
+  Napi::Value BorrowedBuffer(Napi::Env env) const;
 
  private:
   Napi::Value Shape(const Napi::CallbackInfo& info);
@@ -41,6 +44,8 @@ class NativeTensor : public Napi::ObjectWrap<NativeTensor> {
   void Dispose(const Napi::CallbackInfo& info);
 
   void ThrowIfDisposed(Napi::Env env) const;
+  // Also refuses a tensor whose borrowed ArrayBuffer was detached (transferred) or shrunk (resizable).
+  void ThrowIfUnreadable(Napi::Env env, const std::string& argument) const;
   Napi::Object WrapDerived(Napi::Env env, const torch::Tensor& result);
   void Release();
 

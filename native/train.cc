@@ -73,7 +73,9 @@ void SettleOnJsThread(Napi::Env env, Napi::Function, std::nullptr_t*, PromiseWor
 PromiseWorker::PromiseWorker(Napi::Env env, std::string operation)
     : operation_(std::move(operation)), deferred_(Napi::Promise::Deferred::New(env)) {}
 
-void PromiseWorker::KeepAlive(std::initializer_list<Napi::Value> values) {
+void PromiseWorker::KeepAlive(std::initializer_list<Napi::Value> values) { KeepAlive(std::vector<Napi::Value>(values)); }
+
+void PromiseWorker::KeepAlive(const std::vector<Napi::Value>& values) {
   for (const Napi::Value& value : values) {
     if (!value.IsUndefined() && !value.IsNull()) keptAlive_.push_back(Napi::Persistent(value));
   }

@@ -21,6 +21,7 @@ class PromiseWorker {
   PromiseWorker(Napi::Env env, std::string operation);
   virtual ~PromiseWorker() = default;
   void KeepAlive(std::initializer_list<Napi::Value> values);
+  void KeepAlive(const std::vector<Napi::Value>& values);
   Napi::Promise QueueAndPromise();
 
   // The JS thread's side, called through the environment's completion channel (train.cc).

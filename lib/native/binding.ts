@@ -174,6 +174,8 @@ export interface NativeBinding {
   /** Normalises a device string ('cuda' -> 'cuda', 'cuda:1'), throwing when it is unusable here. */
   checkDevice(device: string): string;
   backendInfo(): NativeBackendInfo;
+  /** Lets the running step finish and drops the queued ones: called once, as the process exits. */
+  stopComputeForExit(): void;
   distributed: NativeDistributed;
   /**
    * Transforms a batch of channels-last images [n, h, w, c] off the event loop and resolves a float32

@@ -6,6 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { isMainThread } from 'worker_threads';
 import type { NativeBinding } from './binding';
 
 const packageRoot = path.resolve(__dirname, '..', '..');
@@ -94,6 +95,13 @@ export function loadBinding(): NativeBinding {
     try {
       binding = require(file) as NativeBinding;
       loadedFrom = file;
+      // On the way out of the process (process.exit, an uncaught exception, the end of the script), the
+      // step running on the compute thread finishes and the queued ones are dropped before libtorch's
+      // static objects are destroyed. Only the main thread's exit ends the process.
+      if (isMainThread) {
+        const loaded = binding;
+        process.once('exit', () => loaded.stopComputeForExit());
+      }
       return binding;
     } catch (error) {
       // dlopen's reason is the useful part: a missing libtorch, or an undefined symbol from another libtorch.

@@ -11,7 +11,7 @@ import { checkRanksAgree, dataParallel, RankAveraging, shard, startFromRankZero 
 import { rank as distributedRank } from '../distributed';
 import { described, invalidArgument, ValueError } from '../errors';
 import { foldableActivation, getLoss, getMetric, LossName, NativeMetric } from '../losses';
-import type { NativeModel } from '../native/binding';
+import type { NativeModel, NativeTensor } from '../native/binding';
 import { getOptimizer, Optimizer, OptimizerIdentifier } from '../optimizers';
 import { concat, Tensor, tensor } from '../tensor';
 import {
@@ -461,14 +461,17 @@ export class Trainer {
     const built = this.model.built(operation, xs.map((t) => t.shape.slice(1)));
     this.checkInputShapes(operation, xs);
     const compiled = this.requireCompiled(operation);
-    const targets = ys.map((t, i) => (compiled.outputs[i].loss === null ? null : t.native));
+    // The step holds views of its data from the call on: the caller may dispose the tensors while it waits.
+    const inputs = holdForStep(xs);
+    const targets = holdForStep(ys).map((t, i) => (compiled.outputs[i].loss === null ? null : t));
     const sampleWeight = classWeight ? sampleWeights(ys[0], classWeight) : null;
-    return this.schedule(() => {
+    const step = this.schedule(() => {
       this.syncTrainable(built);
       return kind === 'train'
-        ? built.native.trainStep(xs.map((t) => t.native), targets, sampleWeight?.native ?? null)
-        : built.native.evaluateStep(xs.map((t) => t.native), targets, sampleWeight?.native ?? null);
+        ? built.native.trainStep(inputs, targets, sampleWeight?.native ?? null)
+        : built.native.evaluateStep(inputs, targets, sampleWeight?.native ?? null);
     });
+    return step.finally(() => releaseHeld([...inputs, ...targets]));
   }
 
   /** `trainable` changed on a layer (or a nested model) takes effect at the next step. */
@@ -483,8 +486,13 @@ export class Trainer {
   private async predictBatch(operation: string, xs: Tensor[]): Promise<Tensor[]> {
     const built = this.model.built(operation, xs.map((t) => t.shape.slice(1)));
     this.checkInputShapes(operation, xs);
-    const natives = await this.schedule(() => built.native.predict(xs.map((t) => t.native)));
-    return natives.map((native) => new Tensor(native));
+    const inputs = holdForStep(xs);
+    try {
+      const natives = await this.schedule(() => built.native.predict(inputs));
+      return natives.map((native) => new Tensor(native));
+    } finally {
+      releaseHeld(inputs);
+    }
   }
 
   private async evaluateSource(source: BatchIterator, steps: number, prefix: string): Promise<Logs> {
@@ -550,6 +558,18 @@ export class Trainer {
     const [xs, ys] = this.toTensors(`${operation} validationData`, data[0] as DataLike, data[1] as DataLike);
     return this.batches(xs, ys, batchSize, false);
   }
+}
+
+/** Views of `tensors` (no copy) that a queued native call owns: disposing the originals cannot touch them. */
+function holdForStep(tensors: Tensor[]): NativeTensor[] {
+  return tensors.map((t) => {
+    if (t.isDisposed) throw new ValueError('a Tensor given to this call was disposed before the call');
+    return t.native.reshape([...t.shape]);
+  });
+}
+
+function releaseHeld(views: (NativeTensor | null)[]): void {
+  for (const view of views) view?.dispose();
 }
 
 /** An options object where y should be: `fit(x, {epochs})`. */
