@@ -1,5 +1,9 @@
 #include "image_decode.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #ifdef KERAS_TORCH_HAVE_JPEG
 
 #include <jpeglib.h>
@@ -142,20 +146,35 @@ bool ConvertAndResize(const DecodedImage& image, const DecodeOptions& options, u
   return true;
 }
 
-bool ReadFile(const std::string& path, std::vector<uint8_t>& bytes) {
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) return false;
-  bytes.clear();
-  uint8_t chunk[1 << 16];
-  size_t count;
-  while ((count = std::fread(chunk, 1, sizeof chunk, file)) > 0) bytes.insert(bytes.end(), chunk, chunk + count);
-  bool ok = std::ferror(file) == 0;
-  std::fclose(file);
-  return ok;
-}
+// lib/preprocessing/image.ts's MAX_IMAGE_FILE_BYTES: larger files are left to lib, which names them.
+constexpr off_t kMaxJpegFileBytes = 256 << 20;
 
-bool IsJpeg(const std::vector<uint8_t>& bytes) {
-  return bytes.size() > 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF;
+// Reads a JPEG file whole, or declines it having read at most its first bytes: a path that is not a
+// regular file (a link to /dev/zero), one too large, or one without JPEG's magic bytes is never read to
+// its end.
+bool ReadJpegFile(const std::string& path, std::vector<uint8_t>& bytes) {
+  int descriptor = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (descriptor < 0) return false;
+  struct stat info;
+  bool ok = ::fstat(descriptor, &info) == 0 && S_ISREG(info.st_mode) && info.st_size > 3 && info.st_size <= kMaxJpegFileBytes;
+  if (ok) {
+    bytes.resize(static_cast<size_t>(info.st_size));
+    size_t done = 0;
+    // The magic bytes first: anything else is declined without reading further.
+    size_t wanted = 3;
+    while (done < bytes.size()) {
+      ssize_t count = ::read(descriptor, bytes.data() + done, wanted - done);
+      if (count <= 0) break;
+      done += static_cast<size_t>(count);
+      if (done == 3) {
+        if (bytes[0] != 0xFF || bytes[1] != 0xD8 || bytes[2] != 0xFF) break;
+        wanted = bytes.size();
+      }
+    }
+    ok = done == bytes.size() && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF;
+  }
+  ::close(descriptor);
+  return ok;
 }
 
 struct DecodedBatch {
@@ -171,7 +190,7 @@ DecodedBatch DecodeFiles(const std::vector<std::string>& paths, const DecodeOpti
   std::vector<uint8_t> bytes;
   DecodedImage image;
   for (size_t i = 0; i < paths.size(); ++i) {
-    if (!ReadFile(paths[i], bytes) || !IsJpeg(bytes)) continue;
+    if (!ReadJpegFile(paths[i], bytes)) continue;
     if (!DecodeJpeg(bytes.data(), bytes.size(), image)) continue;
     batch.decoded[i] = ConvertAndResize(image, options, batch.pixels.data() + i * imageBytes) ? 1 : 0;
   }

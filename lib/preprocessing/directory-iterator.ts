@@ -10,7 +10,7 @@ import type { TensorBatch } from '../data';
 import { invalidArgument, ValueError } from '../errors';
 import { Tensor, tensor } from '../tensor';
 import { checkKnownOptions, checkNonNegativeInteger, checkOneOf, checkPlainObject, checkBoolean } from '../validation';
-import { channelsOf, checkDecodeSettings, ColorMode, decodeImage, DecodeSettings, Interpolation } from './image';
+import { channelsOf, checkDecodeSettings, ColorMode, decodeImage, DecodeSettings, Interpolation, unreadableImageFile } from './image';
 import type { ImageDataGenerator } from './image-data-generator';
 import { ImageIterator, IteratorOptions } from './iterator';
 import { nativeDecoder } from './native';
@@ -192,6 +192,9 @@ export class ImageFileReader {
     const [height, width, channels] = this.imageShape;
     let buffers: Buffer[];
     try {
+      // Only plausible files are read whole; anything else is left to the one-by-one path, which names it.
+      const reasons = await Promise.all(indices.map((i) => unreadableImageFile(this.filepaths[i])));
+      if (reasons.some((reason) => reason !== null)) return null;
       buffers = await Promise.all(indices.map((i) => fs.promises.readFile(this.filepaths[i])));
     } catch {
       return null;

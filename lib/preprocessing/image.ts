@@ -3,6 +3,7 @@
  * encoded by sharp (libvips) in its thread pool: every format sharp reads (JPEG, PNG, WebP, TIFF, GIF, AVIF,
  * SVG...).
  */
+import * as fs from 'fs';
 import sharp from 'sharp';
 import { invalidArgument, ValueError } from '../errors';
 import { Tensor, tensor } from '../tensor';
@@ -89,10 +90,33 @@ function sourceName(source: string | Buffer | Buffer[]): string {
 }
 
 /**
+ * The most bytes an image file may have: far above any photo, and what keeps a file named .jpg that is a
+ * link to /dev/zero, or gigabytes of something else, from being read whole.
+ */
+export const MAX_IMAGE_FILE_BYTES = 256 * 2 ** 20;
+
+/** Checks, before anything is read, that `file` is a regular file of a plausible size; the reason otherwise. */
+export async function unreadableImageFile(file: string): Promise<string | null> {
+  let stats: fs.Stats;
+  try {
+    stats = await fs.promises.stat(file);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+  }
+  if (!stats.isFile()) return 'not a regular file (a device, a pipe or a folder)';
+  if (stats.size > MAX_IMAGE_FILE_BYTES) return `${stats.size} bytes, more than the ${MAX_IMAGE_FILE_BYTES} an image file may have`;
+  return null;
+}
+
+/**
  * Decodes one image to 8-bit pixels at the requested size and channel count. Rejects with an Error that
  * names the file when the file is missing or is not an image sharp can decode.
  */
 export async function decodeImage(source: string | Buffer | Buffer[], settings: DecodeSettings, context = 'loadImg'): Promise<Image> {
+  if (typeof source === 'string') {
+    const reason = await unreadableImageFile(source);
+    if (reason !== null && reason !== 'ENOENT') throw new Error(`${context}: cannot read ${JSON.stringify(source)} as an image: ${reason}`);
+  }
   // Colour conversion first, at the image's own size, as PIL's convert() before resize(): resizing in the
   // same sharp call would premultiply by a dropped alpha channel and blend it into the colours.
   // An array: same-size encoded images decoded in one call, stacked vertically (sharp's `join`).

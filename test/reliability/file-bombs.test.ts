@@ -1,0 +1,62 @@
+/**
+ * Files that would make a reader read forever or allocate gigabytes: a class-folder entry that links to
+ * /dev/zero and a 2 GB sparse file named .jpg. Reading a batch that holds them must end promptly with an
+ * error naming the file (or skip it with invalidImages: 'skip'), in bounded memory. Run in a child process,
+ * which reports its peak RSS.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import sharp from 'sharp';
+
+const dist = path.resolve(__dirname, '../../dist/index.js');
+const haveDist = fs.existsSync(dist);
+
+let root: string;
+beforeAll(async () => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'keras-torch-bombs-'));
+  for (const name of ['a', 'b']) {
+    fs.mkdirSync(path.join(root, name));
+    for (let i = 0; i < 3; i++) {
+      await sharp(Buffer.alloc(8 * 8 * 3, 40 * i), { raw: { width: 8, height: 8, channels: 3 } }).jpeg().toFile(path.join(root, name, `${i}.jpg`));
+    }
+  }
+  fs.symlinkSync('/dev/zero', path.join(root, 'a', 'zero.jpg'));
+  const big = fs.openSync(path.join(root, 'b', 'big.jpg'), 'w');
+  fs.ftruncateSync(big, 2 * 1024 ** 3); // sparse: no disk used
+  fs.closeSync(big);
+});
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+function readAll(invalidImages: 'error' | 'skip') {
+  const script = `
+    const k = require(${JSON.stringify(dist)});
+    (async () => {
+      const it = new k.ImageDataGenerator().flowFromDirectory(${JSON.stringify(root)}, { targetSize: [8, 8], batchSize: 8, shuffle: false, invalidImages: ${JSON.stringify(invalidImages)} });
+      const outcome = {};
+      try {
+        const [x] = await it.get(0);
+        outcome.shape = x.shape;
+      } catch (e) { outcome.error = e.message; }
+      outcome.peakMB = Math.round(process.resourceUsage().maxRSS / 1024);
+      console.log(JSON.stringify(outcome));
+    })();`;
+  const result = spawnSync(process.execPath, ['--no-warnings', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  expect(result.signal).toBeNull();
+  // The last line is the outcome (flowFromDirectory prints its "Found N images" line first).
+  return JSON.parse(result.stdout.trim().split("\n").pop()!);
+}
+
+(haveDist ? test : test.skip)('a link to /dev/zero and a 2 GB file named .jpg are refused by name without being read', () => {
+  const outcome = readAll('error');
+  expect(outcome.error).toMatch(/zero\.jpg"? as an image: not a regular file|big\.jpg"? as an image: 2147483648 bytes/);
+  expect(outcome.peakMB).toBeLessThan(400);
+});
+
+(haveDist ? test : test.skip)("with invalidImages: 'skip' the batch holds the real images only", () => {
+  const outcome = readAll('skip');
+  expect(outcome.error).toBeUndefined();
+  expect(outcome.shape).toEqual([6, 8, 8, 3]);
+  expect(outcome.peakMB).toBeLessThan(400);
+});
