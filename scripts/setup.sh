@@ -8,31 +8,56 @@ cd "$(dirname "$0")/.."
 say() { printf 'setup: %s\n' "$*"; }
 
 # --- system packages (Debian/Ubuntu) -------------------------------------------------------------
-# libtorch-dev: libtorch itself. libopenblas0-openmp: a fast BLAS that shares libtorch's OpenMP threads
+# libtorch-dev: libtorch itself, only where scripts/find-libtorch.js finds none (below). libopenblas0-openmp: a fast BLAS that shares libtorch's OpenMP threads
 # (the reference BLAS Debian falls back to makes Dense layers about 4x slower). cmake, g++: the build.
 # dataset-fashion-mnist: real images for the demo and the end-to-end tests.
 # libgloo-dev: the headers of Gloo, which data-parallel training (torch.distributed's c10d) uses.
+# fontconfig-config, fonts-dejavu-core: the text of plotModel's and the training plots' PNG files (sharp draws
+# them through fontconfig, which prints an error and draws no text on a system without its configuration).
 # python3-torch, python3-keras-preprocessing, python3-scipy: the peers the benchmarks and the
 # interoperability tests compare against (never needed by the package itself).
-packages=(libtorch-dev libopenblas0-openmp libjpeg62-turbo-dev libgloo-dev cmake g++ make dataset-fashion-mnist)
+packages=(libopenblas0-openmp libjpeg62-turbo-dev libgloo-dev cmake g++ make dataset-fashion-mnist fontconfig-config fonts-dejavu-core)
 if [ "${KERAS_TORCH_PEERS:-1}" = "1" ]; then
-  packages+=(python3-torch python3-keras-preprocessing python3-scipy python3-pil libtcmalloc-minimal4)
+  packages+=(python3-torch python3-keras-preprocessing python3-scipy python3-pil)
+  packages+=(libtcmalloc-minimal4)  # libtcmalloc-minimal4t64 from Debian 13 on: see apt_name below
 fi
 
-needs_libtorch() { [ -z "${LIBTORCH:-}" ] && [ -z "${Torch_DIR:-}" ]; }
+command -v node >/dev/null 2>&1 || { say "needs Node.js 20 or later on PATH (Debian: apt-get install nodejs npm)"; exit 1; }
+
+# A libtorch that is already there is used, never replaced: installing libtorch-dev would remove Debian's
+# CUDA libtorch (libtorch-cuda-dev), and one from LIBTORCH, Torch_DIR or pip's torch needs nothing from apt.
+# scripts/find-libtorch.js decides, as it does for the build; libtorch-dev is installed only when it finds none.
+if found="$(node scripts/find-libtorch.js 2>/dev/null)"; then
+  say "using $(node -e 'const l = JSON.parse(process.argv[1]); console.log(`libtorch ${l.version} (${l.cuda ? "CUDA" : "CPU"}) from ${l.source}: ${l.torchDir}`)' "$found")"
+  # Debian's CUDA libtorch and the CPU python3-torch exclude each other: its peer is python3-torch-cuda.
+  if [ -e /usr/lib/x86_64-linux-gnu/libtorch_cuda.so ] && [ "${KERAS_TORCH_PEERS:-1}" = "1" ]; then
+    packages=("${packages[@]/#python3-torch/python3-torch-cuda}")
+  fi
+elif [ -n "${LIBTORCH:-}" ] || [ -n "${Torch_DIR:-}" ]; then
+  node scripts/find-libtorch.js >/dev/null || true  # prints what it looked for and the ways to get libtorch
+  exit 1
+else
+  say "no libtorch found: installing Debian's libtorch-dev"
+  packages=(libtorch-dev "${packages[@]}")
+fi
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+# Debian 13 and Ubuntu 24.04 renamed some library packages for the 64-bit time_t transition (…t64).
+apt_name() { if ! installed "$1" && apt-cache show "$1t64" >/dev/null 2>&1; then echo "$1t64"; else echo "$1"; fi; }
 
 if command -v dpkg-query >/dev/null 2>&1; then
   missing=()
   for package in "${packages[@]}"; do
-    if [ "$package" = libtorch-dev ] && ! needs_libtorch; then continue; fi
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+    installed "$package" || installed "${package}t64" || missing+=("$package")
   done
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       say "installing ${missing[*]}"
       export DEBIAN_FRONTEND=noninteractive
       apt-get update -qq
-      apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+      for i in "${!missing[@]}"; do missing[$i]="$(apt_name "${missing[$i]}")"; done
+      # --no-remove: apt stops rather than remove anything that is installed (a libtorch above all).
+      apt-get install -y -qq --no-install-recommends --no-remove "${missing[@]}" >/dev/null
     else
       say "missing system packages; run:"
       say "  sudo apt-get install -y --no-install-recommends ${missing[*]}"
