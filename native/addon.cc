@@ -11,7 +11,8 @@
 
 namespace keras_torch {
 
-Napi::Object Init(Napi::Env env, Napi::Object exports) {
+namespace {
+Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   env.SetInstanceData(data);
   Napi::Function tensorClass = NativeTensor::Init(env);
@@ -28,6 +29,21 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitImageDecode(env, exports);
   InitDistributed(env, exports);
   return InitRuntime(env, exports);
+}
+}  // namespace
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  try {
+    return InitAll(env, exports);
+  } catch (const Napi::Error& error) {
+    // Loading failed; in a worker thread being terminated meanwhile, even throwing into its JS fails, and
+    // an exception escaping the module's registration would abort the whole process.
+    try {
+      error.ThrowAsJavaScriptException();
+    } catch (...) {
+    }
+    return exports;
+  }
 }
 
 NODE_API_MODULE(keras_torch, Init)

@@ -27,6 +27,14 @@ inline std::string ShapeToString(at::IntArrayRef shape) {
   return text + "]";
 }
 
+// Tells V8 how much memory native objects hold. Never throws: it runs in destructors and finalizers, also
+// while an environment is torn down (a worker thread ending), where N-API calls fail and an exception
+// out of a destructor would abort the process.
+inline void ReportExternalMemory(napi_env env, int64_t change) noexcept {
+  int64_t total = 0;
+  if (env != nullptr && change != 0) napi_adjust_external_memory(env, change, &total);
+}
+
 // Runs `body`; on failure throws a JS Error whose message starts with `operation`.
 template <typename Body>
 auto Guard(Napi::Env env, const std::string& operation, Body&& body) -> decltype(body()) {

@@ -22,7 +22,7 @@ NativeLayer::~NativeLayer() { Release(); }
 
 void NativeLayer::Release() {
   if (externalBytes_ != 0) {
-    Napi::MemoryManagement::AdjustExternalMemory(Env(), -externalBytes_);
+    ReportExternalMemory(Env(), -externalBytes_);
     externalBytes_ = 0;
   }
   layer_.reset();
@@ -44,7 +44,7 @@ NativeLayer::NativeLayer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Nati
       for (const WeightSlot& slot : module.weights) externalBytes_ += slot.tensor.numel() * slot.tensor.element_size();
     }
   });
-  if (externalBytes_ != 0) Napi::MemoryManagement::AdjustExternalMemory(env, externalBytes_);
+  if (externalBytes_ != 0) ReportExternalMemory(env, externalBytes_);
 }
 
 std::shared_ptr<GraphLayer> NativeLayer::LayerOf(Napi::Value value) {
@@ -103,7 +103,7 @@ NativeModel::NativeModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Nati
 
 NativeModel::~NativeModel() {
   if (state_ && state_->reportedOptimizerBytes != 0) {
-    Napi::MemoryManagement::AdjustExternalMemory(Env(), -state_->reportedOptimizerBytes);
+    ReportExternalMemory(Env(), -state_->reportedOptimizerBytes);
     state_->reportedOptimizerBytes = 0;
   }
 }
@@ -112,7 +112,7 @@ NativeModel::~NativeModel() {
 void ReportOptimizerMemory(Napi::Env env, ModelState& model) {
   const int64_t delta = model.optimizerBytes.load() - model.reportedOptimizerBytes;
   if (delta == 0) return;
-  Napi::MemoryManagement::AdjustExternalMemory(env, delta);
+  ReportExternalMemory(env, delta);
   model.reportedOptimizerBytes += delta;
 }
 
@@ -402,7 +402,7 @@ Napi::Value NativeModel::Dispose(const Napi::CallbackInfo& info) {
     state_->optimizerBytes = 0;
   }
   if (state_->reportedOptimizerBytes != 0) {
-    Napi::MemoryManagement::AdjustExternalMemory(env, -state_->reportedOptimizerBytes);
+    ReportExternalMemory(env, -state_->reportedOptimizerBytes);
     state_->reportedOptimizerBytes = 0;
   }
   return env.Undefined();

@@ -162,7 +162,7 @@ NativeTensor::NativeTensor(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Na
     // V8 cannot see libtorch's allocations; telling it their size lets the GC keep pace with them.
     if (adopted->ownsStorage && tensor_.defined() && tensor_.device().is_cpu()) {
       externalBytes_ = static_cast<int64_t>(tensor_.storage().nbytes());
-      Napi::MemoryManagement::AdjustExternalMemory(env, externalBytes_);
+      ReportExternalMemory(env, externalBytes_);
     }
     return;
   }
@@ -205,7 +205,7 @@ NativeTensor::~NativeTensor() { Release(); }
 
 void NativeTensor::Release() {
   if (externalBytes_ != 0) {
-    Napi::MemoryManagement::AdjustExternalMemory(Env(), -externalBytes_);
+    ReportExternalMemory(Env(), -externalBytes_);
     externalBytes_ = 0;
   }
   tensor_ = torch::Tensor();
