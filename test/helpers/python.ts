@@ -15,3 +15,44 @@ export function runPython(script: string, args: string[] = []): string {
   if (result.status !== 0) throw new Error(`python failed (${result.status}):\n${result.stderr}`);
   return result.stdout;
 }
+
+// Python that reads one of our model files into \`state\` (torch's parameter names) and defines Keras's Flatten.
+export const LOAD_STATE = `
+import json, struct, sys, torch
+from collections import OrderedDict
+def load_state(file):
+    raw = open(file, 'rb').read()
+    n = struct.unpack('<Q', raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    data = raw[8 + n:]
+    types = {'F32': torch.float32, 'I64': torch.int64}
+    state = {}
+    for name, info in header.items():
+        if name == '__metadata__' or name.startswith('optimizer/'):
+            continue
+        b, e = info['data_offsets']
+        state[name] = torch.frombuffer(bytearray(data[b:e]), dtype=types[info['dtype']]).reshape(info['shape'])
+    return state
+state = load_state(sys.argv[1])
+class ChannelsLastFlatten(torch.nn.Module):
+    def forward(self, x):
+        return x.permute(0, 2, 3, 1).flatten(1)
+`;
+
+/**
+ * The predictions of a torch.nn.Module holding a model file's weights: `definition` is Python that binds
+ * \`model\` (after LOAD_STATE); the inputs are float32 channels-last images of `shape`, read from a file.
+ */
+export function torchPredictions(definition: string, modelFile: string, inputsFile: string, shape: number[]): number[] {
+  const script = `${LOAD_STATE}
+${definition}
+missing, unexpected = model.load_state_dict(state, strict=False)
+assert not unexpected, unexpected
+assert all(k.endswith('num_batches_tracked') for k in missing), missing
+model.eval()
+x = torch.frombuffer(bytearray(open(sys.argv[2], 'rb').read()), dtype=torch.float32).reshape(${shape.join(', ')})
+with torch.no_grad():
+    print(json.dumps(model(x.permute(0, 3, 1, 2)).flatten().tolist()))
+`;
+  return JSON.parse(runPython(script, [modelFile, inputsFile])) as number[];
+}

@@ -28,7 +28,7 @@ import {
   tensor,
 } from '../../lib';
 import { expectClose, seededRandom, values } from '../helpers';
-import { pythonHas, runPython } from '../helpers/python';
+import { pythonHas, torchPredictions } from '../helpers/python';
 
 let tmp: string;
 beforeAll(() => {
@@ -363,16 +363,7 @@ describe('errors name the layer and the shapes', () => {
     await model.save(file);
     fs.writeFileSync(inputs, Buffer.from((x.dataSync() as Float32Array).buffer));
     const ours = values((await model.predict(x)) as Tensor);
-    const script = `
-import json, struct, sys, torch
-raw = open(sys.argv[1], 'rb').read()
-n = struct.unpack('<Q', raw[:8])[0]
-header = json.loads(raw[8:8 + n]); data = raw[8 + n:]
-state = {}
-for name, info in header.items():
-    if name == '__metadata__' or name.startswith('optimizer/'): continue
-    b, e = info['data_offsets']
-    state[name] = torch.frombuffer(bytearray(data[b:e]), dtype=torch.float32).reshape(info['shape'])
+    const theirs = torchPredictions(`
 class Block(torch.nn.Module):
     def __init__(self):
         super().__init__()
@@ -385,16 +376,7 @@ class Block(torch.nn.Module):
         y = torch.relu(self.interop_bn1(self.interop_conv1(x)))
         y = torch.relu(self.interop_bn2(self.interop_conv2(y)) + x)
         return torch.softmax(self.interop_out(y.mean((2, 3))), -1)
-model = Block()
-missing, unexpected = model.load_state_dict(state, strict=False)
-assert not unexpected, unexpected
-assert all(k.endswith('num_batches_tracked') for k in missing), missing
-model.eval()
-x = torch.frombuffer(bytearray(open(sys.argv[2], 'rb').read()), dtype=torch.float32).reshape(6, 8, 8, 4)
-with torch.no_grad():
-    print(json.dumps(model(x.permute(0, 3, 1, 2)).flatten().tolist()))
-`;
-    const theirs = JSON.parse(runPython(script, [file, inputs])) as number[];
+model = Block()`, file, inputs, [6, 8, 8, 4]);
     expectClose(theirs, ours, 1e-5);
   });
 });

@@ -16,7 +16,7 @@ import {
   Tensor,
 } from '../../lib';
 import { parseSafetensors } from '../../lib/io/safetensors';
-import { pythonHas, runPython } from '../helpers/python';
+import { LOAD_STATE, pythonHas, runPython, torchPredictions } from '../helpers/python';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'keras-torch-persistence-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -102,28 +102,6 @@ describe('save and loadModel', () => {
 
 const havePythonTorch = pythonHas('torch');
 
-// Python that reads one of our files into \`state\` (torch's parameter names) and defines Keras's Flatten.
-const LOAD_STATE = `
-import json, struct, sys, torch
-from collections import OrderedDict
-def load_state(file):
-    raw = open(file, 'rb').read()
-    n = struct.unpack('<Q', raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    data = raw[8 + n:]
-    types = {'F32': torch.float32, 'I64': torch.int64}
-    state = {}
-    for name, info in header.items():
-        if name == '__metadata__' or name.startswith('optimizer/'):
-            continue
-        b, e = info['data_offsets']
-        state[name] = torch.frombuffer(bytearray(data[b:e]), dtype=types[info['dtype']]).reshape(info['shape'])
-    return state
-state = load_state(sys.argv[1])
-class ChannelsLastFlatten(torch.nn.Module):
-    def forward(self, x):
-        return x.permute(0, 2, 3, 1).flatten(1)
-`;
 (havePythonTorch ? describe : describe.skip)('interoperability with PyTorch', () => {
   test("Python's torch loads the file into the equivalent torch.nn.Sequential and reproduces our predictions", async () => {
     setSeed(3);
@@ -135,21 +113,12 @@ class ChannelsLastFlatten(torch.nn.Module):
     await model.save(file);
     fs.writeFileSync(inputs, Buffer.from((x.dataSync() as Float32Array).buffer));
     const ours = Array.from((await model.predict(x)).dataSync() as Float32Array);
-    const script = `${LOAD_STATE}
+    const theirs = torchPredictions(`
 model = torch.nn.Sequential(OrderedDict([
     ('conv', torch.nn.Conv2d(3, 4, 3, padding=1)), ('relu', torch.nn.ReLU()),
     ('norm', torch.nn.BatchNorm2d(4, eps=1e-3)), ('pool', torch.nn.MaxPool2d(2)),
     ('flat', ChannelsLastFlatten()), ('hidden', torch.nn.Linear(64, 5)), ('relu2', torch.nn.ReLU()),
-    ('out', torch.nn.Linear(5, 1)), ('sigmoid', torch.nn.Sigmoid())]))
-missing, unexpected = model.load_state_dict(state, strict=False)
-assert not unexpected, unexpected
-assert all(k.endswith('num_batches_tracked') for k in missing), missing
-model.eval()
-x = torch.frombuffer(bytearray(open(sys.argv[2], 'rb').read()), dtype=torch.float32).reshape(16, 8, 8, 3)
-with torch.no_grad():
-    print(json.dumps(model(x.permute(0, 3, 1, 2)).flatten().tolist()))
-`;
-    const theirs = JSON.parse(runPython(script, [file, inputs])) as number[];
+    ('out', torch.nn.Linear(5, 1)), ('sigmoid', torch.nn.Sigmoid())]))`, file, inputs, [16, 8, 8, 3]);
     theirs.forEach((value, i) => expect(Math.abs(value - ours[i])).toBeLessThan(1e-5));
   });
 
