@@ -5,6 +5,7 @@
  *   keras-torch predict MODEL IMAGE...   class and probability per image
  *   keras-torch evaluate MODEL DIR       loss and accuracy on class folders
  *   keras-torch info                     libtorch, devices, threads, BLAS
+ *   keras-torch build [--from-source]    fit the addon to this machine's libtorch (prebuilt, else built)
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -25,6 +26,7 @@ Commands:
   predict MODEL IMAGE  print the predicted class and its probability for each image
   evaluate MODEL DIR   print the loss and accuracy of a saved model on image class folders
   info                 print the libtorch version, devices, threads and BLAS
+  build                fit the native addon to this machine's libtorch: a prebuilt binary, else a build
   launch --nproc N SCRIPT [ARGS...]
                        run N ranks of a data-parallel training script on this machine (as torchrun)
 
@@ -49,6 +51,14 @@ Options:
 
 DIR holds one folder per class, named as in training.`,
   info: 'Usage: keras-torch info',
+  build: `Usage: keras-torch build [--from-source]
+
+Finds libtorch (LIBTORCH, Torch_DIR, python3's torch, then the system's), checks that the prebuilt binary
+built against it loads, and otherwise builds the addon from source with cmake and a C++17 compiler. This is
+the package's install script, which npm 11 and later may not run until it is approved.
+
+Options:
+  --from-source           build even when a prebuilt binary fits`,
   launch: `Usage: keras-torch launch --nproc N [--port P] SCRIPT [ARGS...]
 
 Starts N Node processes running SCRIPT with RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT set,
@@ -231,6 +241,20 @@ function info(argv: string[]): void {
   console.log(`BLAS: ${details.blas}`);
 }
 
+function build(argv: string[]): void {
+  const { positional, flags } = parse(argv, [], ['help', 'from-source']);
+  if (flags.has('help')) return void console.log(USAGE.build);
+  if (positional.length > 0) throw new UsageError(`build takes no arguments, received ${positional.join(' ')}`);
+  // scripts/ ships beside dist/ in the package; it loads no addon, so it runs where none loads yet.
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { install } = require(path.join(__dirname, '..', 'scripts', 'install.js')) as {
+    install: (env: NodeJS.ProcessEnv, options: { requested: boolean }) => void;
+  };
+  const env = { ...process.env };
+  if (flags.has('from-source')) env.KERAS_TORCH_BUILD_FROM_SOURCE = '1';
+  install(env, { requested: true });
+}
+
 async function launchCommand(argv: string[]): Promise<void> {
   // Options end at the script: everything after it belongs to the script.
   const scriptIndex = argv.findIndex((arg, i) => !arg.startsWith('--') && (i === 0 || !['--nproc', '--port'].includes(argv[i - 1])));
@@ -246,7 +270,7 @@ async function launchCommand(argv: string[]): Promise<void> {
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  const commands: Record<string, (args: string[]) => Promise<void> | void> = { train, predict, evaluate, info, launch: launchCommand };
+  const commands: Record<string, (args: string[]) => Promise<void> | void> = { train, predict, evaluate, info, build, launch: launchCommand };
   try {
     if (command === undefined || command === '--help' || command === 'help') {
       console.log(USAGE.main);

@@ -4,6 +4,7 @@
 // with cmake-js. Nothing is ever downloaded, so it works offline and behind proxies.
 //
 //   KERAS_TORCH_SKIP_INSTALL=1   do nothing (the loader still tries the prebuilt binaries at run time)
+// `npx keras-torch build` runs the same steps on request (npm 11+ may never run this install script).
 //   KERAS_TORCH_BUILD_FROM_SOURCE=1   ignore the prebuilt binaries
 //   LIBTORCH / Torch_DIR / KERAS_TORCH_PYTHON   where libtorch is (see find-libtorch.js)
 const fs = require('fs');
@@ -76,12 +77,16 @@ function isDevelopmentCheckout() {
   return fs.existsSync(path.join(root, '.git')) || !fs.existsSync(path.join(root, 'dist', 'index.js'));
 }
 
-function install(env = process.env) {
-  if (env.KERAS_TORCH_SKIP_INSTALL === '1') {
+/**
+ * `requested`: run by `keras-torch build` rather than by npm, so neither KERAS_TORCH_SKIP_INSTALL nor a
+ * development checkout skips it.
+ */
+function install(env = process.env, { requested = false } = {}) {
+  if (env.KERAS_TORCH_SKIP_INSTALL === '1' && !requested) {
     say('KERAS_TORCH_SKIP_INSTALL=1: skipping the install step');
     return;
   }
-  if (isDevelopmentCheckout()) {
+  if (isDevelopmentCheckout() && !requested) {
     say('development checkout: skipping the install step (scripts/setup.sh or `npm run build:all` builds the addon)');
     return;
   }

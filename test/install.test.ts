@@ -218,6 +218,9 @@ describe('npm install of the tarball, offline, without a compiler', () => {
       expect(result.stderr).toMatch(/build\/Release\/keras_torch\.node \(local build\): not there/);
       expect(result.stderr).toMatch(/prebuilds\/linux-x64 \(prebuilt binaries for linux-x64\): not there|prebuilt binaries for/);
       expect(result.stderr).toMatch(/apt-get install libtorch-dev/);
+      // The one command that builds it, and how to let npm 11+ run the install script.
+      expect(result.stderr).toContain('npx keras-torch build');
+      expect(result.stderr).toContain('npm install-scripts approve keras-torch');
     } finally {
       fs.renameSync(path.join(installed, 'prebuilds-moved'), path.join(installed, 'prebuilds'));
     }
@@ -228,6 +231,44 @@ describe('npm install of the tarball, offline, without a compiler', () => {
     const result = spawnSync(process.execPath, [script], { encoding: 'utf8', env: userEnv({ KERAS_TORCH_BUILD_FROM_SOURCE: '1' }), timeout: 120000 });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(`keras-torch: no prebuilt binary fits libtorch ${libtorch.version}`);
+    expect(result.stderr).toContain('KERAS_TORCH_BUILD_FROM_SOURCE=1');
+    expect(result.stderr).toMatch(/Building needs cmake \(3\.18\+\), make or ninja, and a C\+\+17 compiler/);
+  });
+
+  test('installed with its install script never run (npm 11+ before approval), it loads the prebuilt binary at run time', () => {
+    const bare = path.join(work, 'project-no-scripts');
+    fs.mkdirSync(bare);
+    for (const file of ['package.json', 'package-lock.json', path.basename(tarball)]) {
+      fs.copyFileSync(path.join(project, file), path.join(bare, file));
+    }
+    const installed = spawnSync('npm', ['ci', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], {
+      cwd: bare,
+      encoding: 'utf8',
+      env: userEnv({ npm_config_update_notifier: 'false' }),
+      timeout: 300000,
+    });
+    expect(installed.status).toBe(0);
+    expect(fs.existsSync(path.join(bare, 'node_modules', 'keras-torch', 'prebuilds', 'selected.json'))).toBe(false);
+    const result = spawnSync(process.execPath, ['-e', "console.log(require('keras-torch').backendInfo().libtorchVersion)"], {
+      cwd: bare,
+      encoding: 'utf8',
+      env: userEnv(),
+      timeout: 120000,
+    });
+    expect(result.stderr).toBe('');
+    expect(result.stdout.trim().slice(0, libtorch.version.length)).toBe(libtorch.version);
+  });
+
+  test('`keras-torch build` picks the prebuilt binary that fits, with no compiler on PATH', () => {
+    const result = spawnSync(path.join(project, 'node_modules', '.bin', 'keras-torch'), ['build'], { cwd: project, encoding: 'utf8', env: userEnv(), timeout: 120000 });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(`using the prebuilt binary ${expectedPrebuild.replace(/^prebuilds\//, '')}`);
+  });
+
+  test('`keras-torch build --from-source` without a compiler fails with what it needs', () => {
+    const result = spawnSync(path.join(project, 'node_modules', '.bin', 'keras-torch'), ['build', '--from-source'], { cwd: project, encoding: 'utf8', env: userEnv(), timeout: 120000 });
+    expect(result.status).toBe(1);
     expect(result.stderr).toContain('KERAS_TORCH_BUILD_FROM_SOURCE=1');
     expect(result.stderr).toMatch(/Building needs cmake \(3\.18\+\), make or ninja, and a C\+\+17 compiler/);
   });

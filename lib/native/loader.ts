@@ -57,6 +57,17 @@ function candidates(): Candidate[] {
   return list.concat(prebuiltCandidates());
 }
 
+/** What the packaged prebuilt binaries were built against, from prebuilds/manifest.json. */
+function prebuiltLibtorches(): string {
+  const manifest = readJson(path.join(packageRoot, 'prebuilds', 'manifest.json')) as
+    | { prebuilds?: { platform: string; arch: string; libtorch: { version: string; cuda: boolean } }[] }
+    | undefined;
+  const fitting = (manifest?.prebuilds ?? [])
+    .filter((entry) => entry.platform === process.platform && entry.arch === process.arch)
+    .map((entry) => `libtorch ${entry.libtorch.version} (${entry.libtorch.cuda ? 'CUDA' : 'CPU'})`);
+  return fitting.length > 0 ? fitting.join(', ') : `no libtorch on ${process.platform}-${process.arch} (none are packaged)`;
+}
+
 let binding: NativeBinding | undefined;
 let loadedFrom: string | undefined;
 
@@ -112,10 +123,14 @@ export function loadBinding(): NativeBinding {
     [
       'keras-torch: could not load its native addon. Tried:',
       ...failures.map((line) => `  - ${line}`),
-      'The prebuilt binaries fit Debian/Ubuntu\'s libtorch-dev (apt-get install libtorch-dev). For another',
-      'libtorch (LIBTORCH=/path/to/libtorch, Torch_DIR, or pip install torch), build against it: run',
-      '`node scripts/install.js` in the keras-torch package (needs cmake and a C++17 compiler), or',
-      '`npm run build:native` in a checkout; KERAS_TORCH_BINARY=/path/to/keras_torch.node picks a binary.',
+      `The prebuilt binaries fit ${prebuiltLibtorches()} (Debian's libtorch-dev or libtorch-cuda-dev of that`,
+      'version: apt-get install libtorch-dev). For another libtorch (LIBTORCH=/path/to/libtorch, Torch_DIR, or',
+      'pip install torch), build against it with one command:',
+      '  npx keras-torch build        (needs cmake and a C++17 compiler; picks a prebuilt binary when one fits)',
+      'The package\'s install script does the same on its own, but npm 11 and later may not run it: approve it with',
+      '`npm install-scripts approve keras-torch` (npm 11.16/11.17: `npm approve-scripts keras-torch`) and run',
+      '`npm rebuild keras-torch`. In a checkout, `npm run build:native`; KERAS_TORCH_BINARY=/path/to/keras_torch.node',
+      'picks a binary.',
     ].join('\n'),
   );
 }
