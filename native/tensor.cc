@@ -128,7 +128,8 @@ Napi::Value NativeTensor::BorrowedBuffer(Napi::Env env) const {
 }
 
 void NativeTensor::ThrowIfUnreadable(Napi::Env env, const std::string& argument) const {
-  if (borrowedBuffer_.IsEmpty() || !tensor_.defined()) return;
+  // An empty tensor reads nothing (and an empty ArrayBuffer may have no memory at all).
+  if (borrowedBuffer_.IsEmpty() || !tensor_.defined() || tensor_.storage().nbytes() == 0) return;
   Napi::Value value = borrowedBuffer_.Value();
   bool detached = false;
   if (value.IsArrayBuffer()) NAPI_THROW_IF_FAILED_VOID(env, napi_is_detached_arraybuffer(env, value, &detached));
