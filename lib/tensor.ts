@@ -237,6 +237,8 @@ export function tensor(values: TensorLike, shape?: number[], dtype?: DType): Ten
     if (target !== kind && !(target === 'bool' && kind === 'uint8')) {
       flat = toTypedArray(flat as unknown as ArrayLike<number>, target);
     }
+    // Memory another thread may write at any time is not borrowed: the tensor takes a copy.
+    if (typeof SharedArrayBuffer !== 'undefined' && flat.buffer instanceof SharedArrayBuffer) flat = flat.slice() as TypedArray;
     inferred = [flat.length];
     dtype = target;
   } else if (typeof values === 'number' || typeof values === 'boolean' || Array.isArray(values)) {

@@ -114,3 +114,12 @@ function child(body: string): { status: number | null; signal: NodeJS.Signals | 
     expect(result.stderr).not.toMatch(/corrupted|double free|terminate called|Segmentation/);
   });
 });
+
+test('a typed array on a SharedArrayBuffer makes a tensor of a copy (another thread may write it at any time)', async () => {
+  const { tensor } = await import('../../lib');
+  const shared = new Float32Array(new SharedArrayBuffer(6 * 4));
+  shared.set([1, 2, 3, 4, 5, 6]);
+  const t = tensor(shared, [2, 3]);
+  shared[0] = 100;
+  expect(Array.from(t.dataSync() as Float32Array)).toEqual([1, 2, 3, 4, 5, 6]);
+});
