@@ -93,7 +93,7 @@ export interface EpochLoopOptions {
   callbacks: CallbackList;
   signal?: AbortSignal;
   shouldStop: () => boolean;
-  /** Runs validation after an epoch; resolves the val_ logs. */
+  /** Runs validation after an epoch (stopping at the next batch when `signal` aborts); resolves the val_ logs. */
   validate?: () => Promise<Logs>;
 }
 
@@ -127,6 +127,8 @@ export async function runEpochs(source: BatchIterator, step: StepFunction, optio
     );
     const logs = means.logs();
     if (options.validate && !options.shouldStop()) Object.assign(logs, await options.validate());
+    // Aborted during validation: the epoch did not end, so its callbacks are not told it did.
+    if (options.signal?.aborted) throw abortError(options.signal, 'fit');
     await callbacks.call('onEpochEnd', epoch, logs);
     if (options.shouldStop()) break;
   }

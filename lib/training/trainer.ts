@@ -369,7 +369,7 @@ export class Trainer {
         callbacks: list,
         signal: args.signal,
         shouldStop: () => this.model.stopTraining,
-        validate: validation ? () => this.evaluateSource(validation!, validationSteps, 'val_') : undefined,
+        validate: validation ? () => this.evaluateSource(validation!, validationSteps, 'val_', args.signal) : undefined,
       });
     } finally {
       this.training = false;
@@ -495,13 +495,13 @@ export class Trainer {
     }
   }
 
-  private async evaluateSource(source: BatchIterator, steps: number, prefix: string): Promise<Logs> {
+  private async evaluateSource(source: BatchIterator, steps: number, prefix: string, signal?: AbortSignal): Promise<Logs> {
     const compiled = this.requireCompiled('evaluate');
     const means = new RunningMeans(compiled.names);
     await forEachBatch(source, steps, { next: 0 }, async ([x, y]) => {
       const xs = this.batchInputs('evaluate', x);
       means.add(await this.step('evaluate', xs, y), xs[0].shape[0]);
-    }, undefined, 'evaluate');
+    }, signal, signal ? 'fit' : 'evaluate');
     return means.logs(prefix);
   }
 

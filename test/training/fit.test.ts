@@ -148,6 +148,29 @@ describe('fit', () => {
     expect(history.history.loss).toHaveLength(2);
   });
 
+  test('an abort during validation stops it at the next batch, and the epoch does not end', async () => {
+    const [x, y] = binaryData(16, 9);
+    const model = binaryModel();
+    const controller = new AbortController();
+    const [vx, vy] = binaryData(40, 10);
+    let fetched = 0;
+    // Validation batches of 4 from an iterator that aborts when its second batch is fetched.
+    const validation = {
+      length: 10,
+      samples: 40,
+      async get(i: number) {
+        fetched += 1;
+        if (i === 1) controller.abort();
+        return [new Tensor(vx.native.narrow(i * 4, 4)), new Tensor(vy.native.narrow(i * 4, 4))] as [Tensor, Tensor];
+      },
+    };
+    const ended: number[] = [];
+    const fit = model.fit(x, y, { epochs: 3, batchSize: 8, verbose: 0, signal: controller.signal, validationData: validation, callbacks: [{ onEpochEnd: (epoch) => { ended.push(epoch); } }] });
+    await expect(fit).rejects.toMatchObject({ name: 'AbortError' });
+    expect(fetched).toBeLessThanOrEqual(3); // the batch being fetched ahead, at most
+    expect(ended).toEqual([]);
+  });
+
   test('an AbortSignal stops fit with an AbortError', async () => {
     const [x, y] = binaryData(40, 9);
     const model = binaryModel();
