@@ -22,6 +22,7 @@ if [ "${KERAS_TORCH_PEERS:-1}" = "1" ]; then
   packages+=(libtcmalloc-minimal4)  # libtcmalloc-minimal4t64 from Debian 13 on: see apt_name below
 fi
 
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 command -v node >/dev/null 2>&1 || { say "needs Node.js 20 or later on PATH (Debian: apt-get install nodejs npm)"; exit 1; }
 
 # A libtorch that is already there is used, never replaced: installing libtorch-dev would remove Debian's
@@ -29,9 +30,11 @@ command -v node >/dev/null 2>&1 || { say "needs Node.js 20 or later on PATH (Deb
 # scripts/find-libtorch.js decides, as it does for the build; libtorch-dev is installed only when it finds none.
 if found="$(node scripts/find-libtorch.js 2>/dev/null)"; then
   say "using $(node -e 'const l = JSON.parse(process.argv[1]); console.log(`libtorch ${l.version} (${l.cuda ? "CUDA" : "CPU"}) from ${l.source}: ${l.torchDir}`)' "$found")"
-  # Debian's CUDA libtorch and the CPU python3-torch exclude each other: its peer is python3-torch-cuda.
-  if [ -e /usr/lib/x86_64-linux-gnu/libtorch_cuda.so ] && [ "${KERAS_TORCH_PEERS:-1}" = "1" ]; then
-    packages=("${packages[@]/#python3-torch/python3-torch-cuda}")
+  # Debian's CUDA libtorch excludes the CPU builds of Gloo and of PyTorch: take their CUDA builds.
+  if command -v dpkg-query >/dev/null 2>&1 && installed libtorch-cuda-dev; then
+    for i in "${!packages[@]}"; do
+      case "${packages[$i]}" in libgloo-dev) packages[$i]=libgloo-cuda-dev ;; python3-torch) packages[$i]=python3-torch-cuda ;; esac
+    done
   fi
 elif [ -n "${LIBTORCH:-}" ] || [ -n "${Torch_DIR:-}" ]; then
   node scripts/find-libtorch.js >/dev/null || true  # prints what it looked for and the ways to get libtorch
@@ -41,7 +44,6 @@ else
   packages=(libtorch-dev "${packages[@]}")
 fi
 
-installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 # Debian 13 and Ubuntu 24.04 renamed some library packages for the 64-bit time_t transition (…t64).
 apt_name() { if ! installed "$1" && apt-cache show "$1t64" >/dev/null 2>&1; then echo "$1t64"; else echo "$1"; fi; }
 
