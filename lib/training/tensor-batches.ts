@@ -3,7 +3,7 @@
  * input (output) gets Tensors, one with several gets arrays of them in the model's order.
  */
 import type { Batch, BatchData, BatchIterator } from '../data';
-import { random } from '../random';
+import { random, SeededRandom } from '../random';
 import { Tensor, tensor } from '../tensor';
 
 export class TensorBatches implements BatchIterator {
@@ -25,11 +25,15 @@ export class TensorBatches implements BatchIterator {
     this.samples = this.xs[0].shape[0];
     this.length = Math.ceil(this.samples / batchSize);
     if (!Array.isArray(x)) this.inputShape = x.shape.slice(1);
-    if (shuffle) this.order = random().permutation(this.samples);
+    // A stream of its own, forked in program order: its shuffles do not depend on what else draws from the
+    // global stream meanwhile (another model training at the same time).
+    this.rng = new SeededRandom(Math.floor(random().next() * 2 ** 32));
+    if (shuffle) this.order = this.rng.permutation(this.samples);
     this.singleX = !Array.isArray(x);
     this.singleY = !Array.isArray(y);
   }
 
+  private readonly rng: SeededRandom;
   private readonly singleX: boolean;
   private readonly singleY: boolean;
 
@@ -50,6 +54,6 @@ export class TensorBatches implements BatchIterator {
   }
 
   onEpochEnd(): void {
-    if (this.shuffle) this.order = random().permutation(this.samples);
+    if (this.shuffle) this.order = this.rng.permutation(this.samples);
   }
 }
