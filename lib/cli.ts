@@ -237,6 +237,7 @@ function info(argv: string[]): void {
   const details = backendInfo();
   console.log(`libtorch ${details.libtorchVersion}`);
   console.log(`device: ${details.device} (CUDA ${details.cuda.available ? `available, ${details.cuda.deviceCount} GPUs` : 'not available'})`);
+  if (details.cudaLibrary.problem) console.log(`CUDA: ${details.cudaLibrary.problem}`);
   console.log(`threads: ${details.numThreads}`);
   console.log(`BLAS: ${details.blas}`);
 }

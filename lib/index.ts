@@ -43,5 +43,5 @@ export * from './preprocessing';
 export { Batch, BatchData, BatchIterator } from './data';
 export * as distributed from './distributed';
 export { device, setDevice, cuda, setNumThreads, getNumThreads, setSeed, backendInfo, BackendInfo } from './runtime';
-export type { CpuMemoryInfo } from './native/binding';
+export type { CpuMemoryInfo, CudaLibraryInfo } from './native/binding';
 export { plotModel, modelToSvg, PlotModelOptions } from './models/plot-model';

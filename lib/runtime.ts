@@ -1,6 +1,6 @@
 /** Devices, threads, seeds and what libtorch was built with. */
 import { invalidArgument } from './errors';
-import type { CpuMemoryInfo } from './native/binding';
+import type { CpuMemoryInfo, CudaLibraryInfo } from './native/binding';
 import { loadBinding } from './native/loader';
 import { reseed } from './random';
 import { checkNonNegativeInteger, checkPositiveInteger } from './validation';
@@ -55,6 +55,8 @@ export function setSeed(seed: number): void {
 export interface BackendInfo {
   libtorchVersion: string;
   cuda: { available: boolean; deviceCount: number; cudnn: boolean };
+  /** A CUDA libtorch's GPU library: whether this is a CUDA build, whether it loaded, and if not, why. */
+  cudaLibrary: CudaLibraryInfo;
   device: string;
   numThreads: number;
   /** The BLAS libtorch calls, as its build configuration and the loaded libraries say. */
@@ -84,6 +86,7 @@ export function backendInfo(): BackendInfo {
   return {
     libtorchVersion: info.libtorchVersion,
     cuda: { available: info.cudaAvailable, deviceCount: info.cudaDeviceCount, cudnn: info.cudnnAvailable },
+    cudaLibrary: info.cudaLibrary,
     device: device(),
     numThreads: info.numThreads,
     blas: `${configured} (loaded: ${loadedBlas()})`,

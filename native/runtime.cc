@@ -1,5 +1,6 @@
 #include "runtime.h"
 
+#include <dlfcn.h>
 #include <torch/torch.h>
 #include <torch/version.h>
 
@@ -18,6 +19,56 @@ namespace keras_torch {
 
 namespace {
 std::atomic<int> requestedThreads{0};  // 0: libtorch's default (one per physical core)
+
+// A CUDA libtorch's GPU half, libtorch_cuda, is not a link-time dependency of the addon (CMakeLists.txt):
+// it is loaded here when the addon loads, so that a libtorch_cuda that cannot load (Debian's, without the
+// cuDNN that nvidia-cudnn downloads from NVIDIA at install time) costs CUDA only, and the CPU still works.
+struct CudaLibrary {
+  bool build = false;  // built against a CUDA libtorch
+  bool loaded = false;
+  std::string path;
+  std::string error;  // why it did not load
+};
+
+CudaLibrary& TheCudaLibrary() {
+  static CudaLibrary library;
+  return library;
+}
+
+void LoadCudaLibrary() {
+#ifdef KERAS_TORCH_CUDA_BUILD
+  CudaLibrary& library = TheCudaLibrary();
+  if (library.build) return;
+  library.build = true;
+  // libtorch_cuda lives beside the libtorch_cpu this process loaded, under the same kind of name
+  // (libtorch_cpu.so.2.6 -> libtorch_cuda.so.2.6 in Debian, libtorch_cpu.so -> libtorch_cuda.so elsewhere).
+  Dl_info where{};
+  std::string cpu = dladdr(reinterpret_cast<void*>(&at::get_num_threads), &where) && where.dli_fname ? where.dli_fname : "";
+  auto pos = cpu.rfind("libtorch_cpu");
+  library.path = pos == std::string::npos ? "libtorch_cuda.so" : cpu.substr(0, pos) + "libtorch_cuda" + cpu.substr(pos + 12);
+  // RTLD_GLOBAL: its static initialisers register the CUDA kernels and hooks with libtorch_cpu, as a
+  // link-time dependency's would. RTLD_LAZY: as the dynamic linker binds a dependency's functions.
+  if (dlopen(library.path.c_str(), RTLD_LAZY | RTLD_GLOBAL) != nullptr) {
+    library.loaded = true;
+  } else {
+    const char* reason = dlerror();
+    library.error = reason ? reason : "dlopen failed";
+  }
+#endif
+}
+
+// Why CUDA is off although this is a CUDA build, in words that say what to install; empty otherwise.
+std::string CudaLibraryProblem() {
+  const CudaLibrary& library = TheCudaLibrary();
+  if (!library.build || library.loaded) return "";
+  std::string message = "libtorch's CUDA library did not load (" + library.error + ")";
+  if (library.error.find("libcudnn") != std::string::npos) {
+    message += "; cuDNN is missing: Debian's libtorch-cuda gets it from the nvidia-cudnn package, which downloads it "
+               "from NVIDIA when it is installed (run `apt-get install --reinstall nvidia-cudnn` where NVIDIA's site "
+               "can be reached)";
+  }
+  return message;
+}
 
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -57,6 +108,8 @@ Napi::Value CheckDevice(const Napi::CallbackInfo& info) {
   return Guard(env, "device '" + name + "'", [&] {
     torch::Device device(name);
     if (device.is_cuda()) {
+      std::string problem = CudaLibraryProblem();
+      TORCH_CHECK(problem.empty(), "CUDA is not available: ", problem);
       TORCH_CHECK(torch::cuda::is_available(), "CUDA is not available in this libtorch or on this machine");
       int64_t index = device.has_index() ? device.index() : 0;
       TORCH_CHECK(index < static_cast<int64_t>(torch::cuda::device_count()), "there are only ",
@@ -75,6 +128,13 @@ Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
   result.Set("cudaAvailable", torch::cuda::is_available());
   result.Set("cudaDeviceCount", static_cast<double>(torch::cuda::device_count()));
   result.Set("cudnnAvailable", torch::cuda::cudnn_is_available());
+  const CudaLibrary& cudaLibrary = TheCudaLibrary();
+  Napi::Object library = Napi::Object::New(env);
+  library.Set("build", cudaLibrary.build);
+  library.Set("loaded", cudaLibrary.loaded);
+  library.Set("path", cudaLibrary.path);
+  library.Set("problem", CudaLibraryProblem());
+  result.Set("cudaLibrary", library);
   int threads = requestedThreads.load();
   result.Set("numThreads", threads > 0 ? threads : at::get_num_threads());
   result.Set("parallelInfo", at::get_parallel_info());
@@ -179,6 +239,7 @@ Napi::Value StopComputeForExit(const Napi::CallbackInfo& info) {
 
 Napi::Object InitRuntime(Napi::Env env, Napi::Object exports) {
   InstallCpuAllocator();
+  LoadCudaLibrary();
   // Some libtorch builds (Debian's among them) start with one intra-op thread; Keras users expect every
   // core to be used, as PyTorch's own wheels do. OMP_NUM_THREADS still wins when it is set.
   static bool defaulted = false;

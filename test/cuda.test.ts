@@ -15,7 +15,8 @@ async function valuesOf(t: Tensor): Promise<number[]> {
 
 const available = cuda.isAvailable();
 if (!available) {
-  console.log(`skipping the CUDA tests: libtorch ${backendInfo().libtorchVersion} sees no CUDA GPU on this machine`
+  const { libtorchVersion, cudaLibrary } = backendInfo();
+  console.log(`skipping the CUDA tests: ${cudaLibrary.problem || `libtorch ${libtorchVersion} sees no CUDA GPU on this machine`}`
     + ' (run scripts/gpu-check.sh on a machine with an NVIDIA GPU)');
 }
 const describeCuda = available ? describe : describe.skip;

@@ -99,11 +99,26 @@ export interface NativeBackendInfo {
   cudaAvailable: boolean;
   cudaDeviceCount: number;
   cudnnAvailable: boolean;
+  cudaLibrary: CudaLibraryInfo;
   numThreads: number;
   parallelInfo: string;
   buildConfig: string;
   cxx11Abi: boolean;
   cpuMemory: CpuMemoryInfo;
+}
+
+/**
+ * A CUDA libtorch's libtorch_cuda, which the addon loads itself (native/runtime.cc) so that the CPU works where
+ * it cannot load (Debian's without cuDNN).
+ */
+export interface CudaLibraryInfo {
+  /** Built against a CUDA libtorch. */
+  build: boolean;
+  loaded: boolean;
+  /** The file it loads or tried to load; empty for a CPU build. */
+  path: string;
+  /** Why CUDA is off although this is a CUDA build (what failed and what to install); empty otherwise. */
+  problem: string;
 }
 
 /** libtorch's CPU tensor memory, as native/cpu_allocator.cc keeps it. */
