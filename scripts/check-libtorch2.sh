@@ -217,7 +217,7 @@ if [ "$mode" = cuda ]; then
       timeout 3600 apt-get install -y -qq --no-install-recommends libtorch-cuda-dev nvidia-cuda-toolkit >$log 2>&1
       if ! installed nvidia-cudnn && dpkg-query -W nvidia-cudnn >/dev/null 2>&1; then
         echo "nvidia-cudnn: its post-install script, which downloads cuDNN from NVIDIA, failed (this machine does not reach NVIDIA):"
-        grep -i "cudnn" $log | grep -iv "^\(Get\|Selecting\|Preparing\|Unpacking\)" | tail -5 | sed "s/^/    /"
+        grep -E "curl: \\(|Download failed|checksum mismatch|nvidia-cudnn .*returned error" $log | sed -e "s/.*curl:/curl:/" -e "s/^/    /"
         echo "cuDNN is absent from this root. nvidia-cudnn is marked configured without it so that libtorch-cuda-dev installs;"
         echo "the addon then loads with CUDA off and says why, naming nvidia-cudnn (the tests check both)."
         printf "#!/bin/sh\nexit 0\n" >/var/lib/dpkg/info/nvidia-cudnn.postinst
@@ -273,8 +273,24 @@ in_root '
 say "set-up done in $(elapsed "$t")"
 
 if [ "${KERAS_TORCH_PREBUILD:-0}" = 1 ]; then
-  say "filing the addon as a prebuilt binary (scripts/prebuild.js in the root)"
-  in_root 'cd /work/keras-torch && node scripts/prebuild.js' || fail "scripts/prebuild.js failed in the root"
+  # scripts/prebuild.js checks that the binary loads here, in its own root, before it files it; then the
+  # binary and its manifest entry go to the checkout's prebuilds/, where `npm pack` takes them.
+  say "filing the addon as a prebuilt binary (scripts/prebuild.js in the root) and copying it to the checkout's prebuilds/"
+  in_root 'cd /work/keras-torch && rm -rf prebuilds && node scripts/prebuild.js' || fail "scripts/prebuild.js failed in the root"
+  node -e '
+    const fs = require("fs"), path = require("path");
+    const [from, to] = process.argv.slice(1);
+    const read = (dir) => { try { return JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")); } catch { return { package: "keras-torch", prebuilds: [] }; } };
+    const made = read(from), into = read(to);
+    for (const entry of made.prebuilds) {
+      fs.mkdirSync(path.dirname(path.join(to, entry.file)), { recursive: true });
+      fs.copyFileSync(path.join(from, entry.file), path.join(to, entry.file));
+      into.prebuilds = into.prebuilds.filter((other) => other.file !== entry.file).concat(entry);
+      console.log(`prebuilds/${entry.file}: ${(entry.size / 1024).toFixed(0)} KiB, libtorch ${entry.libtorch.version} (${entry.libtorch.cuda ? "CUDA" : "CPU"})`);
+    }
+    into.prebuilds.sort((a, b) => a.file.localeCompare(b.file));
+    fs.writeFileSync(path.join(to, "manifest.json"), JSON.stringify(into, null, 2) + "\n");
+  ' "$work/prebuilds" "$checkout/prebuilds" || fail "copying the prebuilt binary to $checkout/prebuilds failed"
 fi
 
 jest_env=()

@@ -59,6 +59,23 @@ function reusableLocalBuild(libtorch) {
   }
 }
 
+/**
+ * The binaries built against other libtorches (Debian 13's 2.6 CPU and CUDA, filed by
+ * `KERAS_TORCH_PREBUILD=1 bash scripts/check-libtorch2.sh cpu|cuda`) cannot be rebuilt here: say which are
+ * missing or older than the native sources, so that a pack does not ship them stale unawares.
+ */
+function reportOthers(manifest, hash, file) {
+  for (const other of manifest.prebuilds) {
+    if (other.file === file) continue;
+    const mode = other.libtorch.cuda ? 'cuda' : 'cpu';
+    if (!fs.existsSync(path.join(prebuildsDir, other.file))) continue;
+    if (other.sourceHash !== hash) {
+      say(`warning: prebuilds/${other.file} was built from older native sources; file it again with `
+        + `KERAS_TORCH_PREBUILD=1 bash scripts/check-libtorch2.sh ${mode} (libtorch ${other.libtorch.version})`);
+    }
+  }
+}
+
 function prebuild({ ifNeeded = false, env = process.env } = {}) {
   const libtorch = findLibtorch(env);
   const platformKey = `${process.platform}-${process.arch}`;
@@ -66,6 +83,7 @@ function prebuild({ ifNeeded = false, env = process.env } = {}) {
   const target = path.join(prebuildsDir, file);
   const hash = sourceHash();
   const manifest = readManifest();
+  reportOthers(manifest, hash, file);
   const existing = manifest.prebuilds.find((entry) => entry.file === file);
   if (ifNeeded && existing && existing.sourceHash === hash && fs.existsSync(target)) {
     say(`${file} is up to date`);
