@@ -304,7 +304,7 @@ if [ "$mode" = cuda ]; then
 fi
 
 t=$SECONDS
-say "the whole jest suite in the root (${jest_env[*]} npx jest --ci $*)"
+say "$([ $# -eq 0 ] && echo "the whole jest suite" || echo "jest") in the root (${jest_env[*]} npx jest --ci $*)"
 status=0
 in_root 'cd /work/keras-torch && env "$@"' _ "${jest_env[@]}" npx jest --ci "$@" || status=$?
 say "jest finished in $(elapsed "$t") with exit status $status; whole run $(elapsed "$started")"
