@@ -191,26 +191,17 @@ std::vector<torch::Tensor> TensorList(Napi::Value value, const std::string& argu
 }
 }  // namespace
 
-// trainStep(xs, ys, sampleWeight?) -> Promise<number[]>: [loss, ...output losses, ...metrics]
-Napi::Value NativeModel::TrainStep(const Napi::CallbackInfo& info) {
+// trainStep(xs, ys, sampleWeight?) and evaluateStep(...) -> Promise<number[]>: [loss, ...output losses, ...metrics]
+Napi::Value NativeModel::TrainStep(const Napi::CallbackInfo& info) { return QueueStep(info, StepKind::Train, "trainStep"); }
+Napi::Value NativeModel::EvaluateStep(const Napi::CallbackInfo& info) { return QueueStep(info, StepKind::Evaluate, "evaluateStep"); }
+
+Napi::Value NativeModel::QueueStep(const Napi::CallbackInfo& info, StepKind kind, const char* operation) {
   Napi::Env env = info.Env();
-  RequireLive(env, "trainStep");
-  if (!state_->optimizer) throw Napi::Error::New(env, "trainStep: the model must be compiled first");
+  RequireLive(env, operation);
+  if (!state_->optimizer) throw Napi::Error::New(env, std::string(operation) + ": the model must be compiled first");
   // The buffers the tensors borrow are kept too: a Tensor disposed while its step waits must not free them.
   std::vector<Napi::Value> keep{info[0], info[1], info[2]};
-  auto* worker = new StepWorker(env, StepKind::Train, state_, TensorList(info[0], "xs", false, keep),
-                                TensorList(info[1], "ys", true, keep), OptionalTensor(info[2], "sampleWeight", keep));
-  worker->KeepAlive(keep);
-  return worker->QueueAndPromise();
-}
-
-// evaluateStep(xs, ys, sampleWeight?) -> Promise<number[]>: [loss, ...output losses, ...metrics]
-Napi::Value NativeModel::EvaluateStep(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  RequireLive(env, "evaluate");
-  if (!state_->optimizer) throw Napi::Error::New(env, "evaluateStep: the model must be compiled first");
-  std::vector<Napi::Value> keep{info[0], info[1], info[2]};
-  auto* worker = new StepWorker(env, StepKind::Evaluate, state_, TensorList(info[0], "xs", false, keep),
+  auto* worker = new StepWorker(env, kind, state_, TensorList(info[0], "xs", false, keep),
                                 TensorList(info[1], "ys", true, keep), OptionalTensor(info[2], "sampleWeight", keep));
   worker->KeepAlive(keep);
   return worker->QueueAndPromise();

@@ -59,6 +59,8 @@ class NativeLayer : public Napi::ObjectWrap<NativeLayer> {
   int64_t externalBytes_ = 0;
 };
 
+enum class StepKind { Train, Evaluate };
+
 // Reports a change of `model.optimizerBytes` to V8 (JS thread).
 void ReportOptimizerMemory(Napi::Env env, ModelState& model);
 
@@ -74,6 +76,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   Napi::Value Compile(const Napi::CallbackInfo& info);
   Napi::Value TrainStep(const Napi::CallbackInfo& info);
   Napi::Value EvaluateStep(const Napi::CallbackInfo& info);
+  Napi::Value QueueStep(const Napi::CallbackInfo& info, StepKind kind, const char* operation);
   Napi::Value Predict(const Napi::CallbackInfo& info);
   Napi::Value GetWeights(const Napi::CallbackInfo& info);
   Napi::Value SetWeights(const Napi::CallbackInfo& info);

@@ -43,7 +43,6 @@ class PromiseWorker {
   std::string error_;  // empty: Execute succeeded
 };
 
-enum class StepKind { Train, Evaluate };
 
 // One batch: forward through the graph, each output's loss, and for training backward and the optimizer's
 // step. Resolves [loss, ...each output's loss when there are several, ...each output's metrics].

@@ -271,9 +271,7 @@ export class Model<O extends TensorStructure = TensorStructure> extends Layer im
 
   /** @internal What persistence needs: the native model and each weight's file name. */
   weightEntries(operation: string): { native: NativeModel; names: string[]; weights: WeightInfo[] } {
-    const built = this.built(operation);
-    const leaves = this.topology.leafLayers();
-    return { native: built.native, names: weightFileNames(leaves), weights: leaves.flatMap((leaf) => leaf.weights) };
+    return { native: this.built(operation).native, ...this.weightFileNames() };
   }
 
   /** @internal The file names of the weights, from the structure alone (before anything is built). */
