@@ -1,6 +1,7 @@
 // Batch decoding of JPEG files with libjpeg-turbo, for the directory iterators: one call reads, decodes,
-// converts and resizes a whole batch off the event loop, as Keras's load_img (PIL) would. Files it does not
-// handle exactly as PIL would are reported back, and the caller decodes them with sharp instead.
+// converts and resizes a whole batch off the event loop, as Keras's load_img (PIL) would (native/jpeg_decode.*).
+// Each file's jpeg::DecodeStatus comes back: files declined are decoded with sharp by the caller; truncated
+// files and decompression bombs are invalid images, never decoded a second time.
 #pragma once
 
 #include <napi.h>

@@ -171,7 +171,10 @@ export interface NativeDecodeOptions {
 export interface NativeDecodeResult {
   /** n images [height, width, channels], channels-last; zeros where not decoded. */
   pixels: Uint8Array;
-  /** 1 where the file was decoded, 0 where it was declined (not a JPEG, a libjpeg warning or error, CMYK...). */
+  /**
+   * Per file (native/jpeg_decode.h's DecodeStatus): 1 decoded; 0 declined, to be decoded with sharp (not a
+   * JPEG, a libjpeg error, CMYK, an ICC profile...); 2 truncated; 3 more pixels than PIL's bomb limit.
+   */
   decoded: Uint8Array;
 }
 

@@ -10,7 +10,7 @@ import type { TensorBatch } from '../data';
 import { invalidArgument, ValueError } from '../errors';
 import { Tensor, tensor } from '../tensor';
 import { checkKnownOptions, checkNonNegativeInteger, checkOneOf, checkPlainObject, checkBoolean } from '../validation';
-import { channelsOf, checkDecodeSettings, ColorMode, decodeImage, DecodeSettings, Interpolation, unreadableImageFile } from './image';
+import { channelsOf, checkDecodeSettings, ColorMode, decodeImage, DecodeSettings, Interpolation, jpegFrame, PIL_MAX_PIXELS, unreadableImageFile } from './image';
 import type { ImageDataGenerator } from './image-data-generator';
 import { ImageIterator, IteratorOptions } from './iterator';
 import { nativeDecoder } from './native';
@@ -213,11 +213,12 @@ export class ImageFileReader {
   }
 
   /**
-   * Decodes JPEG files in one native call (libjpeg-turbo, converted and resized as PIL does); the files it
-   * declines (other formats, other resampling, anything libjpeg warns about) are left out of the map.
+   * Decodes JPEG files in one native call (libjpeg-turbo, converted and resized as PIL does). Files it
+   * declines (other formats, other resampling, a libjpeg error, CMYK) are left out of the map for sharp;
+   * files it found invalid (truncated, a decompression bomb) are null there, never decoded a second time.
    */
-  private async decodeNative(indices: number[]): Promise<Map<number, Uint8Array>> {
-    const decoded = new Map<number, Uint8Array>();
+  private async decodeNative(indices: number[]): Promise<Map<number, Uint8Array | null>> {
+    const decoded = new Map<number, Uint8Array | null>();
     const decode = nativeDecoder();
     if (decode === null || indices.length === 0) return decoded;
     const [height, width, channels] = this.imageShape;
@@ -227,20 +228,29 @@ export class ImageFileReader {
       { height, width, channels, interpolation: this.settings.interpolation, keepAspectRatio: this.settings.keepAspectRatio },
     );
     indices.forEach((index, k) => {
-      if (result.decoded[k] === 1) decoded.set(index, result.pixels.subarray(k * imageBytes, (k + 1) * imageBytes));
+      const status = result.decoded[k];
+      if (status === 1) decoded.set(index, result.pixels.subarray(k * imageBytes, (k + 1) * imageBytes));
+      else if (status === 2) decoded.set(index, this.invalidImage(index, 'image file is truncated'));
+      else if (status === 3) decoded.set(index, this.invalidImage(index, `Input image exceeds pixel limit (${PIL_MAX_PIXELS} pixels, PIL's)`));
     });
     return decoded;
   }
 
-  /** Decodes one file with sharp, or null (with a warning) when it is invalid and such files are skipped. */
+  /** An image that does not decode: an Error naming the file, or null (with a warning) when such files are skipped. */
+  private invalidImage(index: number, reason: string | Error): null {
+    const error = typeof reason === 'string' ? new Error(`${this.context}: could not decode ${JSON.stringify(this.filepaths[index])}: ${reason}`) : reason;
+    if (this.invalidImages === 'error') throw error;
+    this.invalid.add(index);
+    process.emitWarning(`${error.message}; the file is skipped`);
+    return null;
+  }
+
+  /** Decodes one file with sharp, or null when it is invalid and such files are skipped. */
   private async decodeWithSharp(index: number): Promise<Uint8Array | null> {
     try {
       return (await decodeImage(this.filepaths[index], this.settings, this.context)).data;
     } catch (error) {
-      if (this.invalidImages === 'error') throw error;
-      this.invalid.add(index);
-      process.emitWarning(`${(error as Error).message}; the file is skipped`);
-      return null;
+      return this.invalidImage(index, error as Error);
     }
   }
 
@@ -286,32 +296,32 @@ export class ImageFileReader {
   }
 }
 
+/** PNG chunks that change how a file's samples map to colours: files with them are decoded alone. */
+const PNG_COLOUR_CHUNKS = new Set(['iCCP', 'sRGB', 'gAMA', 'cHRM', 'cICP', 'mDCv', 'cLLi']);
+
 /**
- * Width, height and band layout from a JPEG's SOF or a PNG's IHDR header, without decoding; null for
- * other formats and for anything unexpected.
+ * Width, height and band layout from a JPEG's SOF or a PNG's IHDR header, without decoding, for files that
+ * decode the same in a joint decode as alone; null for other formats, for anything unexpected, and for
+ * files whose colours depend on their own metadata (a PNG's ICC profile or gamma, a CMYK JPEG).
  */
 export function headerLayout(bytes: Buffer): { width: number; height: number; key: string } | null {
   if (bytes.length > 26 && bytes.readUInt32BE(0) === 0x89504e47 && bytes.toString('latin1', 12, 16) === 'IHDR') {
-    return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20), key: `png:${bytes[24]}:${bytes[25]}` };
-  }
-  if (bytes.length > 4 && bytes[0] === 0xff && bytes[1] === 0xd8) {
-    let offset = 2;
-    while (offset + 9 < bytes.length) {
-      if (bytes[offset] !== 0xff) return null;
-      const marker = bytes[offset + 1];
-      if (marker === 0xff) {
-        offset += 1;
-        continue;
+    let transparency = false;
+    // The chunks before the image data: length, type, data, CRC.
+    for (let offset = 8; offset + 8 <= bytes.length; ) {
+      const type = bytes.toString('latin1', offset + 4, offset + 8);
+      if (type === 'IDAT') {
+        return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20), key: `png:${bytes[24]}:${bytes[25]}:${transparency}` };
       }
-      const length = bytes.readUInt16BE(offset + 2);
-      const isFrame = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
-      if (isFrame) {
-        return { height: bytes.readUInt16BE(offset + 5), width: bytes.readUInt16BE(offset + 7), key: `jpeg:${bytes[offset + 9]}` };
-      }
-      offset += 2 + length;
+      if (PNG_COLOUR_CHUNKS.has(type)) return null;
+      if (type === 'tRNS') transparency = true;
+      offset += 12 + bytes.readUInt32BE(offset);
     }
+    return null;
   }
-  return null;
+  const frame = jpegFrame(bytes);
+  if (frame === null || (frame.components !== 1 && frame.components !== 3)) return null;
+  return { width: frame.width, height: frame.height, key: `jpeg:${frame.components}` };
 }
 
 export class DirectoryIterator extends ImageIterator {

@@ -1,13 +1,14 @@
 /**
  * Image files in and out, as Keras's `load_img`, `img_to_array`, `array_to_img` and `save_img`, decoded and
  * encoded by sharp (libvips) in its thread pool: every format sharp reads (JPEG, PNG, WebP, TIFF, GIF, AVIF,
- * SVG...).
+ * SVG...), and BMP and PPM/PGM/PBM (in Keras's list of image extensions) read here (./bitmap-formats.ts).
  */
 import * as fs from 'fs';
 import sharp from 'sharp';
 import { invalidArgument, ValueError } from '../errors';
 import { Tensor, tensor } from '../tensor';
 import { checkBoolean, checkIntegerPair, checkKnownOptions, checkOneOf, checkPlainObject } from '../validation';
+import { decodeBitmapFormats } from './bitmap-formats';
 
 export type ColorMode = 'grayscale' | 'rgb' | 'rgba';
 export type Interpolation = 'nearest' | 'bilinear' | 'bicubic' | 'lanczos';
@@ -95,73 +96,172 @@ function sourceName(source: string | Buffer | Buffer[]): string {
  */
 export const MAX_IMAGE_FILE_BYTES = 256 * 2 ** 20;
 
+/**
+ * PIL's decompression-bomb limit (2 * Image.MAX_IMAGE_PIXELS): above it Keras's load_img raises, and so do
+ * we (the addon's JPEG path, native/jpeg_decode.h's kPilMaxPixels, too).
+ */
+export const PIL_MAX_PIXELS = 2 * 89478485;
+
+/**
+ * How sharp reads inputs for load_img's pixels: as PIL, embedded ICC profiles are not applied (PIL keeps
+ * them unused) and a truncated file is an error ("image file is truncated").
+ */
+const SHARP_INPUT = { failOn: 'truncated', limitInputPixels: PIL_MAX_PIXELS, ignoreIcc: true } as const;
+
 /** Checks, before anything is read, that `file` is a regular file of a plausible size; the reason otherwise. */
 export async function unreadableImageFile(file: string): Promise<string | null> {
   let stats: fs.Stats;
   try {
     stats = await fs.promises.stat(file);
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    return fileErrorReason(error as NodeJS.ErrnoException);
   }
   if (!stats.isFile()) return 'not a regular file (a device, a pipe or a folder)';
   if (stats.size > MAX_IMAGE_FILE_BYTES) return `${stats.size} bytes, more than the ${MAX_IMAGE_FILE_BYTES} an image file may have`;
   return null;
 }
 
+function fileErrorReason(error: NodeJS.ErrnoException): string {
+  const reasons: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'a folder', ELOOP: 'too many symbolic links' };
+  return error.code ? `${reasons[error.code] ?? error.message} (${error.code})` : error.message;
+}
+
+/** The bytes of an image file, checked by unreadableImageFile first; the error names the file and the reason. */
+async function readImageFile(file: string, context: string): Promise<Buffer> {
+  let reason = await unreadableImageFile(file);
+  if (reason === null) {
+    try {
+      return await fs.promises.readFile(file);
+    } catch (error) {
+      reason = fileErrorReason(error as NodeJS.ErrnoException);
+    }
+  }
+  throw new Error(`${context}: cannot read ${JSON.stringify(file)} as an image: ${reason}`);
+}
+
 /**
- * Decodes one image to 8-bit pixels at the requested size and channel count. Rejects with an Error that
- * names the file when the file is missing or is not an image sharp can decode.
+ * Decodes one image to 8-bit pixels at the requested size and channel count, as Keras's load_img: PIL's
+ * convert(mode) at the image's own size, then PIL's resize. Rejects with an Error that names the file when
+ * the file is missing or is not an image that decodes.
  */
 export async function decodeImage(source: string | Buffer | Buffer[], settings: DecodeSettings, context = 'loadImg'): Promise<Image> {
-  if (typeof source === 'string') {
-    const reason = await unreadableImageFile(source);
-    if (reason !== null && reason !== 'ENOENT') throw new Error(`${context}: cannot read ${JSON.stringify(source)} as an image: ${reason}`);
-  }
-  // Colour conversion first, at the image's own size, as PIL's convert() before resize(): resizing in the
-  // same sharp call would premultiply by a dropped alpha channel and blend it into the colours.
-  // An array: same-size encoded images decoded in one call, stacked vertically (sharp's `join`).
-  let pipeline = sharp(source, Array.isArray(source) ? { failOn: 'error', join: { across: 1 } } : { failOn: 'error' });
-  if (settings.colorMode === 'grayscale') {
-    pipeline = pipeline.grayscale();
-  } else {
-    pipeline = pipeline.toColourspace('srgb');
-    pipeline = settings.colorMode === 'rgb' ? pipeline.removeAlpha() : pipeline.ensureAlpha();
-  }
+  const bytes = typeof source === 'string' ? await readImageFile(source, context) : source;
   const channels = channelsOf(settings.colorMode);
-  let data: Buffer;
-  let info: { width: number; height: number; channels: number };
   try {
-    ({ data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true }));
-    if (info.channels !== channels) {
-      // libvips keeps a grey image's alpha band under grayscale(); Keras's 'L' has none.
-      data = Buffer.from(dropExtraChannels(data, info.channels, channels));
-      info = { ...info, channels };
-    }
-    if (settings.targetSize && (info.width !== settings.targetSize[1] || info.height !== settings.targetSize[0])) {
-      const [height, width] = settings.targetSize;
+    let { data, width, height } = await convertAtOwnSize(bytes, settings.colorMode);
+    if (settings.targetSize && (width !== settings.targetSize[1] || height !== settings.targetSize[0])) {
+      const [targetHeight, targetWidth] = settings.targetSize;
       if (settings.interpolation === 'nearest' && !settings.keepAspectRatio) {
         // PIL's nearest neighbour picks other source pixels than libvips's for most size ratios.
-        const resized = resizeNearest(data, info.width, info.height, channels, width, height);
-        return new Image(resized, width, height, channels);
+        return new Image(resizeNearest(data, width, height, channels, targetWidth, targetHeight), targetWidth, targetHeight, channels);
       }
-      ({ data, info } = await sharp(data, { raw: { width: info.width, height: info.height, channels: channels as 1 | 3 | 4 } })
-        .resize(width, height, {
+      const resized = await sharp(data, { raw: { width, height, channels: channels as 1 | 3 | 4 } })
+        .resize(targetWidth, targetHeight, {
           fit: settings.keepAspectRatio ? 'cover' : 'fill',
           position: 'centre',
           kernel: SHARP_KERNELS[settings.interpolation],
         })
         .raw()
-        .toBuffer({ resolveWithObject: true }));
-      if (info.channels !== channels) {
-        // A one-band raw input comes back as sRGB with equal bands: keep the first.
-        data = Buffer.from(dropExtraChannels(data, info.channels, channels));
-        info = { ...info, channels };
-      }
+        .toBuffer({ resolveWithObject: true });
+      // A one-band raw input comes back as sRGB with equal bands: keep the first.
+      data = resized.info.channels === channels ? resized.data : dropExtraChannels(resized.data, resized.info.channels, channels);
+      ({ width, height } = resized.info);
     }
+    return new Image(data, width, height, channels);
   } catch (error) {
     throw new Error(`${context}: could not decode ${sourceName(source)}: ${decodeFailure(error as Error)}`);
   }
-  return new Image(new Uint8Array(data.buffer, data.byteOffset, data.length), info.width, info.height, channels);
+}
+
+/**
+ * PIL's `convert(mode)` of a decoded image, at its own size. 'rgb' and 'rgba' are the file's sRGB bands
+ * (alpha dropped without blending, or 255 added); CMYK JPEGs use PIL's CMYK-to-RGB formula rather than a
+ * colour-managed conversion; 'grayscale' is PIL's luma of the RGB bands. An array: same-size encoded images
+ * decoded in one call, stacked vertically (sharp's `join`).
+ */
+async function convertAtOwnSize(bytes: Buffer | Buffer[], colorMode: ColorMode): Promise<{ data: Uint8Array; width: number; height: number }> {
+  const bitmap = Array.isArray(bytes) ? null : decodeBitmapFormats(bytes);
+  let input = bitmap
+    ? sharp(bitmap.data, { raw: { width: bitmap.width, height: bitmap.height, channels: bitmap.channels } })
+    : sharp(bytes, Array.isArray(bytes) ? { ...SHARP_INPUT, join: { across: 1 } } : SHARP_INPUT);
+  const cmyk = !Array.isArray(bytes) && jpegFrame(bytes)?.components === 4;
+  // Colour conversion first, at the image's own size, as PIL's convert() before resize(): resizing in the
+  // same sharp call would premultiply by a dropped alpha channel and blend it into the colours.
+  // A CMYK file's own bands (libvips would otherwise go through its CMYK profile on the way).
+  input = cmyk ? input.pipelineColourspace('cmyk').toColourspace('cmyk') : input.toColourspace('srgb');
+  input = colorMode === 'rgba' && !cmyk ? input.ensureAlpha() : input.removeAlpha();
+  const { data, info } = await input.raw().toBuffer({ resolveWithObject: true });
+  let pixels: Uint8Array = data;
+  let bands = info.channels;
+  if (cmyk) {
+    pixels = pilCmykToRgb(data);
+    bands = 3;
+  } else if (bands === 1 || bands === 2) {
+    // A one-band raw input comes back as it went in: PIL's L to RGB repeats the band.
+    pixels = repeatGrey(data, bands, colorMode === 'rgba' ? 4 : 3);
+    bands = colorMode === 'rgba' ? 4 : 3;
+  }
+  if (colorMode === 'grayscale') pixels = pilLuma(pixels, bands);
+  else if (colorMode === 'rgba' && bands === 3) pixels = addOpaqueAlpha(pixels);
+  return { data: pixels, width: info.width, height: info.height };
+}
+
+/** PIL's RGB to 'L' (Convert.c's L24): ITU-R 601-2 luma in 16-bit fixed point, rounded; alpha ignored. */
+function pilLuma(pixels: Uint8Array, bands: number): Uint8Array {
+  const out = new Uint8Array(pixels.length / bands);
+  for (let i = 0, p = 0; i < out.length; i++, p += bands) {
+    out[i] = (pixels[p] * 19595 + pixels[p + 1] * 38470 + pixels[p + 2] * 7471 + 0x8000) >>> 16;
+  }
+  return out;
+}
+
+/** PIL's CMYK to RGB (Convert.c's cmyk2rgb): each of C, M, Y taken from white, scaled by 1 - K. */
+function pilCmykToRgb(pixels: Uint8Array): Uint8Array {
+  const out = new Uint8Array((pixels.length / 4) * 3);
+  const multiplyDivide255 = (a: number, b: number): number => {
+    const t = a * b + 128;
+    return ((t >> 8) + t) >> 8;
+  };
+  for (let i = 0, p = 0; p < pixels.length; p += 4) {
+    const notBlack = 255 - pixels[p + 3];
+    for (let c = 0; c < 3; c++) out[i++] = Math.max(0, notBlack - multiplyDivide255(pixels[p + c], notBlack));
+  }
+  return out;
+}
+
+function repeatGrey(pixels: Uint8Array, bands: number, to: number): Uint8Array {
+  const count = pixels.length / bands;
+  const out = new Uint8Array(count * to);
+  for (let i = 0; i < count; i++) {
+    for (let c = 0; c < 3; c++) out[i * to + c] = pixels[i * bands];
+    if (to === 4) out[i * to + 3] = bands === 2 ? pixels[i * bands + 1] : 255;
+  }
+  return out;
+}
+
+function addOpaqueAlpha(pixels: Uint8Array): Uint8Array {
+  const count = pixels.length / 3;
+  const out = new Uint8Array(count * 4).fill(255);
+  for (let i = 0; i < count; i++) for (let c = 0; c < 3; c++) out[i * 4 + c] = pixels[i * 3 + c];
+  return out;
+}
+
+/** A JPEG's frame header (SOF): size and colour components; null for anything else. */
+export function jpegFrame(bytes: Buffer): { width: number; height: number; components: number } | null {
+  if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) return null;
+  let offset = 2;
+  while (offset + 9 < bytes.length) {
+    if (bytes[offset] !== 0xff) return null;
+    const marker = bytes[offset + 1];
+    if (marker === 0xff) {
+      offset += 1;
+      continue;
+    }
+    const isFrame = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+    if (isFrame) return { height: bytes.readUInt16BE(offset + 5), width: bytes.readUInt16BE(offset + 7), components: bytes[offset + 9] };
+    offset += 2 + bytes.readUInt16BE(offset + 2);
+  }
+  return null;
 }
 
 /** For each output position, the source position PIL's nearest-neighbour resize samples (ImagingScaleAffine). */

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
-import { arrayToImg, Image, imgToArray, loadImg, saveImg } from '../../lib/preprocessing';
+import { arrayToImg, Image, ImageDataGenerator, imgToArray, loadImg, saveImg } from '../../lib/preprocessing';
 import { expandDims, tensor } from '../../lib/tensor';
 import { makeTempDir } from './helpers';
 
@@ -52,7 +52,7 @@ test('arrayToImg scales as Keras does and saveImg writes a file loadImg reads ba
 
 test('errors name the file and the bad argument', async () => {
   await expect(loadImg(path.join(dir, 'truncated.jpg'))).rejects.toThrow(`loadImg: could not decode "${path.join(dir, 'truncated.jpg')}"`);
-  await expect(loadImg(path.join(dir, 'missing.png'))).rejects.toThrow(`loadImg: could not decode "${path.join(dir, 'missing.png')}"`);
+  await expect(loadImg(path.join(dir, 'missing.png'))).rejects.toThrow(`loadImg: cannot read "${path.join(dir, 'missing.png')}" as an image: no such file (ENOENT)`);
   await expect(loadImg(path.join(dir, 'known.png'), { interpolation: 'box' as never })).rejects.toThrow(
     "loadImg: expected interpolation to be one of 'nearest', 'bilinear', 'bicubic', 'lanczos' but received \"box\"",
   );
@@ -61,4 +61,31 @@ test('errors name the file and the bad argument', async () => {
   );
   expect(() => arrayToImg(tensor([1, 2, 3]))).toThrow('arrayToImg: expected an image tensor of rank 3 [height, width, channels] but received shape [3]');
   expect(() => new Image(new Uint8Array(5), 2, 2, 1)).toThrow('Image: expected 4 bytes for 2x2x1 pixels but received a Uint8Array of length 5');
+});
+
+test('a file without read permission is reported as such, by loadImg and by flowFromDirectory', async () => {
+  const tree = makeTempDir('unreadable');
+  const file = path.join(tree, 'a', 'locked.png');
+  fs.mkdirSync(path.dirname(file));
+  fs.copyFileSync(path.join(dir, 'known.png'), file);
+  fs.chmodSync(file, 0o000);
+  // Root reads anything: as root the process takes another effective user id for the reads (glibc applies
+  // it to every thread, libuv's pool included), and takes root back afterwards.
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) {
+    fs.chmodSync(tree, 0o755);
+    fs.chmodSync(path.dirname(file), 0o755);
+    process.seteuid!(65534);
+  }
+  try {
+    const expected = `cannot read "${file}" as an image: permission denied (EACCES)`;
+    await expect(loadImg(file)).rejects.toThrow(`loadImg: ${expected}`);
+    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    const iterator = new ImageDataGenerator().flowFromDirectory(tree, { targetSize: [3, 4], batchSize: 1 });
+    log.mockRestore();
+    await expect(iterator.get(0)).rejects.toThrow(`flowFromDirectory: ${expected}`);
+  } finally {
+    if (asRoot) process.seteuid!(0);
+    fs.rmSync(tree, { recursive: true, force: true });
+  }
 });

@@ -6,6 +6,7 @@ Reads one JSON request on stdin and writes one JSON answer on stdout:
   {"op": "flow_from_directory", "directory": ..., "generator": {...}, "options": {...}} -> listing and labels
   {"op": "load_img", "files": [...], "target_size": [h, w]|null, "color_mode": ..., "interpolation": ...}
                                                                                   -> flat uint8 pixels per file
+  {"op": "load_img_each", ...the same}           -> per file {"pixels": [...]} or {"error": "..."} (never raises)
 """
 import json
 import sys
@@ -52,6 +53,17 @@ def main():
                                 interpolation=request.get("interpolation", "nearest")), dtype="uint8").reshape(-1).tolist()
             for f in request["files"]
         ]
+    elif op == "load_img_each":
+        target_size = request.get("target_size")
+        answer = []
+        for f in request["files"]:
+            try:
+                img = load_img(f, color_mode=request.get("color_mode", "rgb"),
+                               target_size=tuple(target_size) if target_size else None,
+                               interpolation=request.get("interpolation", "nearest"))
+                answer.append({"pixels": np.asarray(img, dtype="uint8").reshape(-1).tolist()})
+            except Exception as error:  # noqa: BLE001 - every failure is an answer here
+                answer.append({"error": "%s: %s" % (type(error).__name__, error)})
     else:
         raise ValueError("unknown op %s" % op)
     json.dump(answer, sys.stdout)

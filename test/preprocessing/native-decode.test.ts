@@ -43,7 +43,10 @@ beforeAll(async () => {
   await raw(50, 30).jpeg({ progressive: true }).toFile(progressive);
   const grey = path.join(dir, 'grey_40x24.jpg');
   await raw(40, 24).toColourspace('b-w').jpeg().toFile(grey);
-  jpegs.push(progressive, grey);
+  // PIL leaves an embedded ICC profile unapplied: the pixels are the file's own.
+  const profiled = path.join(dir, 'display-p3_30x20.jpg');
+  await raw(30, 20).withIccProfile('p3').jpeg().toFile(profiled);
+  jpegs.push(progressive, grey, profiled);
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -58,6 +61,7 @@ const CASES: { colorMode: ColorMode; channels: number; targetSize: [number, numb
   { colorMode: 'rgb', channels: 3, targetSize: [64, 64] },
   { colorMode: 'rgb', channels: 3, targetSize: [48, 32] },
   { colorMode: 'rgba', channels: 4, targetSize: [70, 130] },
+  { colorMode: 'grayscale', channels: 1, targetSize: [30, 40] },
 ];
 
 withNative('the libjpeg path', () => {
@@ -87,7 +91,7 @@ withNative('the libjpeg path', () => {
     }
   });
 
-  test('declines what it does not decode as PIL would, so that sharp decodes it', async () => {
+  test('declines what it does not decode as PIL would, so that sharp decodes it; truncated files are invalid, not declined', async () => {
     const png = path.join(dir, 'declined.png');
     await sharp(pattern(16, 16), { raw: { width: 16, height: 16, channels: 3 } }).png().toFile(png);
     const cmyk = path.join(dir, 'cmyk.jpg');
@@ -102,13 +106,14 @@ withNative('the libjpeg path', () => {
     await sharp(pattern(16, 16), { raw: { width: 16, height: 16, channels: 3 } }).jpeg().toFile(sixteen);
     const files = [png, cmyk, truncated, profiled, missing, sixteen];
     const options = { height: 16, width: 16, channels: 3, interpolation: 'nearest', keepAspectRatio: false };
-    expect(Array.from((await decode!(files, options)).decoded)).toEqual([0, 0, 0, 0, 0, 1]);
+    // PIL leaves an ICC profile unapplied, as the addon does; a truncated file is PIL's "image file is truncated".
+    expect(Array.from((await decode!(files, options)).decoded)).toEqual([0, 0, 2, 1, 0, 1]);
     // Resizing with another kernel, or cropping to the aspect ratio, is sharp's; at the file's own size neither matters.
     const resized = [jpegs[0], sixteen];
     expect(Array.from((await decode!(resized, { ...options, interpolation: 'bilinear' })).decoded)).toEqual([0, 1]);
     expect(Array.from((await decode!(resized, { ...options, keepAspectRatio: true })).decoded)).toEqual([0, 1]);
-    // PIL's RGB-to-grey conversion is not libjpeg's: colour files are left to sharp in grayscale mode.
-    expect(Array.from((await decode!([jpegs[0], jpegs[jpegs.length - 1]], { ...options, channels: 1 })).decoded)).toEqual([0, 1]);
+    // Colour files in grayscale mode take PIL's luma (compared with load_img's pixels below).
+    expect(Array.from((await decode!([jpegs[0], jpegs[jpegs.length - 1]], { ...options, channels: 1 })).decoded)).toEqual([1, 1]);
   });
 
   test('flowFromDirectory gives the same batches with and without it, and corrupt files still go through sharp', async () => {
