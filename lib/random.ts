@@ -49,3 +49,12 @@ export function random(): SeededRandom {
 export function reseed(seed: number): void {
   globalRandom = new SeededRandom(seed);
 }
+
+/**
+ * A seed for a random stream of its own (a layer's, an iterator's, a fit's), drawn from the process-wide
+ * generator when the object is made: in program order, so that what it draws later does not depend on what
+ * else runs at the same time, and setSeed still reproduces the whole run.
+ */
+export function forkSeed(): number {
+  return Math.floor(globalRandom.next() * 2 ** 32);
+}

@@ -1,5 +1,7 @@
 #include "layers.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -196,9 +198,30 @@ BuiltLayer Flatten(const SpecReader&) {
   return built;
 }
 
+// Dropout drawing from a random stream of its own, as Keras 3's per-layer SeedGenerator: its masks depend on
+// its seed and its own steps only, not on what other models run on the compute thread in between (they all
+// drew from libtorch's one global generator). The same computation as torch::dropout on the CPU. CUDA
+// tensors use the device's default generator.
+class SeededDropoutImpl : public torch::nn::Module {
+ public:
+  SeededDropoutImpl(double rate, uint64_t seed) : rate_(rate), generator_(at::make_generator<at::CPUGeneratorImpl>(seed)) {}
+
+  torch::Tensor forward(const torch::Tensor& x) {
+    if (!is_training() || rate_ == 0) return x;
+    if (!x.device().is_cpu()) return torch::dropout(x, rate_, true);
+    torch::Tensor keep = at::empty_like(x).bernoulli_(1 - rate_, generator_);
+    return x * keep.div_(1 - rate_);
+  }
+
+ private:
+  double rate_;
+  at::Generator generator_;
+};
+TORCH_MODULE(SeededDropout);
+
 BuiltLayer Dropout(const SpecReader& spec) {
   BuiltLayer built;
-  built.module = torch::nn::AnyModule(torch::nn::Dropout(torch::nn::DropoutOptions(spec.Number("rate"))));
+  built.module = torch::nn::AnyModule(SeededDropout(spec.Number("rate"), static_cast<uint64_t>(spec.Number("seed"))));
   return built;
 }
 

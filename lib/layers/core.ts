@@ -3,7 +3,8 @@ import { ActivationIdentifier, getActivation } from '../activations';
 import { invalidArgument } from '../errors';
 import { getInitializer, InitializerConfig, InitializerIdentifier } from '../initializers';
 import type { LayerSpec } from '../native/binding';
-import { checkBoolean, checkKnownOptions, checkNumberInRange, checkPositiveInteger, formatShape } from '../validation';
+import { forkSeed } from '../random';
+import { checkBoolean, checkKnownOptions, checkNonNegativeInteger, checkNumberInRange, checkPositiveInteger, formatShape } from '../validation';
 import { isOptionsObject, Layer, LayerArgs, LAYER_ARG_KEYS, WeightInfo, optionsAfterPositional } from './layer';
 import { Node, SymbolicTensor } from './symbolic';
 
@@ -178,6 +179,11 @@ export class Flatten extends Layer {
 
 export interface DropoutArgs extends LayerArgs {
   rate?: number;
+  /**
+   * Seed of the layer's own random stream (its masks depend on it and on its own steps only); drawn from
+   * the process-wide generator (setSeed) when the layer is made if left out.
+   */
+  seed?: number;
 }
 
 /** Zeroes a fraction `rate` of inputs during training (scaling the rest by 1/(1-rate)); identity otherwise. */
@@ -189,21 +195,27 @@ export class Dropout extends Layer {
   constructor(args: DropoutArgs);
   constructor(rateOrArgs: number | DropoutArgs, maybeArgs: DropoutArgs = {}) {
     const args = isOptionsObject(rateOrArgs) ? rateOrArgs : { ...optionsAfterPositional('Dropout', maybeArgs), rate: rateOrArgs };
-    checkKnownOptions('Dropout', args, [...LAYER_ARG_KEYS, 'rate']);
+    checkKnownOptions('Dropout', args, [...LAYER_ARG_KEYS, 'rate', 'seed']);
     super(args, 'Dropout');
     this.rate = checkNumberInRange(`Dropout '${this.name}'`, 'rate', args.rate, 0, 1, { maxExclusive: true });
+    this.seed = args.seed === undefined || args.seed === null ? null : checkNonNegativeInteger(`Dropout '${this.name}'`, 'seed', args.seed);
+    this.streamSeed = this.seed ?? forkSeed();
   }
+
+  /** The seed given to the constructor, or null. */
+  readonly seed: number | null;
+  private readonly streamSeed: number;
 
   computeOutputShape(inputShape: readonly number[]): number[] {
     return [...inputShape];
   }
 
   toSpecs(): LayerSpec[] {
-    return [{ kind: 'dropout', rate: this.rate }];
+    return [{ kind: 'dropout', rate: this.rate, seed: this.streamSeed }];
   }
 
   override getConfig(): Record<string, unknown> {
-    return { ...super.getConfig(), rate: this.rate };
+    return { ...super.getConfig(), rate: this.rate, seed: this.seed };
   }
 }
 

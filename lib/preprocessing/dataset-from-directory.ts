@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { TensorBatch } from '../data';
 import { invalidArgument, ValueError } from '../errors';
-import { random, SeededRandom } from '../random';
+import { forkSeed, SeededRandom } from '../random';
 import { tensor } from '../tensor';
 import {
   checkBoolean,
@@ -128,7 +128,7 @@ export class ImageDataset extends ImageIterator {
     });
     console.log(`Found ${files.length} files belonging to ${classNames.length} classes.`);
     if (this.shuffle) {
-      const order = new SeededRandom(options.seed ?? Math.floor(random().next() * 2 ** 32)).permutation(files.length);
+      const order = new SeededRandom(options.seed ?? forkSeed()).permutation(files.length);
       files = Array.from(order, (i) => files[i]);
       labels = Array.from(order, (i) => labels[i]);
     }

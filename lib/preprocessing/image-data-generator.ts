@@ -4,7 +4,7 @@
  * pixel work runs batch-wise in the addon (native/augment.cc), off the event loop.
  */
 import { invalidArgument, ValueError } from '../errors';
-import { random, SeededRandom } from '../random';
+import { forkSeed, random, SeededRandom } from '../random';
 import { Tensor, tensor } from '../tensor';
 import {
   checkBoolean,
@@ -311,7 +311,8 @@ export class ImageDataGenerator {
     const [n, height, width, channels] = x.shape;
     let values = Float32Array.from(x.dataSync() as ArrayLike<number>);
     if (augment) {
-      const rng = options.seed === undefined ? random() : new SeededRandom(options.seed);
+      // Its own stream: the rounds' draws, between awaits, do not interleave with other consumers'.
+      const rng = new SeededRandom(options.seed ?? forkSeed());
       const parts: Float32Array[] = [];
       for (let r = 0; r < rounds; r++) {
         const params = packParameters(Array.from({ length: n }, () => this.drawTransform(rng, height, width)));

@@ -5,7 +5,7 @@
  */
 import type { TensorBatch, BatchIterator } from '../data';
 import { invalidArgument } from '../errors';
-import { random, SeededRandom } from '../random';
+import { forkSeed, SeededRandom } from '../random';
 import { checkBoolean, checkNonNegativeInteger, checkPositiveInteger } from '../validation';
 import { batchSeed } from './seeds';
 
@@ -42,7 +42,7 @@ export abstract class ImageIterator implements BatchIterator, AsyncIterable<Tens
     this.shuffle = checkBoolean(context, 'shuffle', options.shuffle ?? true);
     this.seed =
       options.seed === undefined || options.seed === null
-        ? Math.floor(random().next() * 2 ** 32)
+        ? forkSeed()
         : checkNonNegativeInteger(context, 'seed', options.seed);
   }
 

@@ -3,7 +3,7 @@
  * input (output) gets Tensors, one with several gets arrays of them in the model's order.
  */
 import type { Batch, BatchData, BatchIterator } from '../data';
-import { random, SeededRandom } from '../random';
+import { forkSeed, SeededRandom } from '../random';
 import { Tensor, tensor } from '../tensor';
 
 export class TensorBatches implements BatchIterator {
@@ -25,9 +25,8 @@ export class TensorBatches implements BatchIterator {
     this.samples = this.xs[0].shape[0];
     this.length = Math.ceil(this.samples / batchSize);
     if (!Array.isArray(x)) this.inputShape = x.shape.slice(1);
-    // A stream of its own, forked in program order: its shuffles do not depend on what else draws from the
-    // global stream meanwhile (another model training at the same time).
-    this.rng = new SeededRandom(Math.floor(random().next() * 2 ** 32));
+    // A stream of its own: its shuffles do not depend on what else draws meanwhile (another model training).
+    this.rng = new SeededRandom(forkSeed());
     if (shuffle) this.order = this.rng.permutation(this.samples);
     this.singleX = !Array.isArray(x);
     this.singleY = !Array.isArray(y);

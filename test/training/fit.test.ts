@@ -1,4 +1,8 @@
-import { Callback, Conv2D, Dense, Flatten, InputLayer, Logs, MaxPooling2D, Sequential, setSeed, SGD, Tensor, tensor } from '../../lib';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import sharp from 'sharp';
+import { Callback, Conv2D, Dense, Dropout, Flatten, ImageDataGenerator, InputLayer, Logs, MaxPooling2D, Sequential, setSeed, SGD, Tensor, tensor } from '../../lib';
 import { expectClose, seededRandom, values } from '../helpers';
 
 /** A linearly separable binary task on 4 features. */
@@ -326,7 +330,7 @@ describe('training converges on synthetic image tasks', () => {
 
 describe('random streams do not depend on what else runs', () => {
   // Each fit shuffles every epoch; the shuffles must come from the fit's own stream, not from whichever
-  // model reaches the end of an epoch first. (Dropout's native draws are not yet per model: not covered.)
+  // model reaches the end of an epoch first; Dropout's masks from the layer's own stream.
   test('a seeded model trains to the same weights alone and while another model trains at the same time', async () => {
     const [x, y] = binaryData(48, 21);
     setSeed(11);
@@ -341,5 +345,56 @@ describe('random streams do not depend on what else runs', () => {
     ]);
     const expected = alone.getWeights().map(values);
     again.getWeights().map(values).forEach((weight, i) => expect(weight).toEqual(expected[i]));
+  });
+
+  test("Dropout masks come from each layer's own stream: the same weights alone and beside a flowFromDirectory model", async () => {
+    const [x, y] = binaryData(48, 22);
+    const tree = fs.mkdtempSync(path.join(os.tmpdir(), 'keras-torch-streams-'));
+    try {
+      for (const label of ['a', 'b']) {
+        fs.mkdirSync(path.join(tree, label));
+        for (let i = 0; i < 6; i++) {
+          await sharp({ create: { width: 10, height: 10, channels: 3, background: { r: 30 * i, g: label === 'a' ? 20 : 220, b: 90 } } }).png().toFile(path.join(tree, label, `${i}.png`));
+        }
+      }
+      const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+      const run = async (beside: boolean): Promise<number[][]> => {
+        setSeed(7);
+        const model = new Sequential([new InputLayer({ inputShape: [4] }), new Dense(16, { activation: 'relu' }), new Dropout(0.5), new Dense(1, { activation: 'sigmoid' })]);
+        model.compile({ optimizer: 'adam', loss: 'binary_crossentropy' });
+        const images = new Sequential([new InputLayer({ inputShape: [8, 8, 3] }), new Flatten(), new Dropout(0.3), new Dense(1, { activation: 'sigmoid' })]);
+        images.compile({ optimizer: 'sgd', loss: 'binary_crossentropy' });
+        const flow = new ImageDataGenerator({ rescale: 1 / 255, rotationRange: 20, horizontalFlip: true }).flowFromDirectory(tree, { targetSize: [8, 8], batchSize: 3, classMode: 'binary' });
+        const fits: Promise<unknown>[] = [model.fit(x, y, { epochs: 4, batchSize: 6, verbose: 0 })];
+        if (beside) fits.push(images.fit(flow, { epochs: 3, verbose: 0 }));
+        await Promise.all(fits);
+        return model.getWeights().map(values);
+      };
+      const alone = await run(false);
+      // Steps of the two models interleave on the compute thread differently from run to run.
+      for (let i = 0; i < 3; i++) expect(await run(true)).toEqual(alone);
+      log.mockRestore();
+    } finally {
+      fs.rmSync(tree, { recursive: true, force: true });
+    }
+  });
+
+  test('Dropout({ seed }) fixes the masks whatever setSeed says, and is kept in the config', async () => {
+    // The Dense sums what Dropout keeps (2 for each kept 1): each training step's loss measures its masks.
+    const masks = async (globalSeed: number, seed?: number): Promise<number[]> => {
+      setSeed(globalSeed);
+      const model = new Sequential([new InputLayer({ inputShape: [64] }), new Dropout({ rate: 0.5, seed }), new Dense(1, { kernelInitializer: 'ones', useBias: false })]);
+      model.compile({ optimizer: new SGD({ learningRate: 0 }), loss: 'mse' });
+      const losses: number[] = [];
+      for (let step = 0; step < 4; step++) {
+        losses.push((await model.trainOnBatch(tensor(new Float32Array(8 * 64).fill(1), [8, 64]), tensor(new Float32Array(8), [8, 1]))) as number);
+      }
+      return losses;
+    };
+    expect(await masks(1, 1234)).toEqual(await masks(2, 1234));
+    expect(await masks(1)).not.toEqual(await masks(2));
+    expect(await masks(1)).toEqual(await masks(1));
+    expect(new Dropout({ rate: 0.5, seed: 1234 }).getConfig()).toMatchObject({ rate: 0.5, seed: 1234 });
+    expect(new Dropout(0.5).getConfig()).toMatchObject({ seed: null });
   });
 });
