@@ -23,14 +23,8 @@ function bench(args: string[]): { stdout: string; result: { meta: Record<string,
 }
 
 beforeAll(() => {
-  // The bench imports 'keras-torch' (dist/) and runs compiled from build-ts/, as `npm run bench` does.
-  // If lib/ does not compile right now, an existing dist/ is used.
-  try {
-    execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'pipe' });
-    execFileSync(process.execPath, [path.join(root, 'scripts', 'write-esm-entry.js')], { cwd: root, stdio: 'pipe' });
-  } catch (error) {
-    if (!fs.existsSync(path.join(root, 'dist', 'index.js'))) throw error;
-  }
+  // The bench imports 'keras-torch' (dist/, built before the suite by test/global-setup.js) and runs compiled
+  // from build-ts/, as `npm run bench` does.
   execFileSync(process.execPath, [tsc, '-p', 'tsconfig.examples.json'], { cwd: root, stdio: 'pipe' });
   scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'keras-torch-bench-test-'));
 }, 240000);

@@ -91,15 +91,33 @@ function writeProject(tarballName: string): void {
     JSON.stringify({ name: manifest.name, lockfileVersion: 3, requires: true, packages }, null, 2));
 }
 
+/**
+ * The files `npm pack` starts from, copied with their times (prebuild.js compares them with the build's):
+ * what git tracks or would track, the local build, the prebuilt binaries, and node_modules by link.
+ */
+function checkoutCopy(copy: string): string {
+  const listed = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], { cwd: root, encoding: 'utf8' });
+  const paths = [...listed.split('\0').filter(Boolean), path.join('build', 'CMakeCache.txt'), path.join('build', 'Release', 'keras_torch.node'), 'prebuilds'];
+  for (const relative of paths) {
+    const source = path.join(root, relative);
+    if (!fs.existsSync(source)) continue;
+    fs.mkdirSync(path.dirname(path.join(copy, relative)), { recursive: true });
+    fs.cpSync(source, path.join(copy, relative), { recursive: true, preserveTimestamps: true });
+  }
+  fs.symlinkSync(path.join(root, 'node_modules'), path.join(copy, 'node_modules'), 'dir');
+  return copy;
+}
+
 beforeAll(() => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'keras-torch-install-'));
   restrictedPath = makeRestrictedPath();
   project = path.join(work, 'project');
   fs.mkdirSync(project);
 
-  // prepack builds dist/ and, when missing or stale, the prebuilt binary (reusing build/Release when current).
+  // prepack builds dist/ and, when missing or stale, the prebuilt binary (reusing build/Release when current):
+  // in a copy of the checkout, since other test files read this checkout's dist/ meanwhile.
   execFileSync('npm', ['pack', '--pack-destination', work, '--loglevel=error'], {
-    cwd: root,
+    cwd: checkoutCopy(path.join(work, 'checkout')),
     stdio: 'pipe',
     env: { ...process.env, npm_config_update_notifier: 'false' },
   });

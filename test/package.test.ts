@@ -20,17 +20,7 @@ function run(args: string[]): string {
 }
 
 beforeAll(() => {
-  // Build what `npm run build:ts` builds. If lib/ does not compile right now, an existing dist/ is used.
-  try {
-    execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'pipe' });
-    execFileSync(process.execPath, [path.join(root, 'scripts', 'write-esm-entry.js')], { cwd: root, stdio: 'pipe' });
-  } catch (error) {
-    const output = String((error as { stdout?: Buffer }).stdout ?? '') + String((error as { stderr?: Buffer }).stderr ?? '');
-    if (!fs.existsSync(path.join(dist, 'index.js')) || !fs.existsSync(path.join(dist, 'index.mjs'))) {
-      throw new Error(`package: building dist/ failed and no earlier build exists:\n${output}`);
-    }
-    console.warn(`package: building dist/ failed; testing the existing dist/ instead:\n${output}`);
-  }
+  // dist/ is built once before the suite (test/global-setup.js).
   project = fs.mkdtempSync(path.join(os.tmpdir(), 'keras-torch-package-'));
   fs.mkdirSync(path.join(project, 'node_modules'));
   fs.symlinkSync(root, path.join(project, 'node_modules', 'keras-torch'), 'dir');

@@ -8,8 +8,6 @@ import * as path from 'path';
 
 const dist = path.resolve(__dirname, '../../dist/index.js');
 const rankScript = path.join(__dirname, 'train-rank.js');
-const haveDist = fs.existsSync(dist);
-if (!haveDist) console.warn(`skipping the distributed tests: ${dist} is not built (run npm run build:ts)`);
 
 interface RankResult {
   code: number | null;
@@ -50,7 +48,7 @@ async function runGroup(worldSize: number, env: Record<string, string>): Promise
   );
 }
 
-(haveDist ? describe : describe.skip)('data-parallel fit over Gloo', () => {
+describe('data-parallel fit over Gloo', () => {
   test('two ranks end with identical weights and follow the single-process loss curve of the combined batch', async () => {
     const [group, single] = await Promise.all([runGroup(2, { BATCH_SIZE: '8' }), runRank({ BATCH_SIZE: '16' })]);
     for (const result of [...group, single]) expect(result.stderr).toBe('');

@@ -9,10 +9,11 @@ import * as path from 'path';
 import { run as runResidual } from '../../examples/residual';
 import { run as runTwoInputs } from '../../examples/two-inputs';
 import { setSeed } from '../../lib';
+import { testIf } from '../helpers/peers';
 
 const source = '/usr/share/datasets/fashion-mnist';
 const haveData = fs.existsSync(source);
-if (!haveData) console.warn(`skipping the examples' end-to-end tests: ${source} is missing (apt-get install dataset-fashion-mnist)`);
+const withData = testIf(haveData, "the examples' end-to-end tests need dataset-fashion-mnist (apt-get install dataset-fashion-mnist)");
 
 let root: string;
 beforeAll(() => {
@@ -25,7 +26,7 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
-(haveData ? test : test.skip)('examples/residual.ts trains a residual network and writes the model and its diagram', async () => {
+withData('examples/residual.ts trains a residual network and writes the model and its diagram', async () => {
   setSeed(7);
   const accuracy = await runResidual(path.join(root, 'data'), 3, { verbose: 0, outDir: path.join(root, 'out') });
   expect(accuracy).toBeGreaterThanOrEqual(0.8);
@@ -33,7 +34,7 @@ afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
   expect(fs.readFileSync(path.join(root, 'out', 'residual-model.svg'), 'utf8')).toMatch(/block2_add \(Add\)/);
 }, 600000);
 
-(haveData ? test : test.skip)('examples/two-inputs.ts trains an image-plus-features model from data keyed by input name', async () => {
+withData('examples/two-inputs.ts trains an image-plus-features model from data keyed by input name', async () => {
   setSeed(7);
   const accuracy = await runTwoInputs(path.join(root, 'data'), 2, { verbose: 0 });
   expect(accuracy).toBeGreaterThanOrEqual(0.9);

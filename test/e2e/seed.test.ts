@@ -9,12 +9,12 @@ import * as os from 'os';
 import * as path from 'path';
 import { ImageDataGenerator, setSeed } from '../../lib';
 import { seedModel } from '../helpers';
+import { testIf } from '../helpers/peers';
 
 const source = '/usr/share/datasets/fashion-mnist';
 const haveData = fs.existsSync(source);
-if (!haveData) console.warn(`skipping the end-to-end test: ${source} is missing (apt-get install dataset-fashion-mnist)`);
 
-(haveData ? test : test.skip)('the seed CNN reaches the reference test accuracy on sneaker vs ankle boot in 3 epochs', async () => {
+testIf(haveData, "the end-to-end test needs dataset-fashion-mnist (apt-get install dataset-fashion-mnist)")('the seed CNN reaches the reference test accuracy on sneaker vs ankle boot in 3 epochs', async () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'keras-torch-seed-'));
   try {
     execFileSync(process.execPath, [

@@ -29,6 +29,7 @@ import {
 } from '../../lib';
 import { expectClose, seededRandom, values } from '../helpers';
 import { pythonHas, torchPredictions } from '../helpers/python';
+import { describeIf } from '../helpers/peers';
 
 let tmp: string;
 beforeAll(() => {
@@ -351,7 +352,7 @@ describe('errors name the layer and the shapes', () => {
   });
 });
 
-(pythonHas('torch') ? describe : describe.skip)('interoperability with PyTorch', () => {
+describeIf(pythonHas('torch'), 'the PyTorch interoperability tests need python3-torch (apt-get install python3-torch)')('interoperability with PyTorch', () => {
   test("a residual model's file loads into the equivalent hand-written torch.nn.Module and reproduces its predictions", async () => {
     setSeed(21);
     const model = residualModel('interop');

@@ -17,6 +17,7 @@ import {
 } from '../../lib';
 import { parseSafetensors } from '../../lib/io/safetensors';
 import { LOAD_STATE, pythonHas, runPython, torchPredictions } from '../helpers/python';
+import { describeIf } from '../helpers/peers';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'keras-torch-persistence-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -100,9 +101,7 @@ describe('save and loadModel', () => {
   });
 });
 
-const havePythonTorch = pythonHas('torch');
-
-(havePythonTorch ? describe : describe.skip)('interoperability with PyTorch', () => {
+describeIf(pythonHas('torch'), 'the PyTorch interoperability tests need python3-torch (apt-get install python3-torch)')('interoperability with PyTorch', () => {
   test("Python's torch loads the file into the equivalent torch.nn.Sequential and reproduces our predictions", async () => {
     setSeed(3);
     const model = smallCnn();
@@ -171,10 +170,8 @@ print(json.dumps({'losses': losses, 'difference': difference}))
 
 // These run the compiled package in child processes, as a user's program would.
 const dist = path.resolve(__dirname, '../../dist/index.js');
-const haveDist = fs.existsSync(dist);
-if (!haveDist) console.warn(`skipping the cross-process persistence tests: ${dist} is not built (run npm run build:ts)`);
 
-(haveDist ? describe : describe.skip)('model files across processes', () => {
+describe('model files across processes', () => {
   test('a model saved here is loaded by a fresh process and predicts identically', async () => {
     setSeed(11);
     const model = smallCnn();
