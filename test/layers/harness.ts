@@ -1,9 +1,10 @@
 /**
  * The one harness every layer goes through, as Keras's layer tests do: a table of
  * (layer, input shape) -> output shape, weight shapes and parameter count (Keras's numbers), a config
- * round trip, bad options with their messages, and inputs the layer must refuse.
+ * round trip (the rebuilt layer's config and its outputs), bad options with their messages, and inputs the layer must refuse.
  */
-import { CompileArgs, InputLayer, Layer, Sequential, TensorLike, zeros } from '../../lib';
+import { CompileArgs, InputLayer, Layer, Sequential, tensor, TensorLike, zeros } from '../../lib';
+import { seededRandom, values } from '../helpers';
 
 export interface ShapeCase {
   /** Shown as the test's title. */
@@ -56,7 +57,7 @@ export function describeLayer(
 
     const roundTrips = table.shapes.filter((c) => c.roundTrip !== false);
     if (roundTrips.length > 0) {
-      test.each(roundTrips.map((c) => [c.title, c] as const))('config round trip: %s', (_title, c) => {
+      test.each(roundTrips.map((c) => [c.title, c] as const))('config round trip: %s', async (_title, c) => {
         const layer = c.make();
         const config = layer.getConfig();
         const Class = layer.constructor as new (config: Record<string, unknown>) => Layer;
@@ -64,6 +65,15 @@ export function describeLayer(
         expect(copy.className).toBe(layer.className);
         expect(copy.getConfig()).toEqual(config);
         expect(copy.computeOutputShape(c.inputShape)).toEqual(c.outputShape);
+        // The rebuilt layer computes what the original computes: a setting its config drops or misreads
+        // (padding, strides, activation, axis...) shows in the outputs on random inputs with the same weights.
+        const original = modelOf(layer, c.inputShape);
+        const rebuilt = modelOf(copy, c.inputShape);
+        rebuilt.setWeights(original.getWeights());
+        const next = seededRandom(c.inputShape.length * 31 + c.params);
+        const size = 2 * c.inputShape.reduce((a, b) => a * b, 1);
+        const x = tensor(Float32Array.from({ length: size }, () => next() * 4 - 2), [2, ...c.inputShape]);
+        expect(values(await rebuilt.predict(x))).toEqual(values(await original.predict(x)));
       });
     }
 
