@@ -1,8 +1,9 @@
 /**
- * native/model.cc runs a ReLU after the MaxPooling2D that follows it. A Rescaling(1) between the two keeps
- * the written order (the swap only happens when the pool comes right after the activation), so the same
- * model with and without it must train to the same losses and weights, in general and where the
- * activation ties inputs inside a pooling window.
+ * The native graph (native/graph.cc) runs a ReLU after the MaxPooling2D that follows it; ReLU is the only
+ * activation it moves (native/layers.cc's CommutesWithMaxPooling), so ReLU is what is compared here. A
+ * Rescaling(1) between the two keeps the written order (the swap only happens when the pool comes right
+ * after the activation), so the same model with and without it must train to the same losses and weights,
+ * in general and where the activation ties inputs inside a pooling window.
  */
 import { Conv2D, Dense, Flatten, MaxPooling2D, Rescaling, Sequential, SGD, setSeed, tensor, Tensor } from '../../lib';
 import type { ActivationIdentifier } from '../../lib/activations';
@@ -31,7 +32,7 @@ async function trainPair(make: (keepOrder: boolean) => Sequential, x: Tensor, y:
 }
 
 describe('an activation before MaxPooling2D', () => {
-  test.each<ActivationIdentifier>(['relu', 'relu6', 'sigmoid', 'tanh', 'elu'])('%s: trains as in the written order', async (activation) => {
+  test.each<ActivationIdentifier>(['relu'])('%s: trains as in the written order', async (activation) => {
     setSeed(9);
     const x = tensor(Float32Array.from({ length: 8 * 10 * 10 * 3 }, (_, i) => 2 * Math.sin(i * 0.71)), [8, 10, 10, 3]);
     const y = tensor(Float32Array.from({ length: 8 }, (_, i) => i % 2), [8, 1]);
@@ -40,9 +41,9 @@ describe('an activation before MaxPooling2D', () => {
     for (const [swapped, written] of weights) swapped.forEach((value, i) => expect(value).toBeCloseTo(written[i], 6));
   });
 
-  // One window [-1, 0, -2, -3] through a 1x1 identity convolution: relu maps -1 and 0 to the same 0, relu6
-  // too, and relu6's clamp passes gradient at exactly 0, so the element the pool picks decides it.
-  test.each<ActivationIdentifier>(['relu', 'relu6'])('%s: ties inside a window get the gradient they get in the written order', async (activation) => {
+  // One window [-1, 0, -2, -3] through a 1x1 identity convolution: relu maps -1 and 0 to the same 0, so the
+  // element the pool picks decides where the gradient goes.
+  test.each<ActivationIdentifier>(['relu'])('%s: ties inside a window get the gradient they get in the written order', async (activation) => {
     const make = (keepOrder: boolean) => {
       const model = new Sequential();
       model.add(new Conv2D(1, 1, { inputShape: [2, 2, 1], activation, kernelInitializer: 'ones', biasInitializer: 'zeros' }));

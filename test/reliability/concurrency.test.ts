@@ -8,8 +8,7 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
-import { monitorEventLoopDelay } from 'perf_hooks';
-import { Dense, loadModel, Sequential, SGD, Tensor, tensor, TerminateOnNaN } from '../../lib';
+import { Conv2D, Dense, Flatten, loadModel, Sequential, SGD, Tensor, tensor, TerminateOnNaN } from '../../lib';
 import { expectClose, seededRandom, values } from '../helpers';
 
 function data(samples: number, features: number, seed: number): Float32Array {
@@ -90,7 +89,7 @@ describe('two models training at once', () => {
 });
 
 describe('an HTTP server serving predictions', () => {
-  test('answers 200 concurrent requests correctly with the event loop responsive', async () => {
+  test('answers 200 concurrent requests correctly', async () => {
     const model = mlp(20);
     const requests = 200;
     const inputs = data(requests, 8, 21);
@@ -111,10 +110,6 @@ describe('an HTTP server serving predictions', () => {
     const { port } = server.address() as { port: number };
     const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
 
-    const delay = monitorEventLoopDelay({ resolution: 10 });
-    delay.enable();
-    let ticks = 0;
-    const ticker = setInterval(() => (ticks += 1), 5);
     try {
       const answers = await Promise.all(
         Array.from({ length: requests }, (_, i) =>
@@ -135,15 +130,23 @@ describe('an HTTP server serving predictions', () => {
         expectClose(JSON.parse(answer.body) as number[], reference.slice(i * 4, i * 4 + 4), 1e-5);
       });
     } finally {
-      clearInterval(ticker);
-      delay.disable();
       agent.destroy();
       await new Promise((resolve) => server.close(resolve));
     }
-    // Generous bounds only: the loop kept turning (timers fired) and no single stall reached seconds.
-    expect(ticks).toBeGreaterThan(0);
-    expect(Number.isFinite(delay.max)).toBe(true);
-    expect(delay.max / 1e6).toBeLessThan(5000);
+  });
+
+  test('the event loop turns while a predict computes', async () => {
+    // The event-loop delay itself is a measurement (bench row e1); here only the order: a predict of
+    // hundreds of milliseconds against one turn of the loop, which runs before it resolves unless the
+    // predict held the loop.
+    const model = new Sequential([new Conv2D(32, 3, { inputShape: [64, 64, 3], activation: 'relu' }), new Conv2D(32, 3), new Flatten(), new Dense(1)]);
+    const inputs = tensor(new Float32Array(64 * 64 * 64 * 3).fill(0.5), [64, 64, 64, 3]);
+    await model.predict(inputs);
+    const order: string[] = [];
+    const prediction = model.predict(inputs).then(() => order.push('predict'));
+    setImmediate(() => order.push('turn'));
+    await prediction;
+    expect(order).toEqual(['turn', 'predict']);
   });
 });
 
