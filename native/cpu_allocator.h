@@ -19,6 +19,7 @@ struct CpuMemoryStats {
   uint64_t cacheLimitBytes = 0;
   uint64_t reused = 0;        // large allocations served from the cache
   uint64_t fresh = 0;         // large allocations that mapped new memory
+  uint64_t smallBlocksInUse = 0;  // small blocks (from malloc) held by live tensors: a leaked tensor shows
 };
 
 CpuMemoryStats GetCpuMemoryStats();

@@ -148,6 +148,7 @@ Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
   cpuMemory.Set("cacheLimitBytes", static_cast<double>(memory.cacheLimitBytes));
   cpuMemory.Set("reused", static_cast<double>(memory.reused));
   cpuMemory.Set("fresh", static_cast<double>(memory.fresh));
+  cpuMemory.Set("smallBlocksInUse", static_cast<double>(memory.smallBlocksInUse));
   result.Set("cpuMemory", cpuMemory);
   return result;
 }

@@ -133,6 +133,8 @@ export interface CpuMemoryInfo {
   /** Large allocations served from the cache, and those that had to map new memory. */
   reused: number;
   fresh: number;
+  /** Small blocks (under 128 KB, from malloc) held by live tensors. */
+  smallBlocksInUse: number;
 }
 
 /** native/distributed.cc: c10d's TCPStore rendezvous and Gloo process group. */

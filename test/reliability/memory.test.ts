@@ -1,6 +1,7 @@
 /**
  * Memory soak, measured in a child process running the built package (dist/) with --expose-gc, so that
- * RSS belongs to the soak alone and not to jest. Generous bounds: the point is "bounded", not a number.
+ * RSS belongs to the soak alone and not to jest. RSS bounds are generous (the point is "bounded"); the
+ * addon's count of small tensor blocks in use is exact, so its bounds catch one leaked tensor per call.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -14,6 +15,7 @@ interface Soak {
   predictions: number;
   steps: number;
   rss: { warm: number; afterPredict: number; afterTrain: number };
+  nativeInUse: { warm: number; afterPredict: number; afterTrain: number };
   bigResults: { count: number; bytesEach: number; pressureBase: number; pressurePeak: number; disposeBase: number; disposePeak: number };
 }
 
@@ -32,17 +34,22 @@ beforeAll(() => {
     `soak: RSS ${(soak.rss.warm / MB).toFixed(1)} MB after warm-up, ${(soak.rss.afterPredict / MB).toFixed(1)} MB after ` +
       `${soak.predictions} predicts, ${(soak.rss.afterTrain / MB).toFixed(1)} MB after ${soak.steps} train steps; ` +
       `${soak.bigResults.count} results of ${soak.bigResults.bytesEach / MB} MB: peak +${((soak.bigResults.pressurePeak - soak.bigResults.pressureBase) / MB).toFixed(1)} MB ` +
-      `left to the collector, +${((soak.bigResults.disposePeak - soak.bigResults.disposeBase) / MB).toFixed(1)} MB disposed at once`,
+      `left to the collector, +${((soak.bigResults.disposePeak - soak.bigResults.disposeBase) / MB).toFixed(1)} MB disposed at once; ` +
+      `small tensor blocks in use: ${soak.nativeInUse.warm} warm, ${soak.nativeInUse.afterPredict} after the predicts, ${soak.nativeInUse.afterTrain} after the steps`,
   );
 }, 160_000);
 
-test('10,000 predictions without dispose() leave RSS bounded', () => {
+// Each predict's input and output are small tensors, one block each from the addon's allocator: one tensor
+// leaked per call would leave 10,000 more blocks in use, a hundred times the bound.
+test('10,000 predictions without dispose(): every input and output tensor is freed, RSS bounded', () => {
   expect(soak.predictions).toBe(10000);
+  expect(soak.nativeInUse.afterPredict - soak.nativeInUse.warm).toBeLessThan(100);
   expect(soak.rss.afterPredict - soak.rss.warm).toBeLessThan(64 * MB);
 });
 
-test('1,000 training steps without dispose() leave RSS bounded', () => {
+test('1,000 training steps without dispose(): every batch tensor is freed, RSS bounded', () => {
   expect(soak.steps).toBe(1000);
+  expect(soak.nativeInUse.afterTrain - soak.nativeInUse.afterPredict).toBeLessThan(100);
   expect(soak.rss.afterTrain - soak.rss.warm).toBeLessThan(64 * MB);
 });
 

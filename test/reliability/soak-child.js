@@ -4,7 +4,7 @@
  * garbage collector (told of libtorch's memory) or dispose() can free. Prints one JSON line of measurements.
  */
 'use strict';
-const { Sequential, Dense, tensor, zeros } = require(process.argv[2]);
+const { Sequential, Dense, backendInfo, tensor, zeros } = require(process.argv[2]);
 
 const settle = async () => {
   for (let i = 0; i < 3; i++) {
@@ -13,6 +13,9 @@ const settle = async () => {
   }
 };
 const memory = () => process.memoryUsage();
+// Small blocks of tensor memory the addon's CPU allocator has handed out and not had back: one per tensor of
+// the soak's size, so every leaked tensor shows.
+const nativeInUse = () => backendInfo().cpuMemory.smallBlocksInUse;
 
 async function main() {
   const predictions = Number(process.argv[3] ?? 10000);
@@ -27,6 +30,7 @@ async function main() {
   for (let i = 0; i < 100; i++) await model.trainOnBatch(x(), y());
   await settle();
   const warm = memory();
+  const warmNative = nativeInUse();
 
   let checksum = 0;
   for (let i = 0; i < predictions; i++) {
@@ -35,12 +39,14 @@ async function main() {
   }
   await settle();
   const afterPredict = memory();
+  const afterPredictNative = nativeInUse();
   for (let i = 0; i < steps; i++) {
     const loss = await model.trainOnBatch(x(), y());
     if (!Number.isFinite(loss)) throw new Error(`step ${i}: loss ${loss}`);
   }
   await settle();
   const afterTrain = memory();
+  const afterTrainNative = nativeInUse();
 
   // External memory: each 8 MB result is reported to V8 (napi_adjust_external_memory), so the collector
   // runs on its own and frees dropped results; without that report V8 sees only tiny wrappers and would
@@ -69,6 +75,7 @@ async function main() {
   process.stdout.write(JSON.stringify({
     predictions, steps, checksum,
     rss: { warm: warm.rss, afterPredict: afterPredict.rss, afterTrain: afterTrain.rss },
+    nativeInUse: { warm: warmNative, afterPredict: afterPredictNative, afterTrain: afterTrainNative },
     bigResults: { count: results, bytesEach: 1024 * 2048 * 4, pressureBase, pressurePeak, disposeBase, disposePeak },
   }) + '\n');
 }
