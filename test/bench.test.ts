@@ -25,7 +25,7 @@ function bench(args: string[]): { stdout: string; result: { meta: Record<string,
 beforeAll(() => {
   // The bench imports 'keras-torch' (dist/, built before the suite by test/global-setup.js) and runs compiled
   // from build-ts/, as `npm run bench` does.
-  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.examples.json'], { cwd: root, stdio: 'pipe' });
+  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.examples.json'], { cwd: root, stdio: 'pipe', timeout: 180_000 });
   scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'keras-torch-bench-test-'));
 }, 240000);
 

@@ -114,7 +114,7 @@ test('blocks unused for KERAS_TORCH_CPU_CACHE_IDLE_SECONDS go back to the system
 
 test('a cache setting that is not a number is reported and the default used', () => {
   const env = { ...process.env, KERAS_TORCH_CPU_CACHE_MB: '512MB', KERAS_TORCH_CPU_CACHE_IDLE_SECONDS: '-1' };
-  const run = spawnSync(process.execPath, ['-e', `console.log(JSON.stringify(require(${JSON.stringify(dist)}).backendInfo().cpuMemory))`], { encoding: 'utf8', env });
+  const run = spawnSync(process.execPath, ['-e', `console.log(JSON.stringify(require(${JSON.stringify(dist)}).backendInfo().cpuMemory))`], { encoding: 'utf8', env, timeout: 60_000 });
   expect(run.status).toBe(0);
   expect(run.stderr).toMatch(/expected KERAS_TORCH_CPU_CACHE_MB to be a number of megabytes \(0 switches the cache off\); using 1024, but received "512MB"/);
   expect(run.stderr).toMatch(/expected KERAS_TORCH_CPU_CACHE_IDLE_SECONDS to be a number of seconds; using 10, but received "-1"/);

@@ -25,7 +25,7 @@ describeCpuBuild('a CPU libtorch', () => {
 
 describeCudaBuild('a CUDA libtorch', () => {
   test('the addon links libtorch_cpu, not libtorch_cuda (which would need cuDNN to load at all)', () => {
-    const dynamic = spawnSync('readelf', ['-d', bindingPath() as string], { encoding: 'utf8' });
+    const dynamic = spawnSync('readelf', ['-d', bindingPath() as string], { encoding: 'utf8', timeout: 60_000 });
     if (dynamic.error) return void console.log(`readelf is not installed: ${dynamic.error.message}`);
     expect(dynamic.stdout).toMatch(/Shared library: \[libtorch_cpu\.so/);
     expect(dynamic.stdout).not.toMatch(/libtorch_cuda|libcudnn|libcudart/);

@@ -96,7 +96,7 @@ function writeProject(tarballName: string): void {
  * what git tracks or would track, the local build, the prebuilt binaries, and node_modules by link.
  */
 function checkoutCopy(copy: string): string {
-  const listed = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], { cwd: root, encoding: 'utf8' });
+  const listed = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
   const paths = [...listed.split('\0').filter(Boolean), path.join('build', 'CMakeCache.txt'), path.join('build', 'Release', 'keras_torch.node'), 'prebuilds'];
   for (const relative of paths) {
     const source = path.join(root, relative);
@@ -120,6 +120,8 @@ beforeAll(() => {
     cwd: checkoutCopy(path.join(work, 'checkout')),
     stdio: 'pipe',
     env: { ...process.env, npm_config_update_notifier: 'false' },
+    // A stale binary is rebuilt from source here (minutes on two cores); beyond this the pack is stuck.
+    timeout: 900_000,
   });
   const name = fs.readdirSync(work).find((entry) => entry.endsWith('.tgz'));
   if (!name) throw new Error('npm pack made no tarball');
@@ -150,7 +152,7 @@ function runInProject(script: string, extra: Record<string, string> = {}) {
 
 describe('npm pack', () => {
   test('the tarball holds the compiled JavaScript, the types, the prebuilt binary, the native sources and the scripts', () => {
-    const files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).trim().split('\n').map((line) => line.replace(/^package\//, ''));
+    const files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8', timeout: 60_000 }).trim().split('\n').map((line) => line.replace(/^package\//, ''));
     for (const file of ['package.json', 'dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/native/loader.js',
       'prebuilds/manifest.json', expectedPrebuild, 'native/model.cc', 'native/errors.h', 'CMakeLists.txt',
       'scripts/install.js', 'scripts/find-libtorch.js', 'scripts/build-native.js', 'scripts/prebuild.js', 'README.md']) {
@@ -162,7 +164,7 @@ describe('npm pack', () => {
   });
 
   test('the manifest says what the binary was built against', () => {
-    const manifest = JSON.parse(execFileSync('tar', ['-xzOf', tarball, 'package/prebuilds/manifest.json'], { encoding: 'utf8' }));
+    const manifest = JSON.parse(execFileSync('tar', ['-xzOf', tarball, 'package/prebuilds/manifest.json'], { encoding: 'utf8', timeout: 60_000 }));
     const entry = manifest.prebuilds.find((candidate: { file: string }) => `prebuilds/${candidate.file}` === expectedPrebuild);
     expect(entry).toMatchObject({
       platform: process.platform,
@@ -179,9 +181,10 @@ describe('npm install of the tarball, offline, without a compiler', () => {
     const probe = spawnSync('sh', ['-c', 'for tool in cc c++ gcc g++ clang cmake make ninja; do command -v "$tool"; done; true'], {
       encoding: 'utf8',
       env: { PATH: restrictedPath },
+      timeout: 60_000,
     });
     expect(probe.stdout.trim()).toBe('');
-    expect(spawnSync('sh', ['-c', 'command -v node && command -v npm'], { env: { PATH: restrictedPath } }).status).toBe(0);
+    expect(spawnSync('sh', ['-c', 'command -v node && command -v npm'], { env: { PATH: restrictedPath }, timeout: 60_000 }).status).toBe(0);
   });
 
   test('installs from the npm cache, choosing the prebuilt binary for this libtorch', () => {
@@ -218,7 +221,7 @@ describe('npm install of the tarball, offline, without a compiler', () => {
 
   test('a LIBTORCH that points nowhere stops the install step with the ways to get libtorch', () => {
     const script = path.join(project, 'node_modules', 'keras-torch', 'scripts', 'install.js');
-    const result = spawnSync(process.execPath, [script], { encoding: 'utf8', env: userEnv({ LIBTORCH: path.join(work, 'no-libtorch') }) });
+    const result = spawnSync(process.execPath, [script], { encoding: 'utf8', env: userEnv({ LIBTORCH: path.join(work, 'no-libtorch') }), timeout: 120_000 });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(`LIBTORCH=${path.join(work, 'no-libtorch')}`);
     expect(result.stderr).toMatch(/apt-get install libtorch-dev/);

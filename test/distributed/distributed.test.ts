@@ -28,14 +28,20 @@ function freePort(): Promise<number> {
 function runRank(env: Record<string, string>): Promise<RankResult> {
   const started = Date.now();
   return new Promise((resolve) => {
+    // A rank that hangs is killed (SIGKILL reads as a null code and the signal in stderr): the test fails, the run goes on.
     const child = spawn(process.execPath, [rankScript], {
       env: { ...process.env, KERAS_TORCH_DIST: dist, OMP_NUM_THREADS: '1', ...env },
+      timeout: 180_000,
+      killSignal: 'SIGKILL',
     });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
     child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('exit', (code) => resolve({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 }));
+    child.on('exit', (code, signal) => {
+      const seconds = (Date.now() - started) / 1000;
+      resolve({ code, stdout, stderr: signal ? `${stderr}\nthe rank was killed by ${signal} after ${seconds} s (timeout 180 s)` : stderr, seconds });
+    });
   });
 }
 

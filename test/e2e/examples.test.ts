@@ -22,7 +22,7 @@ beforeAll(() => {
   execFileSync(process.execPath, [
     path.resolve(__dirname, '../../scripts/make-fashion-mnist-folders.js'),
     '--out', path.join(root, 'data'), '--classes', 'sneaker,ankle_boot', '--train-per-class', '1000', '--test-per-class', '300', '--size', '64',
-  ], { stdio: 'ignore' });
+  ], { stdio: 'ignore', timeout: 300_000 });
 });
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 

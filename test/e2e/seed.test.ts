@@ -20,7 +20,7 @@ testIf(haveData, "the end-to-end test needs dataset-fashion-mnist (apt-get insta
     execFileSync(process.execPath, [
       path.resolve(__dirname, '../../scripts/make-fashion-mnist-folders.js'),
       '--out', root, '--classes', 'sneaker,ankle_boot', '--train-per-class', '1000', '--test-per-class', '300', '--size', '64',
-    ], { stdio: 'ignore' });
+    ], { stdio: 'ignore', timeout: 300_000 });
     setSeed(2024);
     const classifier = seedModel();
     classifier.compile({ optimizer: 'adam', loss: 'binary_crossentropy', metrics: ['accuracy'] });

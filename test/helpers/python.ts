@@ -6,13 +6,13 @@ export const DEBIAN_PYTHON = '/usr/bin/python3';
 
 export function pythonHas(module: string): boolean {
   if (!fs.existsSync(DEBIAN_PYTHON)) return false;
-  return spawnSync(DEBIAN_PYTHON, ['-c', `import ${module}`], { stdio: 'ignore' }).status === 0;
+  return spawnSync(DEBIAN_PYTHON, ['-c', `import ${module}`], { stdio: 'ignore', timeout: 60_000 }).status === 0;
 }
 
 /** Runs a Python script, returning its stdout; throws with stderr when it fails. */
 export function runPython(script: string, args: string[] = []): string {
-  const result = spawnSync(DEBIAN_PYTHON, ['-c', script, ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (result.status !== 0) throw new Error(`python failed (${result.status}):\n${result.stderr}`);
+  const result = spawnSync(DEBIAN_PYTHON, ['-c', script, ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 300_000 });
+  if (result.status !== 0) throw new Error(`python failed (${result.signal ? `killed by ${result.signal}, timeout 300 s` : `status ${result.status}`}):\n${result.stderr}`);
   return result.stdout;
 }
 

@@ -11,7 +11,7 @@ export const PYTHON = '/usr/bin/python3';
 /** Whether Keras's keras_preprocessing (with scipy and PIL) can be run to produce reference outputs. */
 export const kerasAvailable: boolean = (() => {
   if (!fs.existsSync(PYTHON)) return false;
-  const probe = spawnSync(PYTHON, ['-c', 'import keras_preprocessing, scipy, PIL'], { encoding: 'utf8' });
+  const probe = spawnSync(PYTHON, ['-c', 'import keras_preprocessing, scipy, PIL'], { encoding: 'utf8', timeout: 60_000 });
   return probe.status === 0;
 })();
 
@@ -30,7 +30,7 @@ export const KERAS_DOCUMENTED = '1.1.0';
 /** The installed keras_preprocessing's version, or null where it cannot be imported. */
 export const kerasVersion: string | null = (() => {
   if (!kerasAvailable) return null;
-  const probe = spawnSync(PYTHON, ['-c', 'import keras_preprocessing; print(keras_preprocessing.__version__)'], { encoding: 'utf8' });
+  const probe = spawnSync(PYTHON, ['-c', 'import keras_preprocessing; print(keras_preprocessing.__version__)'], { encoding: 'utf8', timeout: 60_000 });
   return probe.status === 0 ? probe.stdout.trim() : null;
 })();
 
@@ -108,8 +108,9 @@ export function kerasReference<T>(request: object): T {
     input: JSON.stringify(request),
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
+    timeout: 300_000,
   });
-  if (result.status !== 0) throw new Error(`keras_reference.py failed: ${result.stderr}`);
+  if (result.status !== 0) throw new Error(`keras_reference.py failed (${result.signal ? `killed by ${result.signal}, timeout 300 s` : `status ${result.status}`}): ${result.stderr}`);
   return JSON.parse(result.stdout) as T;
 }
 
