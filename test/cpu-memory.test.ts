@@ -34,8 +34,7 @@ async function main() {
     counts.push({ fresh: memory.fresh, reused: memory.reused });
   }
   const memory = k.backendInfo().cpuMemory;
-  // Idle for 0.7 s, then a prediction: its allocations are when blocks idle for too long are let go.
-  await new Promise((resolve) => setTimeout(resolve, 700));
+  // Then a prediction: its allocations are when blocks idle for too long are let go.
   (await model.predict(x)).dispose();
   console.log(JSON.stringify({ losses, counts, memory, afterIdle: k.backendInfo().cpuMemory }));
 }
@@ -70,7 +69,7 @@ beforeAll(() => {
   cached = train();
   uncached = train('0');
   tiny = train('1');
-  forgetful = train(undefined, '0.5');
+  forgetful = train(undefined, '0');
 }, 120_000);
 
 test('after the first steps every large block comes from the cache', () => {
@@ -87,7 +86,7 @@ test('after the first steps every large block comes from the cache', () => {
 });
 
 test("KERAS_TORCH_CPU_CACHE_MB=0 keeps libtorch's allocator and trains to the same losses", () => {
-  expect(uncached.memory).toEqual({ caching: false, inUseBytes: 0, cachedBytes: 0, cacheLimitBytes: 0, reused: 0, fresh: 0 });
+  expect(uncached.memory).toEqual({ caching: false, inUseBytes: 0, cachedBytes: 0, cacheLimitBytes: 0, reused: 0, fresh: 0, smallBlocksInUse: 0 });
   expect(uncached.losses).toHaveLength(12);
   uncached.losses.forEach((loss, i) => expect(loss).toBeCloseTo(cached.losses[i], 6));
 });
@@ -102,11 +101,11 @@ test('KERAS_TORCH_CPU_CACHE_MB=1 keeps at most 1 MB cached and trains to the sam
 });
 
 test('blocks unused for KERAS_TORCH_CPU_CACHE_IDLE_SECONDS go back to the system; by default (10 s) they stay', () => {
-  // The prediction after 0.7 s idle reuses what it needs; with a 0.5 s idle limit everything cached
-  // before it was let go first, and only the prediction's own blocks come back to the cache.
+  // No clock decides it: with a limit of 0 s every cached block is past it when the prediction allocates,
+  // so the prediction maps fresh memory; with the default 10 s, which the run is far from, it reuses all.
   expect(forgetful.memory.cachedBytes).toBeGreaterThan(0);
-  expect(forgetful.afterIdle.cachedBytes).toBeLessThan(forgetful.memory.cachedBytes);
   expect(forgetful.afterIdle.fresh).toBeGreaterThan(forgetful.memory.fresh);
+  expect(forgetful.afterIdle.reused).toBe(forgetful.memory.reused);
   expect(cached.afterIdle.cachedBytes).toBe(cached.memory.cachedBytes);
   expect(cached.afterIdle.fresh).toBe(cached.memory.fresh);
   forgetful.losses.forEach((loss, i) => expect(loss).toBeCloseTo(cached.losses[i], 6));
