@@ -88,6 +88,7 @@ test('after the first steps every large block comes from the cache', () => {
 test("KERAS_TORCH_CPU_CACHE_MB=0 keeps libtorch's allocator and trains to the same losses", () => {
   expect(uncached.memory).toEqual({ caching: false, inUseBytes: 0, cachedBytes: 0, cacheLimitBytes: 0, reused: 0, fresh: 0, smallBlocksInUse: 0 });
   expect(uncached.losses).toHaveLength(12);
+  expect(uncached.losses).toHaveLength(cached.losses.length);
   uncached.losses.forEach((loss, i) => expect(loss).toBeCloseTo(cached.losses[i], 6));
 });
 
@@ -97,6 +98,7 @@ test('KERAS_TORCH_CPU_CACHE_MB=1 keeps at most 1 MB cached and trains to the sam
   expect(tiny.memory.cachedBytes).toBeLessThanOrEqual(1024 * 1024);
   // With room for about two blocks, later steps still map some memory anew.
   expect(tiny.counts[11].fresh).toBeGreaterThan(tiny.counts[3].fresh);
+  expect(tiny.losses).toHaveLength(cached.losses.length);
   tiny.losses.forEach((loss, i) => expect(loss).toBeCloseTo(cached.losses[i], 6));
 });
 
@@ -108,6 +110,7 @@ test('blocks unused for KERAS_TORCH_CPU_CACHE_IDLE_SECONDS go back to the system
   expect(forgetful.afterIdle.reused).toBe(forgetful.memory.reused);
   expect(cached.afterIdle.cachedBytes).toBe(cached.memory.cachedBytes);
   expect(cached.afterIdle.fresh).toBe(cached.memory.fresh);
+  expect(forgetful.losses).toHaveLength(cached.losses.length);
   forgetful.losses.forEach((loss, i) => expect(loss).toBeCloseTo(cached.losses[i], 6));
 });
 

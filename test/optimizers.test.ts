@@ -98,6 +98,7 @@ describe('optimizers', () => {
     await model.trainOnBatch(tensor(X), tensor(Y));
     expectClose(paramsOf(model), expected, 1e-6);
     // The first Adam step moves each parameter by about lr, against its gradient's sign.
+    expect(paramsOf(model)).toHaveLength([W0[0], W0[1], B0].length);
     paramsOf(model).forEach((p, i) => expect(Math.abs(p - [W0[0], W0[1], B0][i])).toBeCloseTo(0.001, 6));
   });
 

@@ -50,7 +50,9 @@ describe('ReduceLROnPlateau', () => {
     const callback = new ReduceLROnPlateau({ monitor: 'loss', minDelta: 10, patience: 2, factor: 0.5 });
     const history = await model.fit(x, y, { epochs: 5, batchSize: 16, verbose: 0, callbacks: [callback] });
     const expected = [0.05, 0.05, 0.05, 0.025, 0.025];
+    expect(history.history.learning_rate).toHaveLength(expected.length);
     history.history.learning_rate.forEach((rate, i) => expect(rate).toBeCloseTo(expected[i], 12));
+    expect(history.history.lr).toHaveLength(expected.length);
     history.history.lr.forEach((rate, i) => expect(rate).toBeCloseTo(expected[i], 12));
     expect(model.optimizer!.learningRate).toBeCloseTo(0.0125, 12);
   });
@@ -76,7 +78,9 @@ describe('LearningRateScheduler', () => {
     const probe = new LambdaCallback({ onEpochBegin: () => void seen.push(model.optimizer!.learningRate) });
     const history = await model.fit(x, y, { epochs: 4, batchSize: 16, verbose: 0, callbacks: [scheduler, probe] });
     const expected = [0.1, 0.1, 0.05, 0.025];
+    expect(seen).toHaveLength(expected.length);
     seen.forEach((rate, i) => expect(rate).toBeCloseTo(expected[i], 12));
+    expect(history.history.learning_rate).toHaveLength(expected.length);
     history.history.learning_rate.forEach((rate, i) => expect(rate).toBeCloseTo(expected[i], 12));
     expect(model.optimizer!.learningRate).toBeCloseTo(0.025, 12);
   });

@@ -64,7 +64,9 @@ describe('data-parallel fit over Gloo', () => {
     expect(rank1.rank).toBe(1);
     expect(rank1.weights).toEqual(rank0.weights);
     expect(rank0.loss).toHaveLength(3);
+    expect(rank0.loss).toHaveLength(reference.loss.length);
     rank0.loss.forEach((loss: number, epoch: number) => expect(Math.abs(loss - reference.loss[epoch])).toBeLessThan(1e-4));
+    expect(rank0.weights.flat()).toHaveLength(reference.weights.flat().length);
     rank0.weights.flat().forEach((value: number, i: number) => expect(Math.abs(value - reference.weights.flat()[i])).toBeLessThan(1e-4));
   }, 120000);
 
@@ -76,7 +78,9 @@ describe('data-parallel fit over Gloo', () => {
     const reference = JSON.parse(single.stdout);
     expect(rank1.weights).toEqual(rank0.weights);
     expect(rank0.weights).toHaveLength(4);
+    expect(rank0.loss).toHaveLength(reference.loss.length);
     rank0.loss.forEach((loss: number, epoch: number) => expect(Math.abs(loss - reference.loss[epoch])).toBeLessThan(1e-4));
+    expect(rank0.weights.flat()).toHaveLength(reference.weights.flat().length);
     rank0.weights.flat().forEach((value: number, i: number) => expect(Math.abs(value - reference.weights.flat()[i])).toBeLessThan(1e-4));
   }, 120000);
 

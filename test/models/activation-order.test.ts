@@ -38,7 +38,10 @@ describe('an activation before MaxPooling2D', () => {
     const y = tensor(Float32Array.from({ length: 8 }, (_, i) => i % 2), [8, 1]);
     const { losses, weights } = await trainPair((keepOrder) => build(activation, keepOrder, 4, 3, [10, 10, 3], true), x, y);
     for (const [swapped, written] of losses) expect(swapped).toBeCloseTo(written, 6);
-    for (const [swapped, written] of weights) swapped.forEach((value, i) => expect(value).toBeCloseTo(written[i], 6));
+    for (const [swapped, written] of weights) {
+      expect(swapped).toHaveLength(written.length);
+      swapped.forEach((value, i) => expect(value).toBeCloseTo(written[i], 6));
+    }
   });
 
   // One window [-1, 0, -2, -3] through a 1x1 identity convolution: relu maps -1 and 0 to the same 0, so the

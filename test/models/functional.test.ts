@@ -216,6 +216,7 @@ describe('training graphs', () => {
     const x = randomTensor([8, 8, 8, 4], 8);
     const y = tensor([0, 1, 0, 1, 1, 0, 1, 0], [8, 1]);
     await model.fit(x, y, { epochs: 2, batchSize: 4, verbose: 0 });
+    expect(base.getWeights().map(values)).toHaveLength(before.length);
     base.getWeights().map(values).forEach((weight, i) => expect(weight).toEqual(before[i]));
     expect(values(model.getWeights().slice(-2)[0])).not.toEqual(headBefore);
     const summary = model.summary({ printFn: () => undefined });
@@ -289,6 +290,7 @@ describe('save and load', () => {
     expect(loaded.outputNames).toEqual(['out_a', 'out_b']);
     const ours = (await model.predict(xs)).map(values);
     const theirs = (await loaded.predict(xs)).map(values);
+    expect(theirs).toHaveLength(ours.length);
     theirs.forEach((output, i) => expectClose(output, ours[i], 1e-6));
     // The same next step on both: optimizer state and compile options came back.
     const [lossA] = (await model.trainOnBatch(xs, ys)) as number[];

@@ -118,6 +118,7 @@ model = torch.nn.Sequential(OrderedDict([
     ('norm', torch.nn.BatchNorm2d(4, eps=1e-3)), ('pool', torch.nn.MaxPool2d(2)),
     ('flat', ChannelsLastFlatten()), ('hidden', torch.nn.Linear(64, 5)), ('relu2', torch.nn.ReLU()),
     ('out', torch.nn.Linear(5, 1)), ('sigmoid', torch.nn.Sigmoid())]))`, file, inputs, [16, 8, 8, 3]);
+    expect(theirs).toHaveLength(ours.length);
     theirs.forEach((value, i) => expect(Math.abs(value - ours[i])).toBeLessThan(1e-5));
   });
 
@@ -163,6 +164,7 @@ difference = max((model.state_dict()[name] - value).abs().max().item() for name,
 print(json.dumps({'losses': losses, 'difference': difference}))
 `;
     const theirs = JSON.parse(runPython(script, [before, after, inputs])) as { losses: number[]; difference: number };
+    expect(theirs.losses).toHaveLength(losses.length);
     theirs.losses.forEach((loss, i) => expect(loss).toBeCloseTo(losses[i], 5));
     expect(theirs.difference).toBeLessThan(1e-5);
   });

@@ -240,6 +240,7 @@ describe('Sequential weights', () => {
     expect(weights.map((w) => [...w.shape])).toEqual([[2, 2, 1, 2], [2], [8, 1], [1]]);
     const replaced = weights.map((w, i) => tensor(Float32Array.from(values(w), (_, j) => i + j / 10), [...w.shape]));
     model.setWeights(replaced);
+    expect(model.getWeights()).toHaveLength(replaced.length);
     model.getWeights().forEach((w, i) => expectClose(values(w), values(replaced[i]), 1e-6));
     // Another model with the same weights predicts the same.
     const copy = new Sequential([new Conv2D(2, 2, { inputShape: [3, 3, 1] }), new Flatten(), new Dense(1)]);

@@ -83,7 +83,9 @@ describe('two models training at once', () => {
     const [historyA, historyB] = await Promise.all([a.fit(X, Y, options), b.fit(X, Y, options)]);
     expect(historyA.history.loss).toHaveLength(3);
     expect(historyB.history.loss).toHaveLength(3);
+    expect(a.getWeights()).toHaveLength(aloneA.getWeights().length);
     a.getWeights().forEach((w, i) => expectClose(values(w), values(aloneA.getWeights()[i]), 1e-5));
+    expect(b.getWeights()).toHaveLength(aloneB.getWeights().length);
     b.getWeights().forEach((w, i) => expectClose(values(w), values(aloneB.getWeights()[i]), 1e-5));
   });
 });

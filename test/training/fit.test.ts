@@ -31,8 +31,10 @@ describe('fit', () => {
     expect(history.epoch).toEqual([0, 1, 2]);
     for (const key of Object.keys(history.history)) {
       expect(history.history[key]).toHaveLength(3);
+      expect(history.history[key].length).toBeGreaterThan(0);
       history.history[key].forEach((v) => expect(Number.isFinite(v)).toBe(true));
     }
+    expect(history.history.accuracy.length).toBeGreaterThan(0);
     history.history.accuracy.forEach((a) => expect(a >= 0 && a <= 1).toBe(true));
   });
 
@@ -344,6 +346,7 @@ describe('random streams do not depend on what else runs', () => {
       other.fit(x, y, { epochs: 5, batchSize: 4, verbose: 0 }),
     ]);
     const expected = alone.getWeights().map(values);
+    expect(again.getWeights().map(values)).toHaveLength(expected.length);
     again.getWeights().map(values).forEach((weight, i) => expect(weight).toEqual(expected[i]));
   });
 
