@@ -1,7 +1,8 @@
 /**
  * Pixels Keras's load_img (PIL) gives for the files that are not plain sRGB JPEG/PNG: every color mode,
- * PIL's luma for grayscale, CMYK JPEGs, ICC-tagged files (PIL does not apply the profile), BMP and
- * Netpbm files written by PIL, and damaged JPEGs (PIL's accept or refuse, then its pixels). Each image
+ * PIL's luma for grayscale, CMYK JPEGs, ICC-tagged files (PIL does not apply the profile), TIFF, GIF,
+ * lossless WebP, BMP and Netpbm files written by PIL, AVIF (which this PIL cannot read) against the pixels
+ * it was written from, and damaged JPEGs (PIL's accept or refuse, then its pixels). Each image
  * decodes the same alone as in a batch. Fixtures are written by PIL itself or by sharp.
  */
 import { spawnSync } from 'child_process';
@@ -65,6 +66,11 @@ save(cmyk, 'cmyk.jpg', quality=90)
 for mode, name in [('RGB', 'rgb24.bmp'), ('L', 'grey8.bmp'), ('1', 'bits1.bmp')]:
     save(Image.fromarray(rgb).convert(mode), name)
 save(palette, 'palette8.bmp')
+save(Image.fromarray(rgb), 'rgb.tiff')
+save(Image.fromarray(rgba, 'RGBA'), 'rgba.tiff')
+save(palette, 'palette.gif')
+save(Image.fromarray(rgb), 'rgb-lossless.webp', lossless=True)
+save(Image.fromarray(rgba, 'RGBA'), 'rgba-lossless.webp', lossless=True)
 save(Image.fromarray(rgb).convert('RGB'), 'rgb.ppm')
 save(Image.fromarray(grey), 'grey.pgm')
 save(Image.fromarray(grey).convert('1'), 'bits.pbm')
@@ -114,6 +120,14 @@ with open(folder + '/binary-max-100.ppm', 'wb') as f:
       }),
     );
     expect(outcomes).toEqual(files.map((file) => [path.basename(file), 0]));
+  });
+
+  test('a lossless AVIF gives back the pixels it was written from', async () => {
+    const pixels = Buffer.from(Array.from({ length: 12 * 10 * 3 }, (_, i) => (i * 53) % 256));
+    const file = path.join(dir, 'lossless.avif');
+    await sharp(pixels, { raw: { width: 12, height: 10, channels: 3 } }).avif({ lossless: true }).toFile(file);
+    const image = await loadImg(file);
+    expect([image.width, image.height, largestDifference(image.data, pixels)]).toEqual([12, 10, 0]);
   });
 
   test("PIL's luma: pure red is 76 in grayscale", async () => {
