@@ -5,6 +5,7 @@
  * evaluates the same code at any step.
  */
 import { invalidArgument } from './errors';
+import { isOptionsObject, optionsAfterPositional } from './layers/layer';
 import { loadBinding } from './native/loader';
 import {
   checkBoolean,
@@ -42,10 +43,22 @@ export abstract class LearningRateSchedule {
   }
 }
 
-/** Checks the plain-object arguments of a schedule: the known names, required ones present. */
-function readArgs(className: string, args: unknown, known: string[], required: string[]): Record<string, unknown> {
-  const options = checkPlainObject(className, 'options', args);
-  checkKnownOptions(className, options, known);
+/**
+ * A schedule's arguments in either of Keras's conventions, positional required arguments then an options
+ * object, or one options object; checks the names and that the required ones are there.
+ */
+function readArgs(className: string, args: unknown[], required: string[], optional: string[]): Record<string, unknown> {
+  let options: Record<string, unknown>;
+  if (args.length === 1 && isOptionsObject(args[0])) {
+    options = args[0];
+  } else {
+    options = { ...(args.length > required.length ? optionsAfterPositional(className, args[required.length] as Record<string, unknown>) : {}) };
+    required.forEach((name, i) => {
+      if (args[i] !== undefined) options[name] = args[i];
+    });
+  }
+  checkPlainObject(className, 'options', options);
+  checkKnownOptions(className, options, [...required, ...optional]);
   for (const name of required) {
     if (options[name] === undefined) throw invalidArgument(className, `${name} to be given`, undefined);
   }
@@ -66,9 +79,11 @@ export interface ExponentialDecayArgs {
 
 /** `initialLearningRate * decayRate ^ (step / decaySteps)` (the exponent floored with `staircase`). */
 export class ExponentialDecay extends LearningRateSchedule {
-  constructor(args: ExponentialDecayArgs) {
+  constructor(args: ExponentialDecayArgs);
+  constructor(initialLearningRate: number, decaySteps: number, decayRate: number, options?: { staircase?: boolean });
+  constructor(...args: unknown[]) {
     const name = 'ExponentialDecay';
-    const options = readArgs(name, args, ['initialLearningRate', 'decaySteps', 'decayRate', 'staircase'], ['initialLearningRate', 'decaySteps', 'decayRate']);
+    const options = readArgs(name, args, ['initialLearningRate', 'decaySteps', 'decayRate'], ['staircase']);
     super(name, {
       initialLearningRate: rate(name, 'initialLearningRate', options.initialLearningRate),
       decaySteps: steps(name, 'decaySteps', options.decaySteps),
@@ -86,9 +101,11 @@ export interface PiecewiseConstantDecayArgs {
 }
 
 export class PiecewiseConstantDecay extends LearningRateSchedule {
-  constructor(args: PiecewiseConstantDecayArgs) {
+  constructor(args: PiecewiseConstantDecayArgs);
+  constructor(boundaries: number[], values: number[]);
+  constructor(...args: unknown[]) {
     const name = 'PiecewiseConstantDecay';
-    const options = readArgs(name, args, ['boundaries', 'values'], ['boundaries', 'values']);
+    const options = readArgs(name, args, ['boundaries', 'values'], []);
     const { boundaries, values } = options;
     if (!Array.isArray(boundaries) || boundaries.some((b, i) => typeof b !== 'number' || !Number.isFinite(b) || (i > 0 && b <= boundaries[i - 1]))) {
       throw invalidArgument(name, 'boundaries to be an array of increasing finite numbers', boundaries);
@@ -114,9 +131,11 @@ export interface PolynomialDecayArgs {
 
 /** `(initial - end) * (1 - step / decaySteps) ^ power + end`, holding `end` after decaySteps unless `cycle`. */
 export class PolynomialDecay extends LearningRateSchedule {
-  constructor(args: PolynomialDecayArgs) {
+  constructor(args: PolynomialDecayArgs);
+  constructor(initialLearningRate: number, decaySteps: number, options?: Omit<PolynomialDecayArgs, 'initialLearningRate' | 'decaySteps'>);
+  constructor(...args: unknown[]) {
     const name = 'PolynomialDecay';
-    const options = readArgs(name, args, ['initialLearningRate', 'decaySteps', 'endLearningRate', 'power', 'cycle'], ['initialLearningRate', 'decaySteps']);
+    const options = readArgs(name, args, ['initialLearningRate', 'decaySteps'], ['endLearningRate', 'power', 'cycle']);
     super(name, {
       initialLearningRate: rate(name, 'initialLearningRate', options.initialLearningRate),
       decaySteps: steps(name, 'decaySteps', options.decaySteps),
@@ -137,9 +156,11 @@ export interface InverseTimeDecayArgs {
 
 /** `initialLearningRate / (1 + decayRate * step / decaySteps)` (the ratio floored with `staircase`). */
 export class InverseTimeDecay extends LearningRateSchedule {
-  constructor(args: InverseTimeDecayArgs) {
+  constructor(args: InverseTimeDecayArgs);
+  constructor(initialLearningRate: number, decaySteps: number, decayRate: number, options?: { staircase?: boolean });
+  constructor(...args: unknown[]) {
     const name = 'InverseTimeDecay';
-    const options = readArgs(name, args, ['initialLearningRate', 'decaySteps', 'decayRate', 'staircase'], ['initialLearningRate', 'decaySteps', 'decayRate']);
+    const options = readArgs(name, args, ['initialLearningRate', 'decaySteps', 'decayRate'], ['staircase']);
     super(name, {
       initialLearningRate: rate(name, 'initialLearningRate', options.initialLearningRate),
       decaySteps: steps(name, 'decaySteps', options.decaySteps),
@@ -161,9 +182,11 @@ export interface CosineDecayArgs {
 }
 
 export class CosineDecay extends LearningRateSchedule {
-  constructor(args: CosineDecayArgs) {
+  constructor(args: CosineDecayArgs);
+  constructor(initialLearningRate: number, decaySteps: number, options?: Omit<CosineDecayArgs, 'initialLearningRate' | 'decaySteps'>);
+  constructor(...args: unknown[]) {
     const name = 'CosineDecay';
-    const options = readArgs(name, args, ['initialLearningRate', 'decaySteps', 'alpha', 'warmupTarget', 'warmupSteps'], ['initialLearningRate', 'decaySteps']);
+    const options = readArgs(name, args, ['initialLearningRate', 'decaySteps'], ['alpha', 'warmupTarget', 'warmupSteps']);
     const warmupTarget = options.warmupTarget ?? null;
     const warmupSteps = options.warmupSteps ?? 0;
     super(name, {
@@ -189,9 +212,11 @@ export interface CosineDecayRestartsArgs {
 }
 
 export class CosineDecayRestarts extends LearningRateSchedule {
-  constructor(args: CosineDecayRestartsArgs) {
+  constructor(args: CosineDecayRestartsArgs);
+  constructor(initialLearningRate: number, firstDecaySteps: number, options?: Omit<CosineDecayRestartsArgs, 'initialLearningRate' | 'firstDecaySteps'>);
+  constructor(...args: unknown[]) {
     const name = 'CosineDecayRestarts';
-    const options = readArgs(name, args, ['initialLearningRate', 'firstDecaySteps', 'tMul', 'mMul', 'alpha'], ['initialLearningRate', 'firstDecaySteps']);
+    const options = readArgs(name, args, ['initialLearningRate', 'firstDecaySteps'], ['tMul', 'mMul', 'alpha']);
     super(name, {
       initialLearningRate: rate(name, 'initialLearningRate', options.initialLearningRate),
       firstDecaySteps: steps(name, 'firstDecaySteps', options.firstDecaySteps),

@@ -72,6 +72,20 @@ describe('learning-rate schedules', () => {
     expectClose(STEPS.map((step) => schedule.call(step)), expected, 1e-12);
   });
 
+  test("Keras's positional form: required arguments in order, then the options", () => {
+    const pairs = [
+      [new ExponentialDecay(0.1, 10, 0.5, { staircase: true }), new ExponentialDecay({ initialLearningRate: 0.1, decaySteps: 10, decayRate: 0.5, staircase: true })],
+      [new PiecewiseConstantDecay([10, 30], [1, 0.5, 0.1]), new PiecewiseConstantDecay({ boundaries: [10, 30], values: [1, 0.5, 0.1] })],
+      [new PolynomialDecay(0.1, 20, { power: 2 }), new PolynomialDecay({ initialLearningRate: 0.1, decaySteps: 20, power: 2 })],
+      [new InverseTimeDecay(0.1, 5, 0.5), new InverseTimeDecay({ initialLearningRate: 0.1, decaySteps: 5, decayRate: 0.5 })],
+      [new CosineDecay(0, 40, { warmupTarget: 0.2, warmupSteps: 10 }), new CosineDecay({ initialLearningRate: 0, decaySteps: 40, warmupTarget: 0.2, warmupSteps: 10 })],
+      [new CosineDecayRestarts(0.1, 10, { tMul: 1 }), new CosineDecayRestarts({ initialLearningRate: 0.1, firstDecaySteps: 10, tMul: 1 })],
+    ];
+    for (const [positional, named] of pairs) expect(positional.getConfig()).toEqual(named.getConfig());
+    expect(new PolynomialDecay(0.1, 20).getConfig()).toEqual({ initialLearningRate: 0.1, decaySteps: 20, endLearningRate: 0.0001, power: 1, cycle: false });
+    expect(() => new ExponentialDecay(0.1, 10, 0.5, 'staircase' as never)).toThrow(/ExponentialDecay: expected options to be an options object but received "staircase"/);
+  });
+
   test('an optimizer follows its schedule at every step: SGD moves by the scheduled rate times the gradient', async () => {
     const schedule = new ExponentialDecay({ initialLearningRate: 0.2, decaySteps: 1, decayRate: 0.5 });
     const optimizer = new SGD({ learningRate: schedule });
