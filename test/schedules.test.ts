@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Dense, InputLayer, LearningRateScheduler, loadModel, Nadam, optimizers, ReduceLROnPlateau, Sequential, SGD, tensor } from '../lib';
+import { Adam, Dense, InputLayer, LearningRateScheduler, loadModel, Nadam, optimizers, ReduceLROnPlateau, Sequential, SGD, tensor } from '../lib';
+import { readSafetensors, writeSafetensors } from '../lib/io/safetensors';
 import { expectClose, seededRandom, values } from './helpers';
 
 const { ExponentialDecay, PiecewiseConstantDecay, PolynomialDecay, InverseTimeDecay, CosineDecay, CosineDecayRestarts } = optimizers.schedules;
@@ -132,6 +133,25 @@ describe('learning-rate schedules', () => {
       expect(loaded.optimizer!.iterations).toBe(5);
       const expected = uninterrupted.getWeights().map(values).flat();
       expect(loaded.getWeights().map(values).flat()).toEqual(expected);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  test('a file without the step count (an older one) resumes from its weights\' optimizer steps', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'keras-torch-schedules-'));
+    try {
+      const model = new Sequential([new InputLayer({ inputShape: [1] }), new Dense(1)]);
+      model.compile({ optimizer: new Adam({ learningRate: new ExponentialDecay(0.1, 1, 0.5) }), loss: 'mse' });
+      for (let i = 0; i < 3; i++) await model.trainOnBatch(tensor([[1], [2]]), tensor([[0], [1]]));
+      const file = path.join(tmp, 'older.safetensors');
+      await model.save(file);
+      const stored = await readSafetensors(file);
+      expect(stored.tensors.delete('optimizer/iterations')).toBe(true);
+      await writeSafetensors(file, stored.tensors, stored.metadata);
+      const loaded = await loadModel(file);
+      expect(loaded.optimizer!.iterations).toBe(3);
+      expect(loaded.optimizer!.learningRate).toBeCloseTo(0.1 * 0.5 ** 3, 9);
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
     }
