@@ -29,9 +29,18 @@ export {
   RMSpropArgs,
   Adagrad,
   AdagradArgs,
+  Nadam,
+  NadamArgs,
+  Adamax,
+  AdamaxArgs,
+  Lion,
+  LionArgs,
+  BaseOptimizerArgs,
   OptimizerIdentifier,
   getOptimizer,
 } from './optimizers';
+export * as optimizers from './optimizers';
+export { LearningRateSchedule } from './schedules';
 export { LOSSES, LossName } from './losses';
 export { ACTIVATIONS, ActivationName } from './activations';
 export { INITIALIZERS, InitializerName, InitializerConfig } from './initializers';

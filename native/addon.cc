@@ -6,6 +6,7 @@
 #include "augment.h"
 #include "image_decode.h"
 #include "model.h"
+#include "optim.h"
 #include "runtime.h"
 #include "tensor.h"
 
@@ -25,6 +26,7 @@ Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
   data->layerConstructor = Napi::Persistent(layerClass);
   exports.Set("NativeLayer", layerClass);
   exports.Set("concat", Napi::Function::New(env, ConcatTensors));
+  exports.Set("scheduleLearningRate", Napi::Function::New(env, ScheduleLearningRate));
   InitAugment(env, exports);
   InitImageDecode(env, exports);
   InitDistributed(env, exports);

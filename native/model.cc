@@ -80,6 +80,8 @@ Napi::Function NativeModel::Init(Napi::Env env) {
                          InstanceMethod("device", &NativeModel::Device),
                          InstanceMethod("getLearningRate", &NativeModel::GetLearningRate),
                          InstanceMethod("setLearningRate", &NativeModel::SetLearningRate),
+                         InstanceMethod("getIterations", &NativeModel::GetIterations),
+                         InstanceMethod("setIterations", &NativeModel::SetIterations),
                          InstanceMethod("setTrainable", &NativeModel::SetTrainable),
                          InstanceMethod("dispose", &NativeModel::Dispose),
                      });
@@ -160,7 +162,11 @@ Napi::Value NativeModel::Compile(const Napi::CallbackInfo& info) {
     for (const WeightSlot& slot : state_->weights()) {
       if (slot.parameter) trainable.push_back(slot.tensor);
     }
+    UpdateRules rules = ReadUpdateRules(config.Object("optimizer"));
     state_->optimizer = BuildOptimizer(config.Object("optimizer"), trainable);
+    state_->updateRules = std::move(rules);
+    state_->iterations = 0;
+    FollowSchedule(*state_->optimizer, state_->updateRules, 0);
     state_->outputs = std::move(outputs);
   });
   return env.Undefined();
@@ -368,6 +374,7 @@ Napi::Value NativeModel::Device(const Napi::CallbackInfo& info) {
 Napi::Value NativeModel::GetLearningRate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!state_->optimizer) throw Napi::Error::New(env, "learningRate: the model must be compiled first");
+  auto lock = Lock();  // a schedule changes it on the compute thread at every step
   return Napi::Number::New(env, LearningRate(*state_->optimizer));
 }
 
@@ -376,6 +383,25 @@ Napi::Value NativeModel::SetLearningRate(const Napi::CallbackInfo& info) {
   if (!state_->optimizer) throw Napi::Error::New(env, "learningRate: the model must be compiled first");
   auto lock = Lock();
   keras_torch::SetLearningRate(*state_->optimizer, info[0].As<Napi::Number>().DoubleValue());
+  return env.Undefined();
+}
+
+// getIterations() -> the updates applied since compile (Keras's optimizer.iterations).
+Napi::Value NativeModel::GetIterations(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!state_->optimizer) throw Napi::Error::New(env, "iterations: the model must be compiled first");
+  auto lock = Lock();
+  return Napi::Number::New(env, static_cast<double>(state_->iterations));
+}
+
+// setIterations(count): a restored training's count, which a learning-rate schedule continues from.
+Napi::Value NativeModel::SetIterations(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!state_->optimizer) throw Napi::Error::New(env, "iterations: the model must be compiled first");
+  if (info.Length() != 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "setIterations: expected a number");
+  auto lock = Lock();
+  state_->iterations = info[0].As<Napi::Number>().Int64Value();
+  FollowSchedule(*state_->optimizer, state_->updateRules, state_->iterations);
   return env.Undefined();
 }
 

@@ -12,6 +12,7 @@
 
 #include "graph.h"
 #include "losses.h"
+#include "optim.h"
 
 namespace keras_torch {
 
@@ -26,6 +27,8 @@ struct ModelState {
   std::unique_ptr<Graph> graph;
   torch::Device device{torch::kCPU};
   std::unique_ptr<torch::optim::Optimizer> optimizer;
+  UpdateRules updateRules;  // what Keras does around the optimizer's rule (optim.h)
+  int64_t iterations = 0;   // Keras's optimizer.iterations: the updates applied since compile
   std::vector<LossConfig> outputs;  // one per model output, once compiled
   // The optimizer state's bytes, as last measured on the compute thread (after a training step) and as
   // reported to V8 (JS thread only).
@@ -86,6 +89,8 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   Napi::Value Device(const Napi::CallbackInfo& info);
   Napi::Value GetLearningRate(const Napi::CallbackInfo& info);
   Napi::Value SetLearningRate(const Napi::CallbackInfo& info);
+  Napi::Value GetIterations(const Napi::CallbackInfo& info);
+  Napi::Value SetIterations(const Napi::CallbackInfo& info);
   Napi::Value SetTrainable(const Napi::CallbackInfo& info);
 
   Napi::Value Dispose(const Napi::CallbackInfo& info);

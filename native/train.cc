@@ -206,7 +206,7 @@ void StepWorker::Execute() {
       total.backward();
       // Data-parallel training: every rank steps with the gradients averaged over all ranks.
       AverageGradients(model.graph->root().parameters());
-      model.optimizer->step();
+      ApplyUpdate(*model.optimizer, model.updateRules, model.iterations);
       int64_t stateBytes = 0;
       ForEachStateTensor(*model.optimizer, [&](torch::Tensor& t) { stateBytes += t.numel() * t.element_size(); });
       model.optimizerBytes = stateBytes;

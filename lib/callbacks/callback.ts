@@ -20,7 +20,14 @@ export interface CallbackModel {
   stopTraining: boolean;
   getWeights(): unknown[];
   setWeights(weights: never[]): void;
-  readonly optimizer?: { learningRate: number };
+  readonly optimizer?: CallbackOptimizer;
+}
+
+/** The optimizer as callbacks see it. */
+export interface CallbackOptimizer {
+  learningRate: number;
+  /** Set when the rate follows a schedule, which callbacks must not override. */
+  readonly learningRateSchedule?: { readonly className: string };
 }
 
 export interface CallbackHooks {

@@ -1,7 +1,7 @@
 /** LearningRateScheduler: sets the learning rate at the start of each epoch from `schedule(epoch, rate)`. */
 import { invalidArgument } from '../errors';
 import { Callback, Logs } from './callback';
-import { logLearningRate, optimizerOf } from './learning-rate';
+import { logLearningRate, optimizerOf, settableOptimizerOf } from './learning-rate';
 
 /** The new learning rate for a (0-based) epoch, given the current one. May be async. */
 export type Schedule = (epoch: number, learningRate: number) => number | Promise<number>;
@@ -21,8 +21,12 @@ export class LearningRateScheduler extends Callback {
     this.verbose = verbose;
   }
 
+  onTrainBegin(): void {
+    if (this.model?.optimizer) settableOptimizerOf('LearningRateScheduler', this.model);
+  }
+
   async onEpochBegin(epoch: number): Promise<void> {
-    const optimizer = optimizerOf('LearningRateScheduler', this.model);
+    const optimizer = settableOptimizerOf('LearningRateScheduler', this.model);
     const rate = await this.schedule(epoch, optimizer.learningRate);
     if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0) {
       throw invalidArgument('LearningRateScheduler', `schedule to return a non-negative finite number at epoch ${epoch + 1}`, rate);

@@ -8,7 +8,7 @@ import {
   checkPlainObject,
 } from '../validation';
 import { Callback, Logs } from './callback';
-import { logLearningRate, optimizerOf } from './learning-rate';
+import { logLearningRate, optimizerOf, settableOptimizerOf } from './learning-rate';
 import { checkMonitor, isImprovement, monitoredValue, MonitorMode, resolveMode } from './monitor';
 
 export interface ReduceLROnPlateauArgs {
@@ -76,6 +76,7 @@ export class ReduceLROnPlateau extends Callback {
   }
 
   onTrainBegin(): void {
+    if (this.model?.optimizer) settableOptimizerOf('ReduceLROnPlateau', this.model);
     this.reset();
   }
 

@@ -18,6 +18,8 @@ export const FORMAT_NAME = 'keras-torch';
  */
 export const MAX_LAYERS = 100_000;
 export const FORMAT_VERSION = '1';
+/** Keras's optimizer.iterations, beside the per-weight state under optimizer/<weight>/. */
+const ITERATIONS_KEY = 'optimizer/iterations';
 
 /** A Sequential's config: its layers in order (the format every release has written). */
 export interface SequentialConfig {
@@ -62,6 +64,8 @@ export async function saveModelFile(model: WeightedModel, file: string, { includ
   native.getWeights(true).forEach((weight, i) => tensors.set(names[i], stored(weight)));
   const compile = model.compileConfig();
   if (includeOptimizer && compile) {
+    // Keras's optimizer.iterations, which a learning-rate schedule continues from.
+    tensors.set(ITERATIONS_KEY, { dtype: 'int64', shape: [], data: new BigInt64Array([BigInt(native.getIterations())]) });
     native.getOptimizerState().forEach((entry, i) => {
       if (!entry) return;
       tensors.set(`optimizer/${names[i]}/step`, { dtype: 'int64', shape: [], data: new BigInt64Array([BigInt(entry.step)]) });
@@ -160,13 +164,7 @@ export function restoreWeights(model: WeightedModel, file: string, loaded: Loade
   const state = names.map((name) => {
     const step = loaded.tensors.get(`optimizer/${name}/step`);
     if (!step) return null;
-    // Everything read from a file is checked: a step count that is not a non-negative int64 scalar, or state
-    // that is not float32, would be reinterpreted by the optimizer rather than refused.
-    const count = step.dtype === 'int64' && step.shape.length === 0 ? (step.data as BigInt64Array)[0] : undefined;
-    if (count === undefined || count < 0n || count > BigInt(Number.MAX_SAFE_INTEGER)) {
-      const value = step.dtype === 'int64' && step.data.length > 0 ? String((step.data as BigInt64Array)[0]) : `a ${step.dtype} tensor of shape [${step.shape.join(', ')}]`;
-      throw new ValueError(`${file}: expected optimizer/${name}/step to be a non-negative int64 scalar but received ${value}`);
-    }
+    const count = readCount(file, `optimizer/${name}/step`, step);
     const prefix = `optimizer/${name}/`;
     const tensors: Record<string, NativeTensor> = {};
     for (const [key, entry] of loaded.tensors) {
@@ -174,13 +172,29 @@ export function restoreWeights(model: WeightedModel, file: string, loaded: Loade
       if (entry.dtype !== 'float32') throw new ValueError(`${file}: expected ${key} of dtype float32 but received ${entry.dtype}`);
       tensors[key.slice(prefix.length)] = tensor(entry.data, entry.shape, entry.dtype).native;
     }
-    return { step: Number(count), tensors };
+    return { step: count, tensors };
   });
   try {
     native.setOptimizerState(state);
   } catch (error) {
     throw new ValueError(`${file}: the optimizer state does not fit the model: ${(error as Error).message}`);
   }
+  // Files written before the count was stored: every update advanced each trained weight's step.
+  const iterations = loaded.tensors.get(ITERATIONS_KEY);
+  native.setIterations(iterations ? readCount(file, ITERATIONS_KEY, iterations) : Math.max(0, ...state.map((entry) => entry?.step ?? 0)));
+}
+
+/**
+ * A stored count. Everything read from a file is checked: a count that is not a non-negative int64 scalar
+ * would be reinterpreted rather than refused.
+ */
+function readCount(file: string, key: string, entry: StoredTensor): number {
+  const count = entry.dtype === 'int64' && entry.shape.length === 0 ? (entry.data as BigInt64Array)[0] : undefined;
+  if (count === undefined || count < 0n || count > BigInt(Number.MAX_SAFE_INTEGER)) {
+    const value = entry.dtype === 'int64' && entry.data.length > 0 ? String((entry.data as BigInt64Array)[0]) : `a ${entry.dtype} tensor of shape [${entry.shape.join(', ')}]`;
+    throw new ValueError(`${file}: expected ${key} to be a non-negative int64 scalar but received ${value}`);
+  }
+  return Number(count);
 }
 
 /** The layers a config declares, nested models' included (stopping early once past MAX_LAYERS). */

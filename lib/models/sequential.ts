@@ -192,8 +192,13 @@ export async function loadModel<O extends TensorStructure = SymbolicTensor>(file
     let instance;
     try {
       instance = getOptimizerFromConfig(optimizer);
-    } catch {
-      throw new ValueError(`${file}: unknown optimizer ${JSON.stringify(optimizer?.className)} in the compile config`);
+    } catch (error) {
+      const reason = (error as Error).message;
+      throw new ValueError(
+        reason.startsWith('optimizer config:')
+          ? `${file}: unknown optimizer ${JSON.stringify(optimizer?.className)} in the compile config`
+          : `${file}: the compile config's optimizer is invalid: ${reason}`,
+      );
     }
     model.compile({ optimizer: instance, loss: loss as never, metrics: metrics as never, ...(lossWeights !== undefined ? { lossWeights: lossWeights as never } : {}) });
   }

@@ -26,8 +26,15 @@ export interface LayerSpec {
 }
 
 export interface OptimizerSpec {
-  name: 'adam' | 'adamw' | 'sgd' | 'rmsprop' | 'adagrad';
+  name: 'adam' | 'adamw' | 'sgd' | 'rmsprop' | 'adagrad' | 'nadam' | 'adamax' | 'lion';
+  /** The current rate (a schedule's value at step 0 until the native side follows the schedule). */
   learningRate: number;
+  /** A learning-rate schedule's class name and config (lib/schedules.ts), evaluated natively at every step. */
+  schedule?: { className: string; [option: string]: unknown };
+  clipnorm?: number;
+  globalClipnorm?: number;
+  clipvalue?: number;
+  weightDecay?: number;
   [option: string]: unknown;
 }
 
@@ -92,6 +99,10 @@ export interface NativeModel {
   device(): string;
   getLearningRate(): number;
   setLearningRate(learningRate: number): void;
+  /** The training updates applied since compile (Keras's optimizer.iterations). */
+  getIterations(): number;
+  /** Restores the count (a schedule continues from it). */
+  setIterations(iterations: number): void;
 }
 
 export interface NativeBackendInfo {
@@ -186,6 +197,8 @@ export interface NativeBinding {
   NativeLayer: new (specs: LayerSpec[], trainable: boolean, weights: { name: string; shape: number[]; trainable: boolean }[]) => NativeLayer;
   NativeModel: new (graph: GraphSpec, device: string) => NativeModel;
   concat(tensors: NativeTensor[]): NativeTensor;
+  /** A learning-rate schedule's value at a step (see lib/schedules.ts). */
+  scheduleLearningRate(spec: { className: string }, step: number): number;
   setNumThreads(threads: number): void;
   getNumThreads(): number;
   setSeed(seed: number): void;

@@ -33,7 +33,7 @@ export type LossIdentifier = string | (string | null)[] | Record<string, string 
 export type MetricsIdentifier = string[] | string[][] | Record<string, string | string[]>;
 
 export interface CompileArgs {
-  /** 'adam', 'sgd', 'rmsprop', 'adamw', 'adagrad' or an Optimizer instance. Default 'rmsprop' (Keras's). */
+  /** 'adam', 'sgd', 'rmsprop', 'adamw', 'adagrad', 'nadam', 'adamax', 'lion' or an Optimizer instance. Default 'rmsprop' (Keras's). */
   optimizer?: OptimizerIdentifier;
   loss: LossIdentifier;
   /** E.g. ['accuracy']; 'accuracy' is resolved from each output's loss as Keras does. */

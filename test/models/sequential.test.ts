@@ -98,8 +98,8 @@ describe('Sequential.compile', () => {
     expect(() => model.compile({ optimizer: 'adam', loss: 'hinge' })).toThrow(
       /compile: expected loss to be one of 'binary_crossentropy', 'categorical_crossentropy', 'sparse_categorical_crossentropy', 'mse', 'mae' but received "hinge"/,
     );
-    expect(() => model.compile({ optimizer: 'nadam' as 'adam', loss: 'mse' })).toThrow(
-      /compile: expected optimizer to be one of 'adam', 'adamw', 'sgd', 'rmsprop', 'adagrad' or an Optimizer instance but received "nadam"/,
+    expect(() => model.compile({ optimizer: 'adadelta' as 'adam', loss: 'mse' })).toThrow(
+      /compile: expected optimizer to be one of 'adam', 'adamw', 'sgd', 'rmsprop', 'adagrad', 'nadam', 'adamax', 'lion' or an Optimizer instance but received "adadelta"/,
     );
     expect(() => model.compile({ optimizer: 'adam', loss: 'mse', metrics: 'accuracy' as never })).toThrow(/compile: expected metrics to be an array of names but received "accuracy"/);
     expect(() => model.compile({ optimizer: 'adam', loss: 'mse', metric: ['accuracy'] } as never)).toThrow(/compile: expected options among optimizer, loss, metrics, lossWeights but received "metric"/);

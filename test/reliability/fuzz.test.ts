@@ -74,7 +74,7 @@ test('random layer stacks, compile, fit and predict', async () => {
       fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 3 }),
       fc.array(layer, { minLength: 1, maxLength: 4 }),
       fc.constantFrom('mse', 'mae', 'binary_crossentropy', 'categorical_crossentropy', 'sparse_categorical_crossentropy', 'hinge'),
-      fc.constantFrom('adam', 'sgd', 'rmsprop', 'adamw', 'adagrad', 'lion'),
+      fc.constantFrom('adam', 'sgd', 'rmsprop', 'adamw', 'adagrad', 'nadam', 'adamax', 'lion', 'adadelta'),
       fc.record({ batchSize: oddNumber, epochs: fc.oneof(fc.constant(1), oddNumber), validationSplit: fc.constantFrom(undefined, 0.5, 1, NaN) }),
       fc.integer({ min: 0, max: 5 }),
       async (inputShape, specs, loss, optimizer, fitOptions, samples) => {

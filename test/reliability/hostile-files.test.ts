@@ -97,7 +97,9 @@ describe('hostile model files', () => {
     ['config not JSON', () => edited((h) => { h.__metadata__.config = '{"className": "Sequ'; }), /__metadata__.config is not valid JSON/],
     ['metadata not strings', () => edited((h) => { h.__metadata__.config = { className: 'Sequential' }; }), /__metadata__.config is not a string/],
     ['no keras-torch metadata', () => edited((h) => { delete h.__metadata__; }), /expected a keras-torch model file/],
-    ['compile config with an unknown optimizer', () => edited((h) => { h.__metadata__.compile = JSON.stringify({ optimizer: { className: 'Lion', config: {} }, loss: 'mse', metrics: [] }); }), /unknown optimizer "Lion" in the compile config/],
+    ['compile config with an unknown optimizer', () => edited((h) => { h.__metadata__.compile = JSON.stringify({ optimizer: { className: 'Adadelta', config: {} }, loss: 'mse', metrics: [] }); }), /unknown optimizer "Adadelta" in the compile config/],
+    ['compile config with a bad learning-rate schedule', () => edited((h) => { h.__metadata__.compile = JSON.stringify({ optimizer: { className: 'SGD', config: { learningRate: { className: 'ExponentialDecay', config: { initialLearningRate: 0.1, decaySteps: -1, decayRate: 0.5 } } } }, loss: 'mse', metrics: [] }); }), /the compile config's optimizer is invalid: ExponentialDecay: expected decaySteps to be a number in \(0, Infinity\] but received -1/],
+    ['optimizer iterations not an int64 count', () => edited((h) => { h['optimizer/iterations'].dtype = 'F64'; }), /expected optimizer\/iterations to be a non-negative int64 scalar but received a float64 tensor of shape \[\]/],
     ['optimizer state of the wrong shape', () => edited((h) => { h['optimizer/out.bias/exp_avg'].shape = [1, 3]; }), /the optimizer state does not fit the model/],
   ];
 
