@@ -69,6 +69,17 @@ const rate = (className: string, name: string, value: unknown): number => checkN
 const steps = (className: string, name: string, value: unknown): number =>
   checkNumberInRange(className, name, value, 0, Infinity, { minExclusive: true });
 
+/** The arguments ExponentialDecay and InverseTimeDecay share (Keras gives them the same four). */
+function decayRateConfig(name: string, args: unknown[]): ScheduleConfig {
+  const options = readArgs(name, args, ['initialLearningRate', 'decaySteps', 'decayRate'], ['staircase']);
+  return {
+    initialLearningRate: rate(name, 'initialLearningRate', options.initialLearningRate),
+    decaySteps: steps(name, 'decaySteps', options.decaySteps),
+    decayRate: rate(name, 'decayRate', options.decayRate),
+    staircase: checkBoolean(name, 'staircase', options.staircase ?? false),
+  };
+}
+
 export interface ExponentialDecayArgs {
   initialLearningRate: number;
   decaySteps: number;
@@ -82,14 +93,7 @@ export class ExponentialDecay extends LearningRateSchedule {
   constructor(args: ExponentialDecayArgs);
   constructor(initialLearningRate: number, decaySteps: number, decayRate: number, options?: { staircase?: boolean });
   constructor(...args: unknown[]) {
-    const name = 'ExponentialDecay';
-    const options = readArgs(name, args, ['initialLearningRate', 'decaySteps', 'decayRate'], ['staircase']);
-    super(name, {
-      initialLearningRate: rate(name, 'initialLearningRate', options.initialLearningRate),
-      decaySteps: steps(name, 'decaySteps', options.decaySteps),
-      decayRate: rate(name, 'decayRate', options.decayRate),
-      staircase: checkBoolean(name, 'staircase', options.staircase ?? false),
-    });
+    super('ExponentialDecay', decayRateConfig('ExponentialDecay', args));
   }
 }
 
@@ -159,14 +163,7 @@ export class InverseTimeDecay extends LearningRateSchedule {
   constructor(args: InverseTimeDecayArgs);
   constructor(initialLearningRate: number, decaySteps: number, decayRate: number, options?: { staircase?: boolean });
   constructor(...args: unknown[]) {
-    const name = 'InverseTimeDecay';
-    const options = readArgs(name, args, ['initialLearningRate', 'decaySteps', 'decayRate'], ['staircase']);
-    super(name, {
-      initialLearningRate: rate(name, 'initialLearningRate', options.initialLearningRate),
-      decaySteps: steps(name, 'decaySteps', options.decaySteps),
-      decayRate: rate(name, 'decayRate', options.decayRate),
-      staircase: checkBoolean(name, 'staircase', options.staircase ?? false),
-    });
+    super('InverseTimeDecay', decayRateConfig('InverseTimeDecay', args));
   }
 }
 
