@@ -1,6 +1,7 @@
 import { Adagrad, Adam, Adamax, AdamW, Dense, getOptimizer, InputLayer, Lion, Nadam, Optimizer, RMSprop, Sequential, SGD, tensor } from '../lib';
 import { expectClose, values } from './helpers';
 import { pythonHas, runPython } from './helpers/python';
+import { describeIf } from './helpers/peers';
 
 // A linear model y = x . w + b on two features, trained with mse: its gradient is known in closed form.
 const X = [[1, 2], [3, -1], [-0.5, 0.5]];
@@ -245,9 +246,7 @@ describe('optimizers', () => {
 });
 
 // PyTorch on the same data: one SGD step after torch.nn.utils' clipping, and Adam's AMSGrad over steps.
-const havePython = pythonHas('torch');
-const describeWithTorch = havePython ? describe : describe.skip;
-if (!havePython) console.warn('optimizers: skipping the PyTorch comparisons: /usr/bin/python3 with torch not found');
+const describeWithTorch = describeIf(pythonHas('torch'), 'the optimizer comparisons with PyTorch need python3-torch (apt-get install python3-torch)');
 
 const TORCH_REFERENCE = `
 import json, torch
@@ -281,9 +280,18 @@ def adam(amsgrad):
         optimizer.zero_grad(); loss(linear).backward(); optimizer.step()
         trajectory.append(params(linear))
     return trajectory
+def rmsprop(momentum, centered):
+    linear = model()
+    optimizer = torch.optim.RMSprop(linear.parameters(), lr=0.05, alpha=0.8, eps=1e-7, momentum=momentum, centered=centered)
+    trajectory = []
+    for _ in range(5):
+        optimizer.zero_grad(); loss(linear).backward(); optimizer.step()
+        trajectory.append(params(linear))
+    return trajectory
 print(json.dumps({
     'clipnorm': clipped('clipnorm', 0.5), 'globalClipnorm': clipped('globalClipnorm', 0.5), 'clipvalue': clipped('clipvalue', 0.3),
     'amsgrad': adam(True), 'adam': adam(False),
+    'rmsprop': rmsprop(0, False), 'rmsprop-momentum': rmsprop(0.7, False), 'rmsprop-centered': rmsprop(0, True), 'rmsprop-both': rmsprop(0.7, True),
 }))
 `;
 
@@ -307,6 +315,20 @@ describeWithTorch('optimizers against PyTorch', () => {
     const unclipped = [W0[0], W0[1], B0].map((p, i) => p - 0.1 * g[i]);
     expect(Math.max(...unclipped.map((p, i) => Math.abs(p - reference[kind][i])))).toBeGreaterThan(1e-3);
     expectClose(paramsOf(model), reference[kind], 1e-5);
+  });
+
+  test.each([
+    ['rmsprop-momentum', 0.7, false],
+    ['rmsprop-centered', 0, true],
+    ['rmsprop-both', 0.7, true],
+  ] as const)('%s: RMSprop follows PyTorch over five steps (where the option changes the trajectory)', async (name, momentum, centered) => {
+    // Keras adds epsilon under the square root and PyTorch outside it; at 1e-7 that is far below the tolerance.
+    expect(Math.max(...reference[name].flat().map((p, i) => Math.abs(p - reference.rmsprop.flat()[i])))).toBeGreaterThan(1e-3);
+    const model = linearModel(new RMSprop({ learningRate: 0.05, rho: 0.8, epsilon: 1e-7, momentum, centered }));
+    for (const expected of reference[name]) {
+      await model.trainOnBatch(tensor(X), tensor(Y));
+      expectClose(paramsOf(model), expected, 1e-5);
+    }
   });
 
   test('Adam with amsgrad follows PyTorch over six steps (where its maximum differs from plain Adam)', async () => {
