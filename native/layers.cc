@@ -84,7 +84,8 @@ torch::Tensor ApplyActivation(const std::string& name, double alpha, const torch
   if (name == "softsign") return x / (x.abs() + 1);
   if (name == "swish" || name == "silu") return torch::silu(x);
   if (name == "exponential") return torch::exp(x);
-  if (name == "relu6") return torch::clamp(x, 0, 6);
+  // hardtanh, not clamp: no gradient at 0 and 6 themselves, as TensorFlow's Relu6Grad and PyTorch's relu6.
+  if (name == "relu6") return torch::hardtanh(x, 0, 6);
   throw std::invalid_argument("unknown activation " + name);
 }
 
@@ -350,8 +351,8 @@ BuiltLayer BuildLayer(Napi::Object object) {
 
 bool CommutesWithMaxPooling(const std::string& name) {
   // relu only. Other activations that never decrease give the same values too, but where they map
-  // different inputs to one output (sigmoid and tanh saturating, relu6's clamp at 6) max pooling's
-  // gradient can go to another element of the window, or through clamp's edge where relu6 counts it.
+  // different inputs to one output (sigmoid and tanh saturating, relu6 clamped at 6) max pooling's
+  // gradient can go to another element of the window than in the written order.
   // relu's gradient is zero for every input it maps to 0, so ties there are harmless.
   return name == "relu";
 }

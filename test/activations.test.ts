@@ -1,5 +1,7 @@
-import { Activation, ACTIVATIONS, Dense, tensor } from '../lib';
+import { Activation, ACTIVATIONS, Dense, SGD, tensor } from '../lib';
 import { expectClose, values } from './helpers';
+import { describeIf } from './helpers/peers';
+import { pythonHas, runPython } from './helpers/python';
 import { fixedModel } from './layers/harness';
 
 /** erf to 1.5e-7 (Abramowitz and Stegun 7.1.26). */
@@ -82,5 +84,43 @@ describe('activations', () => {
     expect(() => new Dense(1, { activation: 3 as unknown as 'relu' })).toThrow(
       new RegExp(`expected activation to be one of ${ACTIVATIONS.map((a) => `'${a}'`).join(', ')} but received 3`),
     );
+  });
+});
+
+// PyTorch's autograd through each activation: an identity Dense before it takes one SGD step on the mean
+// squared error, so its bias moves by -lr * activation'(x) * dLoss/dy, element by element.
+const TORCH_GRADIENTS = `
+import json, torch
+import torch.nn.functional as F
+x = torch.tensor([${INPUT.join(', ')}])
+functions = {
+  'relu': F.relu, 'sigmoid': torch.sigmoid, 'tanh': torch.tanh, 'linear': lambda v: v, 'elu': F.elu, 'selu': F.selu,
+  'gelu': F.gelu, 'leaky_relu': lambda v: F.leaky_relu(v, 0.2), 'softplus': F.softplus, 'softsign': F.softsign,
+  'swish': F.silu, 'silu': F.silu, 'exponential': torch.exp, 'relu6': F.relu6, 'softmax': lambda v: torch.softmax(v, -1),
+}
+out = {}
+for name, f in functions.items():
+    bias = torch.zeros(${INPUT.length}, requires_grad=True)
+    loss = ((f(x + bias) - 0.5) ** 2).mean()
+    loss.backward()
+    out[name] = (-0.1 * bias.grad).tolist()
+print(json.dumps(out))
+`;
+
+describeIf(pythonHas('torch'), 'the activation gradient comparisons need python3-torch (apt-get install python3-torch)')('activation gradients', () => {
+  let reference: Record<string, number[]>;
+  beforeAll(() => {
+    reference = JSON.parse(runPython(TORCH_GRADIENTS));
+  });
+
+  test.each([...ACTIVATIONS])("%s: one training step moves the weights as PyTorch's gradient says", async (name) => {
+    const size = INPUT.length;
+    const identity = Array.from({ length: size }, (_, i) => Array.from({ length: size }, (_, j) => (i === j ? 1 : 0)));
+    const model = fixedModel([size], [new Dense(size), new Activation(name)], [identity, new Array(size).fill(0)], {
+      optimizer: new SGD({ learningRate: 0.1 }),
+      loss: 'mse',
+    });
+    await model.trainOnBatch(tensor([INPUT]), tensor([new Array(size).fill(0.5)]));
+    expectClose(values(model.getWeights()[1]), reference[name], 1e-6);
   });
 });
