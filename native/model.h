@@ -27,6 +27,9 @@ struct ModelState {
   torch::Device device{torch::kCPU};
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   std::vector<LossConfig> outputs;  // one per model output, once compiled
+  // Each output's metrics' running totals (metrics.h), one set for training steps and one for evaluation
+  // steps, so that an evaluation during fit leaves the epoch's training metrics alone.
+  std::vector<std::vector<torch::Tensor>> metricTotals[2];
   // The optimizer state's bytes, as last measured on the compute thread (after a training step) and as
   // reported to V8 (JS thread only).
   std::atomic<int64_t> optimizerBytes{0};
