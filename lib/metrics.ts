@@ -156,7 +156,14 @@ export abstract class Metric {
   }
 
   /** @internal What native/metrics.cc reads, for an output trained with `loss` that has `outputUnits` units. */
-  toSpec(_context: { loss: Loss; outputUnits: number }): MetricSpec {
+  toSpec({ outputUnits }: { loss: Loss; outputUnits: number }): MetricSpec {
+    const { classId, numClasses, sparseYPred } = this.options;
+    if (typeof classId === 'number' && classId >= outputUnits) {
+      throw invalidArgument(this.className, `classId below the output's ${outputUnits} units`, classId);
+    }
+    if (sparseYPred === false && numClasses !== outputUnits) {
+      throw invalidArgument(this.className, `numClasses equal to the output's ${outputUnits} units (one score per class)`, numClasses);
+    }
     const spec: MetricSpec = { kind: METRIC_CLASSES[this.className].kind };
     for (const [key, value] of Object.entries(this.options)) {
       if (value !== undefined) spec[key === 'thresholds' ? 'threshold' : key] = value;

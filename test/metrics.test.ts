@@ -326,5 +326,21 @@ describe('naming, several outputs, persistence and bad options', () => {
     const model = new Sequential([new InputLayer({ inputShape: [1] }), new Dense(1)]);
     expect(() => model.compile({ optimizer: 'sgd', loss: 'mse', metrics: ['f1'] })).toThrow(/compile: expected metrics to hold 'accuracy', a Keras metric name .* but received "f1"/);
     expect(() => model.compile({ optimizer: 'sgd', loss: 'mse', metrics: ['AUC', 'auc'] })).toThrow(/compile: expected metrics with distinct names .* but received 'auc' twice/);
+    expect(() => model.compile({ optimizer: 'sgd', loss: 'mse', metrics: [new metrics.Precision({ classId: 1 })] })).toThrow(
+      "Precision: expected classId below the output's 1 units but received 1",
+    );
+  });
+
+  test('labels a metric cannot read are errors from the step, naming the metric; one-unit F1', async () => {
+    const model = passThrough(1, new Rescaling(1), { loss: 'mse', metrics: [new metrics.MeanIoU({ numClasses: 3 })] });
+    await expect(model.evaluate(tensor([[0], [1], [2]]), tensor([[0], [3], [1]]), { verbose: 0 })).rejects.toThrow(
+      /mean_iou: expected class indices in \[0, 2\] but received values from 0 to 3/,
+    );
+    // One class: without a threshold each row's highest score (its only one) counts as predicted.
+    const f1 = passThrough(1, new Rescaling(1), { loss: 'mse', metrics: ['f1_score'] });
+    const [, score] = (await f1.evaluate(tensor([[0.2], [0.9]]), tensor([[1], [0]]), { verbose: 0 })) as number[];
+    const precision = 1 / (2 + EPSILON);
+    const recall = 1 / (1 + EPSILON);
+    expect(Math.abs(score - ((precision * recall) / (precision + recall + EPSILON)) * 2)).toBeLessThan(1e-6);
   });
 });
