@@ -59,7 +59,7 @@ interface LossClassInfo {
 const CROSSENTROPY = { fromLogits: false, labelSmoothing: 0 };
 
 const LOSS_CLASSES: Record<string, LossClassInfo> = {
-  BinaryCrossentropy: { name: 'binary_crossentropy', defaults: CROSSENTROPY, aliases: ['bce', 'binaryCrossentropy'] },
+  BinaryCrossentropy: { name: 'binary_crossentropy', defaults: CROSSENTROPY, aliases: ['bce', 'BCE', 'binaryCrossentropy'] },
   CategoricalCrossentropy: { name: 'categorical_crossentropy', defaults: CROSSENTROPY, aliases: ['categoricalCrossentropy'] },
   SparseCategoricalCrossentropy: {
     name: 'sparse_categorical_crossentropy',

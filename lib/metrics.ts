@@ -74,7 +74,7 @@ const METRIC_CLASSES: Record<string, MetricClassInfo> = {
     defaults: {},
     aliases: ['msle', 'MSLE', 'meanSquaredLogarithmicError'],
   },
-  BinaryCrossentropy: { kind: 'binary_crossentropy', defaultName: 'binary_crossentropy', defaults: CROSSENTROPY, aliases: ['binaryCrossentropy'] },
+  BinaryCrossentropy: { kind: 'binary_crossentropy', defaultName: 'binary_crossentropy', defaults: CROSSENTROPY, aliases: ['bce', 'BCE', 'binaryCrossentropy'] },
   CategoricalCrossentropy: {
     kind: 'categorical_crossentropy',
     defaultName: 'categorical_crossentropy',
@@ -404,16 +404,16 @@ function isSerializedMetric(value: unknown): value is { className: string; confi
 }
 
 /**
- * Keras's `metrics.get`: a name, a Metric, or a stored `{ className, config }`. A metric named by a
- * function name ('mse', 'binary_accuracy') is logged under that name, one named by its class ('AUC') under
- * the class's default name ('auc'), as Keras logs them.
+ * Keras's `metrics.get`: a name, a Metric, or a stored `{ className, config }`. A metric named by its
+ * class ('AUC') is logged under the class's default name ('auc'), any other name ('mse', 'auc',
+ * 'binary_accuracy') under itself, as Keras logs them.
  */
 export function getMetric(identifier: unknown, context = 'compile'): Metric {
   if (identifier instanceof Metric) return identifier;
   if (identifier === 'accuracy' || identifier === 'acc') return new LossMatchedAccuracy(identifier);
   if (typeof identifier === 'string' && Object.hasOwn(BY_NAME, identifier)) {
-    const startsUpper = identifier[0] !== identifier[0].toLowerCase();
-    return new CLASSES[BY_NAME[identifier]]((startsUpper ? {} : { name: identifier }) as never);
+    const isClassName = Object.hasOwn(CLASSES, identifier);
+    return new CLASSES[BY_NAME[identifier]]((isClassName ? {} : { name: identifier }) as never);
   }
   if (isSerializedMetric(identifier)) return new CLASSES[identifier.className](identifier.config as never);
   if (typeof identifier === 'string') {

@@ -7,6 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Activation, Dense, InputLayer, Input, Layer, loadModel, metrics, Model, Rescaling, Sequential, SGD, tensor } from '../lib';
 import type { CompileArgs } from '../lib';
+import { getMetric } from '../lib/metrics';
 import { seededRandom } from './helpers';
 
 const EPSILON = 1e-7;
@@ -313,6 +314,14 @@ describe('naming, several outputs, persistence and bad options', () => {
     } finally {
       fs.rmSync(directory, { recursive: true, force: true });
     }
+  });
+
+  test("names log as Keras logs them: a class name under its default name, any other name as given", () => {
+    const names = (list: string[]) => list.map((identifier) => getMetric(identifier).name);
+    expect(names(['AUC', 'auc', 'Precision', 'F1Score', 'MSE', 'mse', 'mean_squared_error', 'MeanSquaredError', 'bce', 'acc'])).toEqual([
+      'auc', 'auc', 'precision', 'f1_score', 'MSE', 'mse', 'mean_squared_error', 'mean_squared_error', 'bce', 'acc',
+    ]);
+    expect(getMetric({ className: 'AUC', config: { curve: 'PR', name: 'pr' } }).getConfig()).toEqual({ name: 'pr', numThresholds: 200, curve: 'PR', summationMethod: 'interpolation', fromLogits: false });
   });
 
   test('bad metric options and names are errors that name them', () => {
