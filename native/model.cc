@@ -81,6 +81,7 @@ Napi::Function NativeModel::Init(Napi::Env env) {
                          InstanceMethod("getLearningRate", &NativeModel::GetLearningRate),
                          InstanceMethod("setLearningRate", &NativeModel::SetLearningRate),
                          InstanceMethod("setTrainable", &NativeModel::SetTrainable),
+                         InstanceMethod("releaseMetrics", &NativeModel::ReleaseMetrics),
                          InstanceMethod("dispose", &NativeModel::Dispose),
                      });
 }
@@ -191,7 +192,7 @@ Napi::Value NativeModel::Compile(const Napi::CallbackInfo& info) {
     }
     state_->optimizer = BuildOptimizer(config.Object("optimizer"), trainable);
     state_->outputs = std::move(outputs);
-    for (auto& totals : state_->metricTotals) totals.clear();
+    state_->metricTotals.clear();
   });
   return env.Undefined();
 }
@@ -221,8 +222,8 @@ std::vector<torch::Tensor> TensorList(Napi::Value value, const std::string& argu
 }
 }  // namespace
 
-// trainStep(xs, ys, sampleWeight?, resetMetrics?) and evaluateStep(...) -> Promise<number[]>:
-// [loss, ...output losses, ...metrics]; the metrics accumulate over steps until one resets them.
+// trainStep(xs, ys, sampleWeight?, metricStream, resetMetrics) and evaluateStep(...) -> Promise<number[]>:
+// [loss, ...output losses, ...metrics]; the metrics accumulate over the stream's steps until one resets them.
 Napi::Value NativeModel::TrainStep(const Napi::CallbackInfo& info) { return QueueStep(info, StepKind::Train, "trainStep"); }
 Napi::Value NativeModel::EvaluateStep(const Napi::CallbackInfo& info) { return QueueStep(info, StepKind::Evaluate, "evaluateStep"); }
 
@@ -232,9 +233,13 @@ Napi::Value NativeModel::QueueStep(const Napi::CallbackInfo& info, StepKind kind
   if (!state_->optimizer) throw Napi::Error::New(env, std::string(operation) + ": the model must be compiled first");
   // The buffers the tensors borrow are kept too: a Tensor disposed while its step waits must not free them.
   std::vector<Napi::Value> keep{info[0], info[1], info[2]};
-  const bool resetMetrics = info.Length() > 3 && info[3].IsBoolean() && info[3].As<Napi::Boolean>().Value();
+  if (info.Length() < 5 || !info[3].IsNumber() || !info[4].IsBoolean()) {
+    throw Napi::TypeError::New(env, std::string(operation) + ": expected a metric stream number and a resetMetrics boolean");
+  }
+  const int64_t metricStream = info[3].As<Napi::Number>().Int64Value();
+  const bool resetMetrics = info[4].As<Napi::Boolean>().Value();
   auto* worker = new StepWorker(env, kind, state_, TensorList(info[0], "xs", false, keep),
-                                TensorList(info[1], "ys", true, keep), OptionalTensor(info[2], "sampleWeight", keep), resetMetrics);
+                                TensorList(info[1], "ys", true, keep), OptionalTensor(info[2], "sampleWeight", keep), metricStream, resetMetrics);
   worker->KeepAlive(keep);
   return worker->QueueAndPromise();
 }
@@ -421,6 +426,7 @@ Napi::Value NativeModel::Dispose(const Napi::CallbackInfo& info) {
   {
     auto lock = Lock();
     state_->optimizer.reset();
+    state_->metricTotals.clear();
     state_->graph.reset();
     state_->optimizerBytes = 0;
   }
@@ -441,6 +447,15 @@ Napi::Value NativeModel::SetTrainable(const Napi::CallbackInfo& info) {
   for (uint32_t i = 0; i < array.Length(); ++i) flags.push_back(array.Get(i).ToBoolean().Value());
   auto lock = Lock();
   Guard(env, "setTrainable", [&] { state_->graph->SetTrainable(flags); });
+  return env.Undefined();
+}
+
+// releaseMetrics(stream): drops a finished stream's metric totals; nothing for a disposed model.
+Napi::Value NativeModel::ReleaseMetrics(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "releaseMetrics: expected a metric stream number");
+  auto lock = Lock();
+  state_->metricTotals.erase(info[0].As<Napi::Number>().Int64Value());
   return env.Undefined();
 }
 

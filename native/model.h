@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -27,9 +28,9 @@ struct ModelState {
   torch::Device device{torch::kCPU};
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   std::vector<LossConfig> outputs;  // one per model output, once compiled
-  // Each output's metrics' running totals (metrics.h), one set for training steps and one for evaluation
-  // steps, so that an evaluation during fit leaves the epoch's training metrics alone.
-  std::vector<std::vector<torch::Tensor>> metricTotals[2];
+  // Each output's metrics' running totals (metrics.h) per stream of steps: a fit's training epochs, one
+  // evaluation. Streams keep evaluations queued during fit, or run side by side, apart.
+  std::map<int64_t, std::vector<std::vector<torch::Tensor>>> metricTotals;
   // The optimizer state's bytes, as last measured on the compute thread (after a training step) and as
   // reported to V8 (JS thread only).
   std::atomic<int64_t> optimizerBytes{0};
@@ -90,6 +91,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   Napi::Value GetLearningRate(const Napi::CallbackInfo& info);
   Napi::Value SetLearningRate(const Napi::CallbackInfo& info);
   Napi::Value SetTrainable(const Napi::CallbackInfo& info);
+  Napi::Value ReleaseMetrics(const Napi::CallbackInfo& info);
 
   Napi::Value Dispose(const Napi::CallbackInfo& info);
 

@@ -163,13 +163,14 @@ torch::Tensor ToModelInput(const torch::Tensor& x, const ModelState& model) {
 }  // namespace
 
 StepWorker::StepWorker(Napi::Env env, StepKind kind, std::shared_ptr<ModelState> model, std::vector<torch::Tensor> xs,
-                       std::vector<torch::Tensor> ys, torch::Tensor sampleWeight, bool resetMetrics)
+                       std::vector<torch::Tensor> ys, torch::Tensor sampleWeight, int64_t metricStream, bool resetMetrics)
     : PromiseWorker(env, kind == StepKind::Train ? "trainOnBatch" : "evaluate"),
       kind_(kind),
       model_(std::move(model)),
       xs_(std::move(xs)),
       ys_(std::move(ys)),
       sampleWeight_(std::move(sampleWeight)),
+      metricStream_(metricStream),
       resetMetrics_(resetMetrics) {}
 
 void StepWorker::Execute() {
@@ -190,7 +191,7 @@ void StepWorker::Execute() {
     torch::Tensor weights = sampleWeight_.defined() ? ToModelDevice(sampleWeight_, model) : torch::Tensor();
     torch::Tensor total;
     std::vector<torch::Tensor> outputLosses, metrics;
-    std::vector<std::vector<torch::Tensor>>& metricTotals = model.metricTotals[training ? 0 : 1];
+    std::vector<std::vector<torch::Tensor>>& metricTotals = model.metricTotals[metricStream_];
     if (resetMetrics_ || metricTotals.size() != outputs.size()) metricTotals.assign(outputs.size(), {});
     for (size_t i = 0; i < outputs.size(); ++i) {
       const LossConfig& config = model.outputs[i];

@@ -296,6 +296,17 @@ describe('naming, several outputs, persistence and bad options', () => {
     }
   });
 
+  test('evaluations queued side by side keep their totals apart', async () => {
+    const model = passThrough(1, new Rescaling(1), { loss: 'binary_crossentropy', metrics: ['AUC'] });
+    const ones = scores.map(() => 1);
+    const run = (start: number, end: number) =>
+      model.evaluate(tensor(scores.slice(start, end).map((p) => [p])), tensor(labels.slice(start, end).map((l) => [l])), { batchSize: 3, verbose: 0, returnDict: true });
+    // Their batches interleave in the model's queue.
+    const [first, second] = (await Promise.all([run(0, 25), run(25, 50)])) as Record<string, number>[];
+    expect(Math.abs(first.auc - kerasAuc(scores.slice(0, 25), labels.slice(0, 25), ones, 'ROC'))).toBeLessThan(1e-6);
+    expect(Math.abs(second.auc - kerasAuc(scores.slice(25), labels.slice(25), ones, 'ROC'))).toBeLessThan(1e-6);
+  });
+
   test('metric and loss objects survive save and load', async () => {
     const { losses } = await import('../lib');
     const model = new Sequential([new InputLayer({ inputShape: [3] }), new Dense(1, { activation: 'sigmoid' })]);

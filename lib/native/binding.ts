@@ -92,11 +92,13 @@ export interface NativeModel {
   compile(spec: CompileSpec): void;
   /**
    * Resolves [loss, ...each output's loss when there are several, ...each output's metrics] for the batch;
-   * the metrics stream over every step since the last one called with `resetMetrics` (training and
-   * evaluation steps keep separate totals).
+   * the metrics stream over the steps of `metricStream` (one fit's training, one evaluation) since the
+   * last one called with `resetMetrics`.
    */
-  trainStep(xs: NativeTensor[], ys: (NativeTensor | null)[], sampleWeight: NativeTensor | null, resetMetrics: boolean): Promise<number[]>;
-  evaluateStep(xs: NativeTensor[], ys: (NativeTensor | null)[], sampleWeight: NativeTensor | null, resetMetrics: boolean): Promise<number[]>;
+  trainStep(xs: NativeTensor[], ys: (NativeTensor | null)[], sampleWeight: NativeTensor | null, metricStream: number, resetMetrics: boolean): Promise<number[]>;
+  evaluateStep(xs: NativeTensor[], ys: (NativeTensor | null)[], sampleWeight: NativeTensor | null, metricStream: number, resetMetrics: boolean): Promise<number[]>;
+  /** Drops a finished stream's metric totals. */
+  releaseMetrics(metricStream: number): void;
   /** One tensor per output. */
   predict(xs: NativeTensor[]): Promise<NativeTensor[]>;
   /** One flag per graph layer: a frozen layer gets no gradient and its BatchNormalization runs in inference mode. */

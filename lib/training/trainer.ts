@@ -180,6 +180,13 @@ export class Trainer {
   private queue: Promise<unknown> = Promise.resolve();
   /** The trainable flags last sent to the native model, to send them again only when they change. */
   private sentFlags = new WeakMap<NativeModel, string>();
+  /**
+   * Metric streams (their totals live natively) -> the native model that holds them. A fit's training
+   * is one stream, each evaluation another, so that calls queued side by side never mix their totals;
+   * stream 0 is the *OnBatch steps', which reset it every time.
+   */
+  private metricStreams = new Map<number, NativeModel>();
+  private lastMetricStream = 0;
 
   constructor(private readonly model: TrainerHost) {}
 
@@ -375,6 +382,7 @@ export class Trainer {
     if (source.classIndices) this.model.classIndices = { ...source.classIndices };
     this.training = true;
     this.model.stopTraining = false;
+    const stream = ++this.lastMetricStream;
     try {
       if (parallel) {
         const shapes = source.inputShape ? [[...source.inputShape]] : undefined;
@@ -391,7 +399,7 @@ export class Trainer {
         });
         await this.schedule(() => startFromRankZero(built.native));
       }
-      await runEpochs(source, (batch, resetMetrics) => this.step('train', batch, classWeight, resetMetrics), {
+      await runEpochs(source, (batch, resetMetrics) => this.step('train', batch, classWeight, stream, resetMetrics), {
         epochs,
         initialEpoch,
         steps,
@@ -404,6 +412,7 @@ export class Trainer {
       });
     } finally {
       this.training = false;
+      this.releaseMetricStream(stream);
     }
     return history;
   }
@@ -473,7 +482,7 @@ export class Trainer {
     const classWeight = args.classWeight === undefined ? undefined : checkClassWeight('trainOnBatch', args.classWeight);
     const [xs, ys] = this.toTensors('trainOnBatch', x, y);
     const weights = args.sampleWeight === undefined ? undefined : checkSampleWeight('trainOnBatch', args.sampleWeight, xs[0].shape[0]);
-    const values = await this.step('train', [xs, ys, weights], classWeight, true);
+    const values = await this.step('train', [xs, ys, weights], classWeight, 0, true);
     return values.length === 1 ? values[0] : values;
   }
 
@@ -483,7 +492,7 @@ export class Trainer {
     this.requireCompiled('testOnBatch');
     const [xs, ys] = this.toTensors('testOnBatch', x, y);
     const weights = args.sampleWeight === undefined ? undefined : checkSampleWeight('testOnBatch', args.sampleWeight, xs[0].shape[0]);
-    const values = await this.step('evaluate', [xs, ys, weights], undefined, true);
+    const values = await this.step('evaluate', [xs, ys, weights], undefined, 0, true);
     return values.length === 1 ? values[0] : values;
   }
 
@@ -495,11 +504,15 @@ export class Trainer {
     return Object.fromEntries(this.model.outputNames.map((name, i) => [name, outputs[i]]));
   }
 
-  /** One native step over `batch` ([x, y, sampleWeight?]); `resetMetrics` starts the metrics' totals afresh. */
+  /**
+   * One native step over `batch` ([x, y, sampleWeight?]), its metrics adding to `metricStream`'s totals;
+   * `resetMetrics` starts them afresh.
+   */
   private step(
     kind: 'train' | 'evaluate',
     [x, y, batchWeights]: [BatchData | Tensor[], BatchData | Tensor[] | null, Tensor?],
     classWeight: Map<number, number> | undefined,
+    metricStream: number,
     resetMetrics: boolean,
   ): Promise<number[]> {
     const operation = kind === 'train' ? 'fit' : 'evaluate';
@@ -516,13 +529,22 @@ export class Trainer {
     const given = batchWeights === undefined ? undefined : checkSampleWeight(operation, batchWeights, xs[0].shape[0]);
     const weights = classWeight ? classWeightedSamples(ys[0], classWeight, given) : given;
     const [sampleWeight] = weights ? holdForStep([weights]) : [null];
+    if (metricStream !== 0) this.metricStreams.set(metricStream, built.native);
     const step = this.schedule(() => {
       this.syncTrainable(built);
       return kind === 'train'
-        ? built.native.trainStep(inputs, targets, sampleWeight, resetMetrics)
-        : built.native.evaluateStep(inputs, targets, sampleWeight, resetMetrics);
+        ? built.native.trainStep(inputs, targets, sampleWeight, metricStream, resetMetrics)
+        : built.native.evaluateStep(inputs, targets, sampleWeight, metricStream, resetMetrics);
     });
     return step.finally(() => releaseHeld([...inputs, ...targets, sampleWeight]));
+  }
+
+  /** Frees a finished stream's native metric totals, after the steps queued before. */
+  private releaseMetricStream(stream: number): void {
+    const native = this.metricStreams.get(stream);
+    if (!native) return;
+    this.metricStreams.delete(stream);
+    this.schedule(async () => native.releaseMetrics(stream)).catch(() => undefined);
   }
 
   /** `trainable` changed on a layer (or a nested model) takes effect at the next step. */
@@ -549,9 +571,14 @@ export class Trainer {
   private async evaluateSource(source: BatchIterator, steps: number, prefix: string, signal?: AbortSignal): Promise<Logs> {
     const compiled = this.requireCompiled('evaluate');
     const means = new RunningMeans(compiled.names, compiled.lossCount);
-    await forEachBatch(source, steps, { next: 0 }, async (batch, step) => {
-      means.add(await this.step('evaluate', batch, undefined, step === 0), samplesInBatch(batch[0]));
-    }, signal, signal ? 'fit' : 'evaluate');
+    const stream = ++this.lastMetricStream;
+    try {
+      await forEachBatch(source, steps, { next: 0 }, async (batch, step) => {
+        means.add(await this.step('evaluate', batch, undefined, stream, step === 0), samplesInBatch(batch[0]));
+      }, signal, signal ? 'fit' : 'evaluate');
+    } finally {
+      this.releaseMetricStream(stream);
+    }
     return means.logs(prefix);
   }
 
