@@ -35,9 +35,15 @@ export async function metricsCost(size: number, batchSize: number, batches: numb
   await epoch(plain);
   await epoch(measured);
   const figures: MetricsCostFigures = { accuracyOnly: [], withStreamingMetrics: [] };
+  // Alternating which goes first (ABBA), so that a drift in the machine's load favours neither.
   for (let r = 0; r < repeats; r++) {
-    figures.accuracyOnly.push(await epoch(plain));
-    figures.withStreamingMetrics.push(await epoch(measured));
+    if (r % 2 === 0) {
+      figures.accuracyOnly.push(await epoch(plain));
+      figures.withStreamingMetrics.push(await epoch(measured));
+    } else {
+      figures.withStreamingMetrics.push(await epoch(measured));
+      figures.accuracyOnly.push(await epoch(plain));
+    }
   }
   x.dispose();
   y.dispose();
