@@ -13,7 +13,9 @@
  *   f. a small ResNet through the functional API (bench/residual-model.ts: stem + two basic blocks, BN, a
  *      strided block with a 1x1 projection, global average pooling, Dense(10, softmax); batch 32, sparse
  *      categorical cross-entropy, Adam): its train step vs PyTorch as it runs by default (f1) and on tcmalloc
- *      (f2), and its inference at batch 32 (f3) vs the fastest of PyTorch's ways to predict, tcmalloc or not.
+ *      (f2), and its inference at batch 32 (f3) vs the fastest of PyTorch's ways to predict, tcmalloc or not;
+ *   g. the seed fit on in-memory batches with metrics ['accuracy', 'AUC', 'Precision', 'Recall'] vs the same
+ *      fit with accuracy alone (bench/metrics-cost.ts): what streaming metrics cost.
  *
  *   npm run bench [-- --quick] [-- --threads 2 --epochs 2 --data DIR --python /usr/bin/python3 --out FILE]
  *                 [-- --tcmalloc /path/to/libtcmalloc_minimal.so.4]
@@ -28,6 +30,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { backendInfo, Model, setNumThreads, setSeed, SymbolicTensor, tensor, Tensor } from 'keras-torch';
+import { metricsCost } from './metrics-cost';
 import { residualModel } from './residual-model';
 import { seedModel } from './seed-model';
 
@@ -479,6 +482,17 @@ export async function runBench(options: Options, log: (line: string) => void = c
       { id: 'f3', name: `residual CNN inference, batch ${batchSize}`, unit: 'img/s', ours: median(imagesPerSecond(residualMine.predict_ms)), peer: residualPeer ? median(imagesPerSecond(residualPredict)) : null, peerName: `${peerName}, fastest of no_grad, inference_mode, channels_last, tcmalloc or not`, ratioKind: 'speedup', target: '>= 1.0x', spread: { ours: imagesPerSecond(residualMine.predict_ms), peer: imagesPerSecond(residualPredict) }, skipped },
       (o, p) => o / p,
       (r) => r >= 1.0,
+    ),
+  );
+
+  // g: streaming metrics' cost on the seed fit; ours has the four metrics, the peer accuracy alone.
+  log("g: the seed fit with accuracy, AUC, precision and recall vs accuracy alone...");
+  const cost = await metricsCost(size, batchSize, options.quick ? 2 : 16, options.quick ? 1 : 2 * repeats);
+  rows.push(
+    row(
+      { id: 'g', name: "seed fit with metrics ['accuracy', 'AUC', 'Precision', 'Recall'], in-memory batches", unit: 's/epoch', ours: median(cost.withStreamingMetrics), peer: median(cost.accuracyOnly), peerName: 'the same fit with accuracy alone', ratioKind: 'speedup', target: '>= 0.952x (<= 5% more time)', spread: { ours: cost.withStreamingMetrics, peer: cost.accuracyOnly } },
+      (o, p) => p / o,
+      (r) => r >= 1 / 1.05,
     ),
   );
 

@@ -11,8 +11,11 @@ import { Tensor } from './tensor';
  */
 export type BatchData = Tensor | Tensor[] | Record<string, Tensor>;
 
-/** One batch: inputs, and targets (null where the source has none, as with `classMode: null`). */
-export type Batch = [BatchData, BatchData | null];
+/**
+ * One batch: inputs, targets (null where the source has none, as with `classMode: null`), and optionally
+ * one weight per sample (Keras's `sample_weight`, shape [batch]).
+ */
+export type Batch = [BatchData, BatchData | null, Tensor?];
 
 /** A batch of a one-input, one-output source, as the image iterators yield. */
 export type TensorBatch = [Tensor, Tensor | null];
@@ -28,9 +31,10 @@ export function batchSize(data: BatchData): number {
   return batchTensors(data)[0]?.shape[0] ?? 0;
 }
 
-export function disposeBatch([x, y]: Batch): void {
+export function disposeBatch([x, y, sampleWeight]: Batch): void {
   for (const tensor of batchTensors(x)) tensor.dispose();
   if (y) for (const tensor of batchTensors(y)) tensor.dispose();
+  sampleWeight?.dispose();
 }
 
 export interface BatchIterator {

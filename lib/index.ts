@@ -9,7 +9,10 @@ export { Sequential, SequentialArgs, loadModel } from './models/sequential';
 export {
   CompileArgs,
   LossIdentifier,
+  MetricIdentifier,
   MetricsIdentifier,
+  SampleWeight,
+  OnBatchArgs,
   FitArgs,
   FitGeneratorArgs,
   EvaluateArgs,
@@ -41,7 +44,10 @@ export {
 } from './optimizers';
 export * as optimizers from './optimizers';
 export { LearningRateSchedule } from './schedules';
-export { LOSSES, LossName } from './losses';
+export { LOSSES, LossName, Loss } from './losses';
+export { Metric } from './metrics';
+export * as losses from './losses';
+export * as metrics from './metrics';
 export { ACTIVATIONS, ActivationName } from './activations';
 export { INITIALIZERS, InitializerName, InitializerConfig } from './initializers';
 export { Callback, CallbackHooks, History, Logs, TrainingParams } from './callbacks/callback';

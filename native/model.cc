@@ -83,6 +83,7 @@ Napi::Function NativeModel::Init(Napi::Env env) {
                          InstanceMethod("getIterations", &NativeModel::GetIterations),
                          InstanceMethod("setIterations", &NativeModel::SetIterations),
                          InstanceMethod("setTrainable", &NativeModel::SetTrainable),
+                         InstanceMethod("releaseMetrics", &NativeModel::ReleaseMetrics),
                          InstanceMethod("dispose", &NativeModel::Dispose),
                      });
 }
@@ -129,7 +130,8 @@ std::shared_ptr<ModelState> NativeModel::StateOf(Napi::Value value, const std::s
 // Synchronous methods wait for a running step (tens of milliseconds at most) rather than fail at random.
 std::unique_lock<std::mutex> NativeModel::Lock() { return std::unique_lock<std::mutex>(state_->mutex); }
 
-// compile({optimizer, outputs: [{loss, weight, metrics, foldedActivation}]}), one entry per model output.
+// compile({optimizer, outputs: [{loss?: {name, ...options}, weight, metrics: [{kind, ...options}],
+// foldedActivation}]}), one entry per model output.
 Napi::Value NativeModel::Compile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireLive(env, "compile");
@@ -145,7 +147,16 @@ Napi::Value NativeModel::Compile(const Napi::CallbackInfo& info) {
     for (uint32_t i = 0; i < entries.Length(); ++i) {
       SpecReader entry(entries.Get(i).As<Napi::Object>(), "compile output " + std::to_string(i));
       LossConfig output;
-      output.loss = entry.String("loss", "");
+      if (entry.Has("loss")) {
+        SpecReader loss(entry.Object("loss"), "compile output " + std::to_string(i) + " loss");
+        output.loss.name = loss.String("name");
+        output.loss.fromLogits = loss.Boolean("fromLogits", false);
+        output.loss.labelSmoothing = loss.Number("labelSmoothing", 0.0);
+        output.loss.delta = loss.Number("delta", 1.0);
+        output.loss.gamma = loss.Number("gamma", 2.0);
+        output.loss.alpha = loss.Number("alpha", 0.25);
+        output.loss.applyClassBalancing = loss.Boolean("applyClassBalancing", false);
+      }
       output.weight = entry.Number("weight", 1.0);
       output.foldedActivation = entry.String("foldedActivation", "");
       if (!output.foldedActivation.empty() && output.foldedActivation != state_->graph->FinalActivation(i)) {
@@ -153,7 +164,26 @@ Napi::Value NativeModel::Compile(const Napi::CallbackInfo& info) {
                                     output.foldedActivation + " activation to fold into the loss");
       }
       Napi::Array metrics = entry.Object("metrics").As<Napi::Array>();
-      for (uint32_t j = 0; j < metrics.Length(); ++j) output.metrics.push_back(metrics.Get(j).ToString().Utf8Value());
+      for (uint32_t j = 0; j < metrics.Length(); ++j) {
+        SpecReader spec(metrics.Get(j).As<Napi::Object>(), "compile output " + std::to_string(i) + " metric " + std::to_string(j));
+        MetricSpec metric;
+        metric.kind = spec.String("kind");
+        metric.threshold = spec.Number("threshold", 0.5);
+        metric.hasThreshold = spec.Has("threshold") || metric.kind != "f1_score";
+        metric.k = spec.Has("k") ? spec.Integer("k") : 5;
+        metric.numThresholds = spec.Has("numThresholds") ? spec.Integer("numThresholds") : 200;
+        metric.precisionRecallCurve = spec.String("curve", "ROC") == "PR";
+        metric.summationMethod = spec.String("summationMethod", "interpolation");
+        metric.fromLogits = spec.Boolean("fromLogits", false);
+        metric.labelSmoothing = spec.Number("labelSmoothing", 0.0);
+        metric.classId = spec.Has("classId") ? spec.Integer("classId") : -1;
+        metric.average = spec.String("average", "macro");
+        metric.beta = spec.Number("beta", 1.0);
+        metric.numClasses = spec.Has("numClasses") ? spec.Integer("numClasses") : 0;
+        metric.sparseYTrue = spec.Boolean("sparseYTrue", true);
+        metric.sparseYPred = spec.Boolean("sparseYPred", true);
+        output.metrics.push_back(std::move(metric));
+      }
       outputs.push_back(std::move(output));
     }
     // Every weight that can learn is given to the optimizer; a frozen one simply gets no gradient (the
@@ -168,6 +198,7 @@ Napi::Value NativeModel::Compile(const Napi::CallbackInfo& info) {
     state_->iterations = 0;
     FollowSchedule(*state_->optimizer, state_->updateRules, 0);
     state_->outputs = std::move(outputs);
+    state_->metricTotals.clear();
   });
   return env.Undefined();
 }
@@ -197,7 +228,8 @@ std::vector<torch::Tensor> TensorList(Napi::Value value, const std::string& argu
 }
 }  // namespace
 
-// trainStep(xs, ys, sampleWeight?) and evaluateStep(...) -> Promise<number[]>: [loss, ...output losses, ...metrics]
+// trainStep(xs, ys, sampleWeight?, metricStream, resetMetrics) and evaluateStep(...) -> Promise<number[]>:
+// [loss, ...output losses, ...metrics]; the metrics accumulate over the stream's steps until one resets them.
 Napi::Value NativeModel::TrainStep(const Napi::CallbackInfo& info) { return QueueStep(info, StepKind::Train, "trainStep"); }
 Napi::Value NativeModel::EvaluateStep(const Napi::CallbackInfo& info) { return QueueStep(info, StepKind::Evaluate, "evaluateStep"); }
 
@@ -207,8 +239,13 @@ Napi::Value NativeModel::QueueStep(const Napi::CallbackInfo& info, StepKind kind
   if (!state_->optimizer) throw Napi::Error::New(env, std::string(operation) + ": the model must be compiled first");
   // The buffers the tensors borrow are kept too: a Tensor disposed while its step waits must not free them.
   std::vector<Napi::Value> keep{info[0], info[1], info[2]};
+  if (info.Length() < 5 || !info[3].IsNumber() || !info[4].IsBoolean()) {
+    throw Napi::TypeError::New(env, std::string(operation) + ": expected a metric stream number and a resetMetrics boolean");
+  }
+  const int64_t metricStream = info[3].As<Napi::Number>().Int64Value();
+  const bool resetMetrics = info[4].As<Napi::Boolean>().Value();
   auto* worker = new StepWorker(env, kind, state_, TensorList(info[0], "xs", false, keep),
-                                TensorList(info[1], "ys", true, keep), OptionalTensor(info[2], "sampleWeight", keep));
+                                TensorList(info[1], "ys", true, keep), OptionalTensor(info[2], "sampleWeight", keep), metricStream, resetMetrics);
   worker->KeepAlive(keep);
   return worker->QueueAndPromise();
 }
@@ -415,6 +452,7 @@ Napi::Value NativeModel::Dispose(const Napi::CallbackInfo& info) {
   {
     auto lock = Lock();
     state_->optimizer.reset();
+    state_->metricTotals.clear();
     state_->graph.reset();
     state_->optimizerBytes = 0;
   }
@@ -435,6 +473,15 @@ Napi::Value NativeModel::SetTrainable(const Napi::CallbackInfo& info) {
   for (uint32_t i = 0; i < array.Length(); ++i) flags.push_back(array.Get(i).ToBoolean().Value());
   auto lock = Lock();
   Guard(env, "setTrainable", [&] { state_->graph->SetTrainable(flags); });
+  return env.Undefined();
+}
+
+// releaseMetrics(stream): drops a finished stream's metric totals; nothing for a disposed model.
+Napi::Value NativeModel::ReleaseMetrics(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "releaseMetrics: expected a metric stream number");
+  auto lock = Lock();
+  state_->metricTotals.erase(info[0].As<Napi::Number>().Int64Value());
   return env.Undefined();
 }
 

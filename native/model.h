@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -30,6 +31,9 @@ struct ModelState {
   UpdateRules updateRules;  // what Keras does around the optimizer's rule (optim.h)
   int64_t iterations = 0;   // Keras's optimizer.iterations: the updates applied since compile
   std::vector<LossConfig> outputs;  // one per model output, once compiled
+  // Each output's metrics' running totals (metrics.h) per stream of steps: a fit's training epochs, one
+  // evaluation. Streams keep evaluations queued during fit, or run side by side, apart.
+  std::map<int64_t, std::vector<std::vector<torch::Tensor>>> metricTotals;
   // The optimizer state's bytes, as last measured on the compute thread (after a training step) and as
   // reported to V8 (JS thread only).
   std::atomic<int64_t> optimizerBytes{0};
@@ -92,6 +96,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   Napi::Value GetIterations(const Napi::CallbackInfo& info);
   Napi::Value SetIterations(const Napi::CallbackInfo& info);
   Napi::Value SetTrainable(const Napi::CallbackInfo& info);
+  Napi::Value ReleaseMetrics(const Napi::CallbackInfo& info);
 
   Napi::Value Dispose(const Napi::CallbackInfo& info);
 

@@ -6,6 +6,7 @@
 #include "addon_data.h"
 #include "distributed.h"
 #include "errors.h"
+#include "metrics.h"
 #include "optim.h"
 #include "runtime.h"
 #include "tensor.h"
@@ -162,13 +163,15 @@ torch::Tensor ToModelInput(const torch::Tensor& x, const ModelState& model) {
 }  // namespace
 
 StepWorker::StepWorker(Napi::Env env, StepKind kind, std::shared_ptr<ModelState> model, std::vector<torch::Tensor> xs,
-                       std::vector<torch::Tensor> ys, torch::Tensor sampleWeight)
+                       std::vector<torch::Tensor> ys, torch::Tensor sampleWeight, int64_t metricStream, bool resetMetrics)
     : PromiseWorker(env, kind == StepKind::Train ? "trainOnBatch" : "evaluate"),
       kind_(kind),
       model_(std::move(model)),
       xs_(std::move(xs)),
       ys_(std::move(ys)),
-      sampleWeight_(std::move(sampleWeight)) {}
+      sampleWeight_(std::move(sampleWeight)),
+      metricStream_(metricStream),
+      resetMetrics_(resetMetrics) {}
 
 void StepWorker::Execute() {
   RunLocked(*model_, [&] {
@@ -188,16 +191,32 @@ void StepWorker::Execute() {
     torch::Tensor weights = sampleWeight_.defined() ? ToModelDevice(sampleWeight_, model) : torch::Tensor();
     torch::Tensor total;
     std::vector<torch::Tensor> outputLosses, metrics;
+    std::vector<std::vector<torch::Tensor>>& metricTotals = model.metricTotals[metricStream_];
+    if (resetMetrics_ || metricTotals.size() != outputs.size()) metricTotals.assign(outputs.size(), {});
     for (size_t i = 0; i < outputs.size(); ++i) {
       const LossConfig& config = model.outputs[i];
-      if (config.loss.empty()) continue;
+      if (config.loss.name.empty()) continue;
       if (!ys_[i].defined()) throw std::invalid_argument("expected targets for output " + std::to_string(i));
       // Labels are checked and shaped on the host (no device round trips), then moved.
       torch::Tensor labels = ToModelDevice(PrepareLabels(config, outputs[i], ys_[i].to(torch::kCPU)), model);
       torch::Tensor loss = ComputeLoss(config, outputs[i], labels, weights);
       total = total.defined() ? total + loss * config.weight : (config.weight == 1.0 ? loss : loss * config.weight);
       outputLosses.push_back(loss.detach().to(torch::kFloat64));
-      for (torch::Tensor& metric : ComputeMetrics(config, outputs[i].detach(), labels)) metrics.push_back(metric);
+      if (!config.metrics.empty()) {
+        torch::NoGradGuard noGrad;
+        // Metrics see what the model predicts: probabilities where the loss folded the activation in.
+        torch::Tensor predictions = ApplyFoldedActivation(config, outputs[i].detach());
+        std::vector<torch::Tensor>& totals = metricTotals[i];
+        for (size_t m = 0; m < config.metrics.size(); ++m) {
+          torch::Tensor statistics = MetricStatistics(config.metrics[m], predictions, labels, weights);
+          if (totals.size() <= m) {
+            totals.push_back(statistics);
+          } else {
+            totals[m] += statistics;
+          }
+          metrics.push_back(MetricResult(config.metrics[m], totals[m]));
+        }
+      }
     }
     if (!total.defined()) throw std::invalid_argument("no output has a loss");
     // A model without trainable weights (only activations, say) still reports its loss, as Keras does.

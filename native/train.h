@@ -45,11 +45,12 @@ class PromiseWorker {
 
 
 // One batch: forward through the graph, each output's loss, and for training backward and the optimizer's
-// step. Resolves [loss, ...each output's loss when there are several, ...each output's metrics].
+// step. Resolves [loss, ...each output's loss when there are several, ...each output's metrics], the
+// metrics over every step of `metricStream` since the last that reset them (this one, with `resetMetrics`).
 class StepWorker : public PromiseWorker {
  public:
   StepWorker(Napi::Env env, StepKind kind, std::shared_ptr<ModelState> model, std::vector<torch::Tensor> xs,
-             std::vector<torch::Tensor> ys, torch::Tensor sampleWeight);
+             std::vector<torch::Tensor> ys, torch::Tensor sampleWeight, int64_t metricStream, bool resetMetrics);
 
  private:
   void Execute() override;
@@ -59,6 +60,8 @@ class StepWorker : public PromiseWorker {
   std::shared_ptr<ModelState> model_;
   std::vector<torch::Tensor> xs_, ys_;
   torch::Tensor sampleWeight_;
+  int64_t metricStream_;
+  bool resetMetrics_;
   std::vector<double> values_;
 };
 

@@ -1,5 +1,8 @@
-import { Activation, CompileArgs, Dense, InputLayer, Layer, LOSSES, Rescaling, Sequential, SGD, tensor } from '../lib';
-import { getLoss, getMetric } from '../lib/losses';
+import { Activation, CompileArgs, Dense, InputLayer, Layer, LOSSES, losses, Rescaling, Sequential, SGD, tensor } from '../lib';
+import { getLoss } from '../lib/losses';
+import { getMetric } from '../lib/metrics';
+import { seededRandom } from './helpers';
+import { pythonHas, runPython } from './helpers/python';
 
 const EPSILON = 1e-7;
 // Computed in float32 as Keras and libtorch do: 1 - 1e-7 rounds to 1 - 1.19e-7.
@@ -208,22 +211,166 @@ describe('accuracy resolved from the loss, as Keras does', () => {
   });
 
   test('other losses: binary accuracy for one output unit, categorical otherwise', () => {
-    expect(getMetric('accuracy', 'mse', 1)).toBe('binary_accuracy');
-    expect(getMetric('accuracy', 'mae', 4)).toBe('categorical_accuracy');
-    expect(getMetric('accuracy', 'binary_crossentropy', 1)).toBe('binary_accuracy');
-    expect(getMetric('accuracy', 'categorical_crossentropy', 5)).toBe('categorical_accuracy');
-    expect(getMetric('accuracy', 'sparse_categorical_crossentropy', 5)).toBe('sparse_categorical_accuracy');
-    expect(getMetric('meanAbsoluteError', 'mse', 1)).toBe('mae');
+    const kind = (metric: string, loss: string, outputUnits: number) => getMetric(metric).toSpec({ loss: getLoss(loss), outputUnits }).kind;
+    expect(kind('accuracy', 'mse', 1)).toBe('binary_accuracy');
+    expect(kind('accuracy', 'mae', 4)).toBe('categorical_accuracy');
+    expect(kind('accuracy', 'binary_crossentropy', 1)).toBe('binary_accuracy');
+    expect(kind('accuracy', 'categorical_crossentropy', 5)).toBe('categorical_accuracy');
+    expect(kind('accuracy', 'sparse_categorical_crossentropy', 5)).toBe('sparse_categorical_accuracy');
+    expect(kind('meanAbsoluteError', 'mse', 1)).toBe('mae');
+    expect(getMetric('meanAbsoluteError').name).toBe('meanAbsoluteError');
+    expect(getMetric('MeanAbsoluteError').name).toBe('mean_absolute_error');
   });
 
   test('unknown metrics and losses are rejected, listing the valid names', () => {
     const model = new Sequential([new InputLayer({ inputShape: [1] }), new Dense(1)]);
-    expect(() => model.compile({ optimizer: 'sgd', loss: 'mse', metrics: ['f1'] })).toThrow(
-      /compile: expected metrics to hold 'accuracy', 'binary_accuracy', 'categorical_accuracy', 'sparse_categorical_accuracy', 'mse' or 'mae' but received "f1"/,
-    );
-    expect(() => getLoss('hinge')).toThrow(new RegExp(`compile: expected loss to be one of ${LOSSES.map((l) => `'${l}'`).join(', ')} but received "hinge"`));
-    expect(getLoss('binaryCrossentropy')).toBe('binary_crossentropy');
-    expect(getLoss('sparseCategoricalCrossentropy')).toBe('sparse_categorical_crossentropy');
-    expect(getLoss('mean_absolute_error')).toBe('mae');
+    expect(() => model.compile({ optimizer: 'sgd', loss: 'mse', metrics: ['f1'] })).toThrow(/compile: expected metrics to hold 'accuracy', a Keras metric name .* but received "f1"/);
+    expect(() => getLoss('hinge_loss')).toThrow(new RegExp(`compile: expected loss to be one of ${LOSSES.map((l) => `'${l}'`).join(', ')} or a Loss object but received "hinge_loss"`));
+    expect(getLoss('binaryCrossentropy').name).toBe('binary_crossentropy');
+    expect(getLoss('sparseCategoricalCrossentropy').name).toBe('sparse_categorical_crossentropy');
+    expect(getLoss('mean_absolute_error').name).toBe('mae');
+    expect(getLoss('Huber')).toBeInstanceOf(losses.Huber);
+    expect(getLoss('kld').name).toBe('kl_divergence');
+  });
+});
+
+(pythonHas('torch') ? describe : describe.skip)('Keras losses and their gradients against PyTorch', () => {
+  const UNITS = 3;
+  const BATCH = 4;
+  const next = seededRandom(7);
+  const x = Array.from({ length: BATCH }, () => Array.from({ length: UNITS }, () => Math.fround(next() * 4 - 2)));
+  const binary = x.map((row) => row.map(() => (next() > 0.5 ? 1 : 0)));
+  const signs = binary.map((row) => row.map((v) => 2 * v - 1));
+  const classes = x.map(() => Math.floor(next() * UNITS));
+  const oneHot = classes.map((c) => Array.from({ length: UNITS }, (_, k) => (k === c ? 1 : 0)));
+  const soft = x.map(() => {
+    const row = Array.from({ length: UNITS }, () => next() + 0.1);
+    return row.map((v) => v / row.reduce((a, b) => a + b, 0));
+  });
+  const real = x.map((row) => row.map(() => Math.fround(next() * 2 - 1)));
+  const sampleWeight = [0.5, 2, 1, 0];
+
+  // Each case: our loss, the model's last activation, the labels, and the per-sample loss in PyTorch over
+  // z (the logits), p (the activated output) and y.
+  const cases: { title: string; loss: losses.Loss; activation: 'linear' | 'sigmoid' | 'softmax'; y: number[] | number[][]; torch: string; weighted?: boolean }[] = [
+    { title: 'Huber({ delta: 0.5 })', loss: new losses.Huber({ delta: 0.5 }), activation: 'linear', y: real, torch: "F.huber_loss(p, y, delta=0.5, reduction='none').mean(-1)" },
+    { title: 'LogCosh', loss: new losses.LogCosh(), activation: 'linear', y: real, torch: 'torch.log(torch.cosh(p - y)).mean(-1)', weighted: true },
+    { title: 'Hinge (0/1 labels become -1/1)', loss: new losses.Hinge(), activation: 'linear', y: binary, torch: 'torch.relu(1 - (2 * y - 1) * p).mean(-1)' },
+    { title: 'SquaredHinge', loss: new losses.SquaredHinge(), activation: 'linear', y: signs, torch: 'torch.relu(1 - y * p).pow(2).mean(-1)' },
+    { title: 'CategoricalHinge', loss: new losses.CategoricalHinge(), activation: 'linear', y: oneHot, torch: 'torch.relu(((1 - y) * p).max(-1).values - (y * p).sum(-1) + 1)' },
+    { title: 'KLDivergence', loss: new losses.KLDivergence(), activation: 'softmax', y: soft, torch: "F.kl_div(torch.log(p.clamp(1e-7, 1)), y.clamp(1e-7, 1), reduction='none').sum(-1)" },
+    { title: 'Poisson', loss: new losses.Poisson(), activation: 'softmax', y: soft, torch: "F.poisson_nll_loss(p, y, log_input=False, eps=1e-7, reduction='none').mean(-1)", weighted: true },
+    { title: 'CosineSimilarity', loss: new losses.CosineSimilarity(), activation: 'linear', y: real, torch: '-F.cosine_similarity(p, y, dim=-1)' },
+    { title: "'mape'", loss: getLoss('mape'), activation: 'linear', y: real, torch: '(100 * (y - p).abs() / y.abs().clamp(min=1e-7)).mean(-1)' },
+    { title: "'msle'", loss: getLoss('msle'), activation: 'softmax', y: soft, torch: '(torch.log1p(p.clamp(min=1e-7)) - torch.log1p(y.clamp(min=1e-7))).pow(2).mean(-1)' },
+    {
+      title: 'BinaryCrossentropy({ fromLogits, labelSmoothing: 0.2 }) on a linear output',
+      loss: new losses.BinaryCrossentropy({ fromLogits: true, labelSmoothing: 0.2 }),
+      activation: 'linear',
+      y: binary,
+      torch: "F.binary_cross_entropy_with_logits(z, y * 0.8 + 0.1, reduction='none').mean(-1)",
+      weighted: true,
+    },
+    {
+      title: 'BinaryCrossentropy({ labelSmoothing: 0.1 }) with the sigmoid folded in',
+      loss: new losses.BinaryCrossentropy({ labelSmoothing: 0.1 }),
+      activation: 'sigmoid',
+      y: binary,
+      torch: "F.binary_cross_entropy_with_logits(z, y * 0.9 + 0.05, reduction='none').mean(-1)",
+    },
+    {
+      title: 'CategoricalCrossentropy({ fromLogits, labelSmoothing: 0.1 })',
+      loss: new losses.CategoricalCrossentropy({ fromLogits: true, labelSmoothing: 0.1 }),
+      activation: 'linear',
+      y: oneHot,
+      torch: "F.cross_entropy(z, y, label_smoothing=0.1, reduction='none')",
+    },
+    {
+      title: 'CategoricalCrossentropy({ labelSmoothing: 0.2 }) with the softmax folded in',
+      loss: new losses.CategoricalCrossentropy({ labelSmoothing: 0.2 }),
+      activation: 'softmax',
+      y: oneHot,
+      torch: "F.cross_entropy(z, y, label_smoothing=0.2, reduction='none')",
+      weighted: true,
+    },
+    {
+      title: 'SparseCategoricalCrossentropy({ fromLogits })',
+      loss: new losses.SparseCategoricalCrossentropy({ fromLogits: true }),
+      activation: 'linear',
+      y: classes,
+      torch: "F.cross_entropy(z, y.long(), reduction='none')",
+    },
+    {
+      title: 'BinaryFocalCrossentropy({ gamma: 2, alpha: 0.3, applyClassBalancing, labelSmoothing: 0.1 }), sigmoid folded in',
+      loss: new losses.BinaryFocalCrossentropy({ gamma: 2, alpha: 0.3, applyClassBalancing: true, labelSmoothing: 0.1 }),
+      activation: 'sigmoid',
+      y: binary,
+      torch: `focal(z, y * 0.9 + 0.05, 2.0, 0.3)`,
+    },
+    {
+      title: 'BinaryFocalCrossentropy({ gamma: 1.5, fromLogits })',
+      loss: new losses.BinaryFocalCrossentropy({ gamma: 1.5, fromLogits: true }),
+      activation: 'linear',
+      y: binary,
+      torch: 'focal(z, y, 1.5, None)',
+    },
+  ];
+
+  const reference = JSON.parse(
+    runPython(
+      `
+import json, sys, torch
+import torch.nn.functional as F
+torch.set_default_dtype(torch.float64)
+def focal(z, y, gamma, alpha):
+    p = torch.sigmoid(z)
+    bce = F.binary_cross_entropy_with_logits(z, y, reduction='none')
+    truth = y * p + (1 - y) * (1 - p)
+    loss = (1 - truth) ** gamma * bce
+    if alpha is not None:
+        loss = (y * alpha + (1 - y) * (1 - alpha)) * loss
+    return loss.mean(-1)
+activations = {'linear': lambda z: z, 'sigmoid': torch.sigmoid, 'softmax': lambda z: torch.softmax(z, -1)}
+cases = json.loads(sys.argv[1])
+results = []
+for case in cases:
+    x = torch.tensor(case['x'])
+    W = torch.eye(x.shape[1], requires_grad=True)
+    z = x @ W
+    p = activations[case['activation']](z)
+    y = torch.tensor(case['y'], dtype=torch.float64)
+    per_sample = eval(case['torch'])
+    w = torch.tensor(case['weights']) if case['weights'] else torch.ones(x.shape[0])
+    loss = (per_sample * w).sum() / x.shape[0]
+    loss.backward()
+    results.append({'loss': loss.item(), 'gradient': W.grad.flatten().tolist()})
+print(json.dumps(results))
+`,
+      [JSON.stringify(cases.map((c) => ({ x, activation: c.activation, y: c.y, torch: c.torch, weights: c.weighted ? sampleWeight : null })))],
+    ),
+  ) as { loss: number; gradient: number[] }[];
+
+  test.each(cases.map((c, i) => [c.title, i]))('%s: the loss and one SGD step match', async (_, index) => {
+    const c = cases[index as number];
+    const model = new Sequential([new InputLayer({ inputShape: [UNITS] }), new Dense(UNITS, { activation: c.activation, useBias: false })]);
+    model.compile({ optimizer: new SGD({ learningRate: 1 }), loss: c.loss });
+    const identity = Array.from({ length: UNITS }, (_, i) => Array.from({ length: UNITS }, (__, j) => (i === j ? 1 : 0)));
+    model.setWeights([identity]);
+    const loss = await model.trainOnBatch(tensor(x), tensor(c.y), c.weighted ? { sampleWeight } : {});
+    // float32 against float64: relative to the value's size.
+    const expectNear = (actual: number, expected: number) => expect(Math.abs(actual - expected)).toBeLessThan(1e-5 * Math.max(1, Math.abs(expected)));
+    expectNear(loss as number, reference[index as number].loss);
+    // SGD with learning rate 1 leaves identity - gradient.
+    const kernel = Array.from(model.getWeights()[0].dataSync() as Float32Array);
+    const gradient = kernel.map((w, i) => identity.flat()[i] - w);
+    reference[index as number].gradient.forEach((g, i) => expectNear(gradient[i], g));
+  });
+
+  test('bad loss options are errors that name them', () => {
+    expect(() => new losses.Huber({ delta: 0 })).toThrow('Huber: expected delta to be a number in (0, Infinity] but received 0');
+    expect(() => new losses.BinaryCrossentropy({ labelSmoothing: 1.5 })).toThrow('BinaryCrossentropy: expected labelSmoothing to be a number in [0, 1] but received 1.5');
+    expect(() => new losses.BinaryCrossentropy({ fromLogits: 'yes' as never })).toThrow('BinaryCrossentropy: expected fromLogits to be a boolean but received "yes"');
+    expect(() => new losses.BinaryFocalCrossentropy({ alpha: 2 })).toThrow('BinaryFocalCrossentropy: expected alpha to be a number in [0, 1] but received 2');
+    expect(() => new losses.Huber({ delt: 1 } as never)).toThrow(/Huber: expected options among delta but received "delt"/);
   });
 });

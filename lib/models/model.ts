@@ -20,7 +20,7 @@ import type { DataLike } from '../training/data-adapter';
 import { checkAlive } from '../training/data-adapter';
 import {
   BuiltModel,
-  ClassWeight,
+  OnBatchArgs,
   CompileArgs,
   EvaluateArgs,
   FitArgs,
@@ -357,13 +357,13 @@ export class Model<O extends TensorStructure = TensorStructure> extends Layer im
   }
 
   /** One training step on one batch; resolves the loss, or [loss, ...metrics] with metrics. */
-  trainOnBatch(x: DataLike, y: DataLike, args: { classWeight?: ClassWeight } = {}): Promise<number | number[]> {
+  trainOnBatch(x: DataLike, y: DataLike, args: OnBatchArgs = {}): Promise<number | number[]> {
     return this.trainer.trainOnBatch(x, y, args);
   }
 
   /** Loss (and metrics) on one batch, without training. */
-  testOnBatch(x: DataLike, y: DataLike): Promise<number | number[]> {
-    return this.trainer.testOnBatch(x, y);
+  testOnBatch(x: DataLike, y: DataLike, args: Omit<OnBatchArgs, 'classWeight'> = {}): Promise<number | number[]> {
+    return this.trainer.testOnBatch(x, y, args);
   }
 
   // ---- weights -----------------------------------------------------------------------------------

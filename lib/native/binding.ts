@@ -38,13 +38,30 @@ export interface OptimizerSpec {
   [option: string]: unknown;
 }
 
+/** A loss and its options (lib/losses.ts), as native/losses.h's LossSpec reads them. */
+export interface LossSpec {
+  name: string;
+  fromLogits?: boolean;
+  labelSmoothing?: number;
+  delta?: number;
+  gamma?: number;
+  alpha?: number;
+  applyClassBalancing?: boolean;
+}
+
+/** A metric and its options (lib/metrics.ts), as native/losses.h's MetricSpec reads them. */
+export interface MetricSpec {
+  kind: string;
+  [option: string]: unknown;
+}
+
 /** What one model output is trained on. */
 export interface OutputCompileSpec {
-  /** '' when the output has no loss (Keras's `None` for that output). */
-  loss: string;
+  /** Absent when the output has no loss (Keras's `None` for that output). */
+  loss?: LossSpec;
   /** The output's weight in the total loss (Keras's loss_weights). */
   weight: number;
-  metrics: string[];
+  metrics: MetricSpec[];
   /** 'sigmoid' or 'softmax' when the loss computes on the logits before the output's last activation. */
   foldedActivation: string;
 }
@@ -80,9 +97,15 @@ export interface OptimizerParamState {
 
 export interface NativeModel {
   compile(spec: CompileSpec): void;
-  /** Resolves [loss, ...each output's loss when there are several, ...each output's metrics] for the batch. */
-  trainStep(xs: NativeTensor[], ys: (NativeTensor | null)[], sampleWeight: NativeTensor | null): Promise<number[]>;
-  evaluateStep(xs: NativeTensor[], ys: (NativeTensor | null)[], sampleWeight: NativeTensor | null): Promise<number[]>;
+  /**
+   * Resolves [loss, ...each output's loss when there are several, ...each output's metrics] for the batch;
+   * the metrics stream over the steps of `metricStream` (one fit's training, one evaluation) since the
+   * last one called with `resetMetrics`.
+   */
+  trainStep(xs: NativeTensor[], ys: (NativeTensor | null)[], sampleWeight: NativeTensor | null, metricStream: number, resetMetrics: boolean): Promise<number[]>;
+  evaluateStep(xs: NativeTensor[], ys: (NativeTensor | null)[], sampleWeight: NativeTensor | null, metricStream: number, resetMetrics: boolean): Promise<number[]>;
+  /** Drops a finished stream's metric totals. */
+  releaseMetrics(metricStream: number): void;
   /** One tensor per output. */
   predict(xs: NativeTensor[]): Promise<NativeTensor[]>;
   /** One flag per graph layer: a frozen layer gets no gradient and its BatchNormalization runs in inference mode. */

@@ -123,3 +123,17 @@ export function checkTargets(operation: string, ys: Tensor[], samples: number, n
     }
   });
 }
+
+/**
+ * Keras's `sample_weight`: one weight per sample (shape [samples] or [samples, 1]), each sample's share of
+ * the loss and the metrics. Returned as a Tensor of shape [samples].
+ */
+export function checkSampleWeight(operation: string, value: unknown, samples: number): Tensor {
+  const weights = toTensor(operation, 'sampleWeight', value);
+  const shape = weights.shape;
+  const perSample = (shape.length === 1 || (shape.length === 2 && shape[1] === 1)) && shape[0] === samples;
+  if (!perSample) {
+    throw invalidArgument(operation, `sampleWeight of shape [${samples}] (one weight per sample)`, described(`shape [${shape.join(', ')}]`));
+  }
+  return shape.length === 1 ? weights : weights.reshape([samples]);
+}

@@ -7,26 +7,38 @@ import { CallbackList, Logs } from '../callbacks/callback';
 import { Batch, BatchIterator, batchSize, disposeBatch } from '../data';
 import { ValueError } from '../errors';
 
-/** Runs one batch natively and resolves [loss, ...metrics]. */
-export type StepFunction = (x: Batch[0], y: Batch[1]) => Promise<number[]>;
+/**
+ * Runs one batch natively and resolves [...losses, ...metrics]; `resetMetrics` starts the metrics' totals
+ * afresh (the first batch of an epoch or of an evaluation).
+ */
+export type StepFunction = (batch: Batch, resetMetrics: boolean) => Promise<number[]>;
 
-/** Sample-weighted running means of a step's values, as Keras's metric trackers keep them. */
+/**
+ * A step's values over an epoch, as Keras's trackers keep them: the losses as means weighted by batch
+ * size, the metrics as the native side streams them (each step's value is already the epoch's so far).
+ */
 export class RunningMeans {
   private readonly sums: number[];
+  private latest: number[] = [];
   private count = 0;
 
-  constructor(private readonly names: string[]) {
-    this.sums = names.map(() => 0);
+  /** `names`: the losses' names (the first `lossCount`), then the metrics'. */
+  constructor(private readonly names: string[], private readonly lossCount: number) {
+    this.sums = names.slice(0, lossCount).map(() => 0);
   }
 
   add(values: number[], samples: number): void {
-    values.forEach((value, i) => (this.sums[i] += value * samples));
+    for (let i = 0; i < this.lossCount; i++) this.sums[i] += values[i] * samples;
+    this.latest = values;
     this.count += samples;
   }
 
   logs(prefix = ''): Logs {
     const logs: Logs = {};
-    this.names.forEach((name, i) => (logs[prefix + name] = this.count > 0 ? this.sums[i] / this.count : NaN));
+    this.names.forEach((name, i) => {
+      const value = i < this.lossCount ? this.sums[i] / this.count : this.latest[i];
+      logs[prefix + name] = this.count > 0 ? value : NaN;
+    });
     return logs;
   }
 }
@@ -90,6 +102,8 @@ export interface EpochLoopOptions {
   initialEpoch: number;
   steps: number;
   names: string[];
+  /** How many of `names` are losses (the rest are metrics). */
+  lossCount: number;
   callbacks: CallbackList;
   signal?: AbortSignal;
   shouldStop: () => boolean;
@@ -104,15 +118,15 @@ export async function runEpochs(source: BatchIterator, step: StepFunction, optio
   await callbacks.call('onTrainBegin', {});
   for (let epoch = options.initialEpoch; epoch < options.epochs; epoch++) {
     await callbacks.call('onEpochBegin', epoch, {});
-    const means = new RunningMeans(names);
+    const means = new RunningMeans(names, options.lossCount);
     await forEachBatch(
       source,
       options.steps,
       cursor,
-      async ([x, y], batchIndex) => {
-        const size = batchSize(x);
+      async (batch, batchIndex) => {
+        const size = batchSize(batch[0]);
         if (batchEvents) await callbacks.call('onBatchBegin', batchIndex, { batch: batchIndex, size });
-        const values = await step(x, y);
+        const values = await step(batch, batchIndex === 0);
         means.add(values, size);
         if (batchEvents) await callbacks.call('onBatchEnd', batchIndex, { batch: batchIndex, size, ...means.logs() });
         if (options.shouldStop()) return true;

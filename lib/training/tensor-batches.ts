@@ -19,6 +19,8 @@ export class TensorBatches implements BatchIterator {
     y: Tensor | Tensor[] | null,
     private readonly batchSize: number,
     private readonly shuffle: boolean,
+    /** One weight per sample ([samples]), batched along with the samples. */
+    private readonly sampleWeight: Tensor | null = null,
   ) {
     this.xs = Array.isArray(x) ? x : [x];
     this.ys = y === null ? null : Array.isArray(y) ? y : [y];
@@ -43,11 +45,14 @@ export class TensorBatches implements BatchIterator {
     if (!this.order) {
       // In order: views of the caller's memory, no copy.
       const slice = (tensors: Tensor[]) => tensors.map((t) => new Tensor(t.native.narrow(start, count)));
-      return [shape(slice(this.xs), this.singleX), this.ys ? shape(slice(this.ys), this.singleY) : null];
+      const batch: Batch = [shape(slice(this.xs), this.singleX), this.ys ? shape(slice(this.ys), this.singleY) : null];
+      if (this.sampleWeight) batch.push(slice([this.sampleWeight])[0]);
+      return batch;
     }
     const indices = tensor(this.order.subarray(start, start + count));
     const take = (tensors: Tensor[]) => tensors.map((t) => new Tensor(t.native.take(indices.native)));
     const batch: Batch = [shape(take(this.xs), this.singleX), this.ys ? shape(take(this.ys), this.singleY) : null];
+    if (this.sampleWeight) batch.push(take([this.sampleWeight])[0]);
     indices.dispose();
     return batch;
   }

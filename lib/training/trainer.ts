@@ -6,14 +6,15 @@
  */
 import { CallbackHooks, CallbackList, History, Logs } from '../callbacks/callback';
 import { ProgressLogger } from '../callbacks/progress';
-import { Batch, BatchData, BatchIterator, isBatchIterator } from '../data';
+import { Batch, BatchData, BatchIterator, batchSize as samplesInBatch, isBatchIterator } from '../data';
 import { checkRanksAgree, dataParallel, RankAveraging, shard, startFromRankZero } from '../distributed/averaging';
 import { rank as distributedRank } from '../distributed';
 import { described, invalidArgument, ValueError } from '../errors';
-import { foldableActivation, getLoss, getMetric, LossName, NativeMetric } from '../losses';
+import { foldableActivation, getLoss, isSerializedLoss, Loss, serializeLoss } from '../losses';
+import { getMetric, Metric, serializeMetric } from '../metrics';
 import type { NativeModel, NativeTensor } from '../native/binding';
 import { getOptimizer, Optimizer, OptimizerIdentifier } from '../optimizers';
-import { concat, Tensor, tensor } from '../tensor';
+import { concat, Tensor, tensor, TensorLike } from '../tensor';
 import {
   checkBoolean,
   checkKnownOptions,
@@ -23,20 +24,27 @@ import {
   checkPositiveInteger,
   formatShape,
 } from '../validation';
-import { checkAlive, checkInputs, checkSampleShape, checkTargets, DataLike, toTensorList } from './data-adapter';
+import { checkAlive, checkInputs, checkSampleShape, checkSampleWeight, checkTargets, DataLike, toTensorList } from './data-adapter';
 import { forEachBatch, RunningMeans, runEpochs } from './loop';
 import { TensorBatches } from './tensor-batches';
 
-/** A loss for each output: one name for all, an array in the outputs' order, or an object keyed by output name (null: no loss). */
-export type LossIdentifier = string | (string | null)[] | Record<string, string | null>;
-/** Metric names for every output, an array of arrays in the outputs' order, or an object keyed by output name. */
-export type MetricsIdentifier = string[] | string[][] | Record<string, string | string[]>;
+/**
+ * A loss for each output: one name or Loss object for all, an array in the outputs' order, or an object
+ * keyed by output name (null: no loss).
+ */
+export type LossIdentifier = string | Loss | (string | Loss | null)[] | Record<string, string | Loss | null>;
+/** A metric's name ('accuracy', 'AUC', 'mse', ...) or a Metric object (`new metrics.AUC({ curve: 'PR' })`). */
+export type MetricIdentifier = string | Metric;
+/** Metrics for every output, an array of arrays in the outputs' order, or an object keyed by output name. */
+export type MetricsIdentifier = MetricIdentifier[] | MetricIdentifier[][] | Record<string, MetricIdentifier | MetricIdentifier[]>;
+/** One weight per sample, Keras's `sample_weight`. */
+export type SampleWeight = Tensor | TensorLike;
 
 export interface CompileArgs {
   /** 'adam', 'sgd', 'rmsprop', 'adamw', 'adagrad', 'nadam', 'adamax', 'lion' or an Optimizer instance. Default 'rmsprop' (Keras's). */
   optimizer?: OptimizerIdentifier;
   loss: LossIdentifier;
-  /** E.g. ['accuracy']; 'accuracy' is resolved from each output's loss as Keras does. */
+  /** E.g. ['accuracy', 'AUC', new metrics.Precision()]; 'accuracy' is resolved from each output's loss as Keras does. */
   metrics?: MetricsIdentifier;
   /** Each output's weight in the total loss: an array in the outputs' order or an object keyed by output name. Default 1 each. */
   lossWeights?: number[] | Record<string, number>;
@@ -51,8 +59,8 @@ export interface FitArgs {
   epochs?: number;
   /** 0 silent, 1 progress bar, 2 one line per epoch. Default 1. */
   verbose?: 0 | 1 | 2;
-  /** [x, y] data or an iterator, evaluated after each epoch. */
-  validationData?: [DataLike, DataLike] | BatchIterator;
+  /** [x, y] or [x, y, sampleWeight] data, or an iterator, evaluated after each epoch. */
+  validationData?: [DataLike, DataLike] | [DataLike, DataLike, SampleWeight] | BatchIterator;
   /** The fraction of (tensor) samples, taken from the end before shuffling, held out for validation. */
   validationSplit?: number;
   /** Batches of an iterator's validation per epoch. Default its length. */
@@ -64,8 +72,10 @@ export interface FitArgs {
   /** The epoch to start from (resuming). Default 0. */
   initialEpoch?: number;
   callbacks?: CallbackHooks[];
-  /** Label -> weight of that class's samples in the loss. */
+  /** Label -> weight of that class's samples in the loss (multiplied with sampleWeight, as Keras does). */
   classWeight?: ClassWeight;
+  /** One weight per sample of x (tensors only; an iterator yields [x, y, sampleWeight] batches instead). */
+  sampleWeight?: SampleWeight;
   /** Stops after the current batch and rejects with an AbortError. */
   signal?: AbortSignal;
 }
@@ -84,6 +94,15 @@ export interface EvaluateArgs {
   steps?: number;
   /** Return {loss, accuracy, ...} instead of a number or [loss, ...metrics]. */
   returnDict?: boolean;
+  /** One weight per sample of x (tensors only). */
+  sampleWeight?: SampleWeight;
+}
+
+export interface OnBatchArgs {
+  /** One weight per sample of the batch. */
+  sampleWeight?: SampleWeight;
+  /** Label -> weight of that class's samples (trainOnBatch only). */
+  classWeight?: ClassWeight;
 }
 
 export interface PredictArgs {
@@ -107,6 +126,7 @@ const FIT_KEYS = [
   'initialEpoch',
   'callbacks',
   'classWeight',
+  'sampleWeight',
   'signal',
 ];
 
@@ -139,18 +159,19 @@ export interface TrainerHost {
 }
 
 interface OutputCompile {
-  loss: LossName | null;
+  loss: Loss | null;
   weight: number;
-  metricNames: string[];
-  metrics: NativeMetric[];
+  metrics: Metric[];
 }
 
 interface Compiled {
   args: CompileArgs;
   optimizer: Optimizer;
   outputs: OutputCompile[];
-  /** The names logs use, in the order the native step returns the values. */
+  /** The names logs use, in the order the native step returns the values: the losses, then the metrics. */
   names: string[];
+  /** How many of `names` are losses. */
+  lossCount: number;
 }
 
 export class Trainer {
@@ -159,6 +180,13 @@ export class Trainer {
   private queue: Promise<unknown> = Promise.resolve();
   /** The trainable flags last sent to the native model, to send them again only when they change. */
   private sentFlags = new WeakMap<NativeModel, string>();
+  /**
+   * Metric streams (their totals live natively) -> the native model that holds them. A fit's training
+   * is one stream, each evaluation another, so that calls queued side by side never mix their totals;
+   * stream 0 is the *OnBatch steps', which reset it every time.
+   */
+  private metricStreams = new Map<number, NativeModel>();
+  private lastMetricStream = 0;
 
   constructor(private readonly model: TrainerHost) {}
 
@@ -179,7 +207,7 @@ export class Trainer {
     checkKnownOptions('compile', args, ['optimizer', 'loss', 'metrics', 'lossWeights']);
     if (this.training) throw new ValueError('compile: the model is training; wait for fit to finish');
     const names = this.model.outputNames;
-    const losses = perOutput('loss', args.loss, names, (value) => (value === null ? null : getLoss(value)), true);
+    const losses = perOutput('loss', args.loss, names, (value) => (value === null ? null : getLoss(value)), true, isSingleLoss);
     if (losses.every((loss) => loss === null)) throw invalidArgument('compile', 'a loss for at least one output', args.loss);
     const weights = args.lossWeights === undefined
       ? names.map(() => 1)
@@ -189,15 +217,17 @@ export class Trainer {
     const outputs: OutputCompile[] = names.map((_, i) => ({
       loss: losses[i],
       weight: weights[i],
-      metricNames: losses[i] === null ? [] : metricLists[i],
-      metrics: [],
+      metrics: losses[i] === null ? [] : metricLists[i],
     }));
     // Keras's log names: 'loss', then with several outputs each output's loss and its metrics by name.
     const several = names.length > 1;
     const logNames = ['loss'];
     if (several) outputs.forEach((o, i) => o.loss !== null && logNames.push(`${names[i]}_loss`));
-    outputs.forEach((o, i) => o.metricNames.forEach((m) => logNames.push(several ? `${names[i]}_${m}` : m)));
-    this.compiled = { args, optimizer, outputs, names: logNames };
+    const lossCount = logNames.length;
+    outputs.forEach((o, i) => o.metrics.forEach((m) => logNames.push(several ? `${names[i]}_${m.name}` : m.name)));
+    const duplicate = logNames.find((name, i) => logNames.indexOf(name) !== i);
+    if (duplicate !== undefined) throw invalidArgument('compile', 'metrics with distinct names (give one a name option)', described(`'${duplicate}' twice`));
+    this.compiled = { args, optimizer, outputs, names: logNames, lossCount };
     // Resolving metrics needs the output units: compiled natively once the model is built.
     if (this.model.knownInputShapes()) this.compileNative(this.model.built('compile'));
   }
@@ -213,8 +243,8 @@ export class Trainer {
     const { optimizer, args } = this.compiled;
     return {
       optimizer: { className: optimizer.className, config: optimizer.getConfig() },
-      loss: args.loss,
-      metrics: args.metrics ?? [],
+      loss: mapIdentifiers(args.loss, serializeLoss, isSingleLoss) as LossIdentifier,
+      metrics: mapIdentifiers(args.metrics ?? [], serializeMetric, () => false) as MetricsIdentifier,
       ...(args.lossWeights !== undefined ? { lossWeights: args.lossWeights } : {}),
     };
   }
@@ -225,12 +255,13 @@ export class Trainer {
       optimizer: compiled.optimizer.toSpec(),
       outputs: compiled.outputs.map((output, i) => {
         const shape = built.outputShapes[i];
-        output.metrics = output.loss === null ? [] : output.metricNames.map((m) => getMetric(m, output.loss!, shape[shape.length - 1]));
-        const foldable = output.loss === null ? undefined : foldableActivation(output.loss);
+        if (output.loss === null) return { weight: output.weight, metrics: [], foldedActivation: '' };
+        const context = { loss: output.loss, outputUnits: shape[shape.length - 1] };
+        const foldable = foldableActivation(output.loss);
         return {
-          loss: output.loss ?? '',
+          loss: output.loss.toSpec(),
           weight: output.weight,
-          metrics: output.metrics,
+          metrics: output.metrics.map((metric) => metric.toSpec(context)),
           foldedActivation: foldable !== undefined && built.finalActivations[i] === foldable ? foldable : '',
         };
       }),
@@ -294,11 +325,15 @@ export class Trainer {
       if (args.validationSplit !== undefined) {
         throw invalidArgument(operation, 'validationData (validationSplit works on tensors only)', args.validationSplit);
       }
+      if (args.sampleWeight !== undefined) {
+        throw invalidArgument(operation, 'sample weights from the iterator (its batches as [x, y, sampleWeight]); sampleWeight works on tensors only', described('sampleWeight'));
+      }
     } else {
       if (yOrArgs === undefined || isOptionsLike(yOrArgs)) {
         throw invalidArgument(operation, 'targets y after the inputs x (or a data iterator as x)', yOrArgs);
       }
       let [xs, ys] = this.toTensors(operation, x, yOrArgs as DataLike);
+      let weights = args.sampleWeight === undefined ? null : checkSampleWeight(operation, args.sampleWeight, xs[0].shape[0]);
       if (args.validationSplit !== undefined && args.validationSplit !== 0) {
         const split = checkNumberInRange(operation, 'validationSplit', args.validationSplit, 0, 1, { maxExclusive: true });
         const samples = xs[0].shape[0];
@@ -308,10 +343,12 @@ export class Trainer {
         }
         // Keras holds out the last samples, before any shuffling.
         const part = (tensors: Tensor[], start: number, count: number) => tensors.map((t) => new Tensor(t.native.narrow(start, count)));
-        validation = this.batches(part(xs, trainCount, samples - trainCount), part(ys, trainCount, samples - trainCount), batchSize, false);
+        const heldOut = (tensors: Tensor[]) => part(tensors, trainCount, samples - trainCount);
+        validation = this.batches(heldOut(xs), heldOut(ys), batchSize, false, weights && heldOut([weights])[0]);
         [xs, ys] = [part(xs, 0, trainCount), part(ys, 0, trainCount)];
+        weights = weights && part([weights], 0, trainCount)[0];
       }
-      source = this.batches(xs, ys, batchSize, shuffle);
+      source = this.batches(xs, ys, batchSize, shuffle, weights);
     }
     if (source.length === 0) throw invalidArgument(operation, 'training data with at least one sample', source.samples ?? 0);
     if (args.validationData !== undefined) {
@@ -345,6 +382,7 @@ export class Trainer {
     if (source.classIndices) this.model.classIndices = { ...source.classIndices };
     this.training = true;
     this.model.stopTraining = false;
+    const stream = ++this.lastMetricStream;
     try {
       if (parallel) {
         const shapes = source.inputShape ? [[...source.inputShape]] : undefined;
@@ -361,11 +399,12 @@ export class Trainer {
         });
         await this.schedule(() => startFromRankZero(built.native));
       }
-      await runEpochs(source, (bx, by) => this.step('train', bx, by, classWeight), {
+      await runEpochs(source, (batch, resetMetrics) => this.step('train', batch, classWeight, stream, resetMetrics), {
         epochs,
         initialEpoch,
         steps,
         names: compiled.names,
+        lossCount: compiled.lossCount,
         callbacks: list,
         signal: args.signal,
         shouldStop: () => this.model.stopTraining,
@@ -373,6 +412,7 @@ export class Trainer {
       });
     } finally {
       this.training = false;
+      this.releaseMetricStream(stream);
     }
     return history;
   }
@@ -383,17 +423,21 @@ export class Trainer {
     const iteratorInput = isBatchIterator(x);
     const options = (iteratorInput ? y ?? {} : args ?? {}) as EvaluateArgs;
     checkPlainObject('evaluate', 'options', options);
-    checkKnownOptions('evaluate', options, ['batchSize', 'verbose', 'steps', 'returnDict']);
+    checkKnownOptions('evaluate', options, ['batchSize', 'verbose', 'steps', 'returnDict', 'sampleWeight']);
     this.requireCompiled('evaluate');
     checkVerbose('evaluate', options.verbose ?? 1);
     const batchSize = checkPositiveInteger('evaluate', 'batchSize', options.batchSize ?? 32);
     let source: BatchIterator;
     if (iteratorInput) {
       source = x;
+      if (options.sampleWeight !== undefined) {
+        throw invalidArgument('evaluate', 'sample weights from the iterator (its batches as [x, y, sampleWeight]); sampleWeight works on tensors only', described('sampleWeight'));
+      }
     } else {
       if (y === undefined) throw invalidArgument('evaluate', 'targets y after the inputs x', y);
       const [xs, ys] = this.toTensors('evaluate', x, y as DataLike);
-      source = this.batches(xs, ys, batchSize, false);
+      const weights = options.sampleWeight === undefined ? null : checkSampleWeight('evaluate', options.sampleWeight, xs[0].shape[0]);
+      source = this.batches(xs, ys, batchSize, false, weights);
     }
     this.checkSourceShape('evaluate', 'x', source);
     const steps = checkPositiveInteger('evaluate', 'steps', options.steps ?? source.length);
@@ -429,19 +473,26 @@ export class Trainer {
     return this.structured(await this.predictBatch('predictOnBatch', this.toInputs('predictOnBatch', x)));
   }
 
-  async trainOnBatch(x: DataLike, y: DataLike, args: { classWeight?: ClassWeight } = {}): Promise<number | number[]> {
+  /** One training step; its metrics are this batch's alone, as tfjs reports them. */
+  async trainOnBatch(x: DataLike, y: DataLike, args: OnBatchArgs = {}): Promise<number | number[]> {
+    checkPlainObject('trainOnBatch', 'options', args);
+    checkKnownOptions('trainOnBatch', args, ['sampleWeight', 'classWeight']);
     this.requireCompiled('trainOnBatch');
     if (this.training) throw new ValueError('trainOnBatch: a fit() call is ongoing on this model; await it first');
     const classWeight = args.classWeight === undefined ? undefined : checkClassWeight('trainOnBatch', args.classWeight);
     const [xs, ys] = this.toTensors('trainOnBatch', x, y);
-    const values = await this.step('train', xs, ys, classWeight);
+    const weights = args.sampleWeight === undefined ? undefined : checkSampleWeight('trainOnBatch', args.sampleWeight, xs[0].shape[0]);
+    const values = await this.step('train', [xs, ys, weights], classWeight, 0, true);
     return values.length === 1 ? values[0] : values;
   }
 
-  async testOnBatch(x: DataLike, y: DataLike): Promise<number | number[]> {
+  async testOnBatch(x: DataLike, y: DataLike, args: Omit<OnBatchArgs, 'classWeight'> = {}): Promise<number | number[]> {
+    checkPlainObject('testOnBatch', 'options', args);
+    checkKnownOptions('testOnBatch', args, ['sampleWeight']);
     this.requireCompiled('testOnBatch');
     const [xs, ys] = this.toTensors('testOnBatch', x, y);
-    const values = await this.step('evaluate', xs, ys);
+    const weights = args.sampleWeight === undefined ? undefined : checkSampleWeight('testOnBatch', args.sampleWeight, xs[0].shape[0]);
+    const values = await this.step('evaluate', [xs, ys, weights], undefined, 0, true);
     return values.length === 1 ? values[0] : values;
   }
 
@@ -453,7 +504,17 @@ export class Trainer {
     return Object.fromEntries(this.model.outputNames.map((name, i) => [name, outputs[i]]));
   }
 
-  private step(kind: 'train' | 'evaluate', x: BatchData | Tensor[], y: BatchData | Tensor[] | null, classWeight?: Map<number, number>): Promise<number[]> {
+  /**
+   * One native step over `batch` ([x, y, sampleWeight?]), its metrics adding to `metricStream`'s totals;
+   * `resetMetrics` starts them afresh.
+   */
+  private step(
+    kind: 'train' | 'evaluate',
+    [x, y, batchWeights]: [BatchData | Tensor[], BatchData | Tensor[] | null, Tensor?],
+    classWeight: Map<number, number> | undefined,
+    metricStream: number,
+    resetMetrics: boolean,
+  ): Promise<number[]> {
     const operation = kind === 'train' ? 'fit' : 'evaluate';
     const xs = this.batchInputs(operation, x);
     if (!y) throw new ValueError(`${operation}: the data yields no targets (classMode null?); targets are needed to compute a loss`);
@@ -464,14 +525,26 @@ export class Trainer {
     // The step holds views of its data from the call on: the caller may dispose the tensors while it waits.
     const inputs = holdForStep(xs);
     const targets = holdForStep(ys).map((t, i) => (compiled.outputs[i].loss === null ? null : t));
-    const sampleWeight = classWeight ? sampleWeights(ys[0], classWeight) : null;
+    // An iterator's weights are checked here; the caller's were checked where they were given.
+    const given = batchWeights === undefined ? undefined : checkSampleWeight(operation, batchWeights, xs[0].shape[0]);
+    const weights = classWeight ? classWeightedSamples(ys[0], classWeight, given) : given;
+    const [sampleWeight] = weights ? holdForStep([weights]) : [null];
+    if (metricStream !== 0) this.metricStreams.set(metricStream, built.native);
     const step = this.schedule(() => {
       this.syncTrainable(built);
       return kind === 'train'
-        ? built.native.trainStep(inputs, targets, sampleWeight?.native ?? null)
-        : built.native.evaluateStep(inputs, targets, sampleWeight?.native ?? null);
+        ? built.native.trainStep(inputs, targets, sampleWeight, metricStream, resetMetrics)
+        : built.native.evaluateStep(inputs, targets, sampleWeight, metricStream, resetMetrics);
     });
-    return step.finally(() => releaseHeld([...inputs, ...targets]));
+    return step.finally(() => releaseHeld([...inputs, ...targets, sampleWeight]));
+  }
+
+  /** Frees a finished stream's native metric totals, after the steps queued before. */
+  private releaseMetricStream(stream: number): void {
+    const native = this.metricStreams.get(stream);
+    if (!native) return;
+    this.metricStreams.delete(stream);
+    this.schedule(async () => native.releaseMetrics(stream)).catch(() => undefined);
   }
 
   /** `trainable` changed on a layer (or a nested model) takes effect at the next step. */
@@ -497,19 +570,23 @@ export class Trainer {
 
   private async evaluateSource(source: BatchIterator, steps: number, prefix: string, signal?: AbortSignal): Promise<Logs> {
     const compiled = this.requireCompiled('evaluate');
-    const means = new RunningMeans(compiled.names);
-    await forEachBatch(source, steps, { next: 0 }, async ([x, y]) => {
-      const xs = this.batchInputs('evaluate', x);
-      means.add(await this.step('evaluate', xs, y), xs[0].shape[0]);
-    }, signal, signal ? 'fit' : 'evaluate');
+    const means = new RunningMeans(compiled.names, compiled.lossCount);
+    const stream = ++this.lastMetricStream;
+    try {
+      await forEachBatch(source, steps, { next: 0 }, async (batch, step) => {
+        means.add(await this.step('evaluate', batch, undefined, stream, step === 0), samplesInBatch(batch[0]));
+      }, signal, signal ? 'fit' : 'evaluate');
+    } finally {
+      this.releaseMetricStream(stream);
+    }
     return means.logs(prefix);
   }
 
   // ---- data --------------------------------------------------------------------------------------
 
-  private batches(xs: Tensor[], ys: Tensor[] | null, batchSize: number, shuffle: boolean): TensorBatches {
+  private batches(xs: Tensor[], ys: Tensor[] | null, batchSize: number, shuffle: boolean, sampleWeight: Tensor | null = null): TensorBatches {
     const single = (tensors: Tensor[], names: string[]) => (names.length === 1 ? tensors[0] : tensors);
-    return new TensorBatches(single(xs, this.model.inputNames), ys ? single(ys, this.model.outputNames) : null, batchSize, shuffle);
+    return new TensorBatches(single(xs, this.model.inputNames), ys ? single(ys, this.model.outputNames) : null, batchSize, shuffle, sampleWeight);
   }
 
   /** A batch's inputs (from an iterator or the caller) in the model's input order. */
@@ -552,11 +629,13 @@ export class Trainer {
   }
 
   private validationTensors(operation: string, data: unknown, batchSize: number): BatchIterator {
-    if (!Array.isArray(data) || data.length !== 2) {
-      throw invalidArgument(operation, 'validationData to be [x, y] or a data iterator', data);
+    if (!Array.isArray(data) || (data.length !== 2 && data.length !== 3)) {
+      throw invalidArgument(operation, 'validationData to be [x, y], [x, y, sampleWeight] or a data iterator', data);
     }
-    const [xs, ys] = this.toTensors(`${operation} validationData`, data[0] as DataLike, data[1] as DataLike);
-    return this.batches(xs, ys, batchSize, false);
+    const context = `${operation} validationData`;
+    const [xs, ys] = this.toTensors(context, data[0] as DataLike, data[1] as DataLike);
+    const weights = data.length === 3 ? checkSampleWeight(context, data[2], xs[0].shape[0]) : null;
+    return this.batches(xs, ys, batchSize, false, weights);
   }
 }
 
@@ -578,8 +657,19 @@ function isOptionsLike(value: unknown): boolean {
   return Object.keys(value).some((key) => FIT_KEYS.includes(key));
 }
 
-/** A per-output option: one value for every output, an array in the outputs' order, or an object keyed by name. */
-function perOutput<T>(option: string, value: unknown, names: readonly string[], convert: (value: unknown) => T, sharedAllowed: boolean): T[] {
+/**
+ * A per-output option: one value for every output, an array in the outputs' order, or an object keyed by
+ * name. `isSingle` tells one value that is an object (a Loss) from an object keyed by output names.
+ */
+function perOutput<T>(
+  option: string,
+  value: unknown,
+  names: readonly string[],
+  convert: (value: unknown) => T,
+  sharedAllowed: boolean,
+  isSingle: (value: unknown) => boolean = () => false,
+): T[] {
+  if (isSingle(value)) return names.map(() => convert(value));
   if (Array.isArray(value)) {
     if (value.length !== names.length) {
       throw invalidArgument('compile', `${option} with one entry per output (${names.length}: ${names.map((n) => `'${n}'`).join(', ')})`, value);
@@ -601,32 +691,53 @@ function perOutput<T>(option: string, value: unknown, names: readonly string[], 
   return names.map(() => convert(value));
 }
 
-/** Metric names per output: a flat list applies to every output, as in Keras 2. */
-function compileMetrics(metrics: unknown, names: readonly string[]): string[][] {
+function isSingleLoss(value: unknown): boolean {
+  return value instanceof Loss || isSerializedLoss(value);
+}
+
+/** `convert` applied to every loss or metric of a compile option, keeping its arrays and objects as they are. */
+function mapIdentifiers(value: unknown, convert: (identifier: unknown) => unknown, isSingle: (value: unknown) => boolean): unknown {
+  if (isSingle(value) || value instanceof Metric) return convert(value);
+  if (Array.isArray(value)) return value.map((item) => mapIdentifiers(item, convert, isSingle));
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, mapIdentifiers(item, convert, isSingle)]));
+  }
+  return convert(value);
+}
+
+/** Whether a value of `metrics` is one metric: a name, a Metric, or a stored `{ className, config }`. */
+function isOneMetric(value: unknown): boolean {
+  return typeof value === 'string' || value instanceof Metric || (typeof value === 'object' && value !== null && 'className' in value && 'config' in value);
+}
+
+/** Metrics per output: a flat list applies to every output, as in Keras 2. */
+function compileMetrics(metrics: unknown, names: readonly string[]): Metric[][] {
   if (metrics === undefined) return names.map(() => []);
-  const list = (value: unknown, where: string): string[] => {
-    const items = typeof value === 'string' ? [value] : value;
-    if (!Array.isArray(items) || items.some((m) => typeof m !== 'string')) {
-      throw invalidArgument('compile', `${where} to be an array of names`, value);
-    }
-    return items as string[];
+  const list = (value: unknown, where: string): Metric[] => {
+    const items = isOneMetric(value) ? [value] : value;
+    if (!Array.isArray(items)) throw invalidArgument('compile', `${where} to be an array of metric names or Metric objects`, value);
+    return items.map((item) => getMetric(item));
   };
   if (Array.isArray(metrics) && metrics.length > 0 && metrics.every(Array.isArray)) {
     if (metrics.length !== names.length) throw invalidArgument('compile', `metrics with one list per output (${names.length})`, metrics);
     return metrics.map((m, i) => list(m, `metrics[${i}]`));
   }
   if (Array.isArray(metrics)) return names.map(() => list(metrics, 'metrics'));
-  if (typeof metrics === 'object' && metrics !== null) {
+  if (typeof metrics === 'object' && metrics !== null && !isOneMetric(metrics)) {
     const record = metrics as Record<string, unknown>;
     const unknown = Object.keys(record).filter((key) => !names.includes(key));
     if (unknown.length > 0) throw invalidArgument('compile', `metrics keyed by output names`, described(`key '${unknown[0]}'`));
     return names.map((name) => (Object.hasOwn(record, name) ? list(record[name], `metrics.${name}`) : []));
   }
-  throw invalidArgument('compile', 'metrics to be an array of names', metrics);
+  throw invalidArgument('compile', 'metrics to be an array of metric names or Metric objects', metrics);
 }
 
-/** Per-sample weights from class weights; labels are class indices, 0/1, or one-hot rows. */
-function sampleWeights(y: Tensor, classWeight: Map<number, number>): Tensor {
+/**
+ * Per-sample weights from class weights, times the given sample weights when there are some (Keras
+ * multiplies the two); labels are class indices, 0/1, or one-hot rows.
+ */
+function classWeightedSamples(y: Tensor, classWeight: Map<number, number>, sampleWeight: Tensor | undefined): Tensor {
+  const given = sampleWeight?.dataSync();
   const labels = y.dataSync() as ArrayLike<number | bigint>;
   const count = y.shape[0];
   const width = count > 0 ? labels.length / count : 0;
@@ -638,7 +749,7 @@ function sampleWeights(y: Tensor, classWeight: Map<number, number>): Tensor {
     } else {
       label = Math.round(Number(labels[i]));
     }
-    weights[i] = classWeight.get(label) ?? 1;
+    weights[i] = (classWeight.get(label) ?? 1) * (given ? Number(given[i]) : 1);
   }
   return tensor(weights);
 }
