@@ -207,6 +207,13 @@ class SeededDropoutImpl : public torch::nn::Module {
  public:
   SeededDropoutImpl(double rate, uint64_t seed) : rate_(rate), generator_(at::make_generator<at::CPUGeneratorImpl>(seed)) {}
 
+  // Under the generator's lock, which its draws take too: a step of another model sharing the layer never
+  // sees it half set.
+  void Reseed(uint64_t seed) {
+    std::lock_guard<std::mutex> lock(generator_.mutex());
+    generator_.set_current_seed(seed);
+  }
+
   torch::Tensor forward(const torch::Tensor& x) {
     if (!is_training() || rate_ == 0) return x;
     if (!x.device().is_cpu()) return torch::dropout(x, rate_, true);
@@ -347,6 +354,14 @@ BuiltLayer BuildLayer(Napi::Object object) {
   BuiltLayer built = BuildKind(kind, SpecReader(object, kind));
   built.kind = kind;
   return built;
+}
+
+bool ReseedRandomStream(const BuiltLayer& layer, uint64_t seed) {
+  if (layer.module.is_empty()) return false;
+  auto dropout = std::dynamic_pointer_cast<SeededDropoutImpl>(layer.module.ptr());
+  if (!dropout) return false;
+  dropout->Reseed(seed);
+  return true;
 }
 
 bool CommutesWithMaxPooling(const std::string& name) {

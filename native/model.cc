@@ -15,7 +15,18 @@ std::mutex& ModelsMutex() {
 }
 
 Napi::Function NativeLayer::Init(Napi::Env env) {
-  return DefineClass(env, "NativeLayer", {InstanceMethod("dispose", &NativeLayer::Dispose)});
+  return DefineClass(env, "NativeLayer", {InstanceMethod("dispose", &NativeLayer::Dispose),
+                                          InstanceMethod("reseedRandomStreams", &NativeLayer::ReseedRandomStreams)});
+}
+
+void NativeLayer::ReseedRandomStreams(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Guard(env, "reseedRandomStreams", [&] {
+    if (info.Length() != 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "reseedRandomStreams: expected (seed)");
+    if (!layer_) throw Napi::Error::New(env, "the layer's weights were disposed");
+    const auto seed = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
+    for (const BuiltLayer& module : layer_->modules) ReseedRandomStream(module, seed);
+  });
 }
 
 NativeLayer::~NativeLayer() { Release(); }

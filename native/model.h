@@ -60,6 +60,8 @@ class NativeLayer : public Napi::ObjectWrap<NativeLayer> {
  private:
   // dispose(): drops this object's hold on the weights (models built on the layer keep theirs).
   void Dispose(const Napi::CallbackInfo& info);
+  // reseedRandomStreams(seed): restarts its Dropout modules' streams (ReseedRandomStream).
+  void ReseedRandomStreams(const Napi::CallbackInfo& info);
   void Release();
 
   std::shared_ptr<GraphLayer> layer_;

@@ -3,6 +3,7 @@ import { ActivationIdentifier, getActivation } from '../activations';
 import { invalidArgument } from '../errors';
 import { getInitializer, InitializerConfig, InitializerIdentifier } from '../initializers';
 import type { LayerSpec } from '../native/binding';
+import { batchSeed } from '../preprocessing/seeds';
 import { forkSeed } from '../random';
 import { checkBoolean, checkKnownOptions, checkNonNegativeInteger, checkNumberInRange, checkPositiveInteger, formatShape } from '../validation';
 import { isOptionsObject, Layer, LayerArgs, LAYER_ARG_KEYS, WeightInfo, optionsAfterPositional } from './layer';
@@ -206,6 +207,11 @@ export class Dropout extends Layer {
   readonly seed: number | null;
   private readonly streamSeed: number;
 
+  /** @internal Restarts the layer's stream at a seed of its own seed and `epoch`. */
+  reseedForEpoch(epoch: number): void {
+    for (const native of this.builtNatives()) native.reseedRandomStreams(batchSeed(this.streamSeed, epoch, 0));
+  }
+
   computeOutputShape(inputShape: readonly number[]): number[] {
     return [...inputShape];
   }
@@ -216,6 +222,18 @@ export class Dropout extends Layer {
 
   override getConfig(): Record<string, unknown> {
     return { ...super.getConfig(), rate: this.rate, seed: this.seed };
+  }
+}
+
+/**
+ * @internal Restarts the stream of every Dropout among `layers` (and in nested models) for `epoch`, as fit
+ * does when each epoch begins.
+ */
+export function reseedDropoutForEpoch(layers: readonly Layer[], epoch: number): void {
+  for (const layer of layers) {
+    if (layer instanceof Dropout) layer.reseedForEpoch(epoch);
+    const nested = (layer as { layers?: readonly Layer[] }).layers;
+    if (Array.isArray(nested)) reseedDropoutForEpoch(nested, epoch);
   }
 }
 

@@ -190,6 +190,11 @@ export abstract class Layer {
     return native;
   }
 
+  /** @internal The native modules built so far, one per input shapes. */
+  protected builtNatives(): IterableIterator<NativeLayer> {
+    return this.natives.values();
+  }
+
   /** @internal A built model now uses the layer's weights. */
   addUser(model: object): void {
     this.users.add(model);

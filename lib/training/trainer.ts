@@ -12,6 +12,8 @@ import { rank as distributedRank } from '../distributed';
 import { described, invalidArgument, ValueError } from '../errors';
 import { foldableActivation, getLoss, isSerializedLoss, Loss, serializeLoss } from '../losses';
 import { getMetric, Metric, serializeMetric } from '../metrics';
+import { reseedDropoutForEpoch } from '../layers/core';
+import type { Layer } from '../layers/layer';
 import type { NativeModel, NativeTensor } from '../native/binding';
 import { getOptimizer, Optimizer, OptimizerIdentifier } from '../optimizers';
 import { concat, Tensor, tensor, TensorLike } from '../tensor';
@@ -152,6 +154,8 @@ export interface TrainerHost {
   readonly outputNames: string[];
   /** How predict returns several outputs: as an array, or keyed by name (when the outputs were given so). */
   readonly outputStructure: 'single' | 'array' | 'object';
+  /** The model's layers (nested models among them): fit restarts their Dropout streams each epoch. */
+  readonly layers: readonly Layer[];
   /** Each input's sample shape, once known. */
   knownInputShapes(): number[][] | undefined;
   /** The built native model, building it for `inputShapes` when the model does not know its own yet. */
@@ -372,7 +376,10 @@ export class Trainer {
 
     const history = new History();
     // As in Keras, the progress bar comes last, so it shows what other callbacks add to the logs.
-    const callbacks: CallbackHooks[] = [...(parallel ? [new RankAveraging()] : []), ...callbacksGiven, history];
+    // First of all, each epoch restarts the Dropout streams from the layers' seeds and the epoch, so an
+    // epoch's masks do not depend on the epochs before it (a fit resumed there draws the same ones).
+    const dropoutStreams: CallbackHooks = { onEpochBegin: (epoch) => reseedDropoutForEpoch(this.model.layers, epoch) };
+    const callbacks: CallbackHooks[] = [dropoutStreams, ...(parallel ? [new RankAveraging()] : []), ...callbacksGiven, history];
     // With several ranks only rank 0 prints, as torch.distributed scripts do.
     if (verbose > 0 && (!parallel || distributedRank() === 0)) callbacks.push(new ProgressLogger(verbose as 1 | 2));
     const list = new CallbackList(callbacks);
