@@ -6,6 +6,7 @@
  */
 import type { CallbackModel, History, Logs } from '../callbacks/callback';
 import type { BatchIterator } from '../data';
+import type { BatchSource } from '../training/iterable-batches';
 import { described, invalidArgument, ValueError } from '../errors';
 import { InputLayer } from '../layers/core';
 import { ApplyOptions, Layer, WeightInfo } from '../layers/layer';
@@ -332,7 +333,7 @@ export class Model<O extends TensorStructure = TensorStructure> extends Layer im
     this.trainer.compile(args);
   }
 
-  fit(x: DataLike | BatchIterator, y?: DataLike | FitArgs, args?: FitArgs): Promise<History> {
+  fit(x: DataLike | BatchIterator | BatchSource, y?: DataLike | FitArgs, args?: FitArgs): Promise<History> {
     return this.trainer.fit('fit', x, y, args);
   }
 
@@ -342,12 +343,12 @@ export class Model<O extends TensorStructure = TensorStructure> extends Layer im
   }
 
   /** Loss (and metrics) on the given data: a number, or [loss, ...metrics] when there are metrics. */
-  evaluate(x: DataLike | BatchIterator, y?: DataLike | EvaluateArgs, args?: EvaluateArgs): Promise<number | number[] | Logs> {
+  evaluate(x: DataLike | BatchIterator | BatchSource, y?: DataLike | EvaluateArgs, args?: EvaluateArgs): Promise<number | number[] | Logs> {
     return this.trainer.evaluate(x, y, args);
   }
 
   /** The model's outputs for all inputs, in batches: a Tensor, or one per output as the outputs were given. */
-  predict(x: DataLike | BatchIterator, args: PredictArgs = {}): Promise<PredictionOf<O>> {
+  predict(x: DataLike | BatchIterator | BatchSource, args: PredictArgs = {}): Promise<PredictionOf<O>> {
     return this.trainer.predict(x, args) as Promise<PredictionOf<O>>;
   }
 

@@ -3,7 +3,7 @@
  * Keras's `Sequence` and `DirectoryIterator` are. ImageDataGenerator's iterators implement it, and so
  * can users' own loaders.
  */
-import { Tensor } from './tensor';
+import { Tensor } from '../tensor';
 
 /**
  * The inputs or targets of one batch: a Tensor for a model with one input (output), or one per input
