@@ -13,7 +13,8 @@
  *   f. a small ResNet through the functional API (bench/residual-model.ts: stem + two basic blocks, BN, a
  *      strided block with a 1x1 projection, global average pooling, Dense(10, softmax); batch 32, sparse
  *      categorical cross-entropy, Adam): its train step vs PyTorch as it runs by default (f1) and on tcmalloc
- *      (f2), and its inference at batch 32 (f3) vs the fastest of PyTorch's ways to predict, tcmalloc or not.
+ *      (f2), and its inference at batch 32 (f3) vs the fastest of PyTorch's ways to predict, tcmalloc or not;
+ *   h. fit fed by an async generator of in-memory batches vs the same batches from tensors (bench/iterable-fit.ts).
  *
  *   npm run bench [-- --quick] [-- --threads 2 --epochs 2 --data DIR --python /usr/bin/python3 --out FILE]
  *                 [-- --tcmalloc /path/to/libtcmalloc_minimal.so.4]
@@ -28,6 +29,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { backendInfo, Model, setNumThreads, setSeed, SymbolicTensor, tensor, Tensor } from 'keras-torch';
+import { iterableFitFigures } from './iterable-fit';
 import { residualModel } from './residual-model';
 import { seedModel } from './seed-model';
 
@@ -479,6 +481,17 @@ export async function runBench(options: Options, log: (line: string) => void = c
       { id: 'f3', name: `residual CNN inference, batch ${batchSize}`, unit: 'img/s', ours: median(imagesPerSecond(residualMine.predict_ms)), peer: residualPeer ? median(imagesPerSecond(residualPredict)) : null, peerName: `${peerName}, fastest of no_grad, inference_mode, channels_last, tcmalloc or not`, ratioKind: 'speedup', target: '>= 1.0x', spread: { ours: imagesPerSecond(residualMine.predict_ms), peer: imagesPerSecond(residualPredict) }, skipped },
       (o, p) => o / p,
       (r) => r >= 1.0,
+    ),
+  );
+
+  // h: fit from an async generator of in-memory batches against the same batches from tensors.
+  log('h: fit from an async generator vs from tensors...');
+  const feed = await iterableFitFigures(32, batchSize, options.quick ? 4 : 40, options.quick ? 1 : 5);
+  rows.push(
+    row(
+      { id: 'h', name: `fit from an async generator of in-memory batches, 32x32x3, batch ${batchSize}`, unit: 's/epoch', ours: median(feed.generator_s), peer: median(feed.tensor_s), peerName: 'the same batches from tensors', ratioKind: 'speedup', target: '>= 0.95x', spread: { ours: feed.generator_s, peer: feed.tensor_s } },
+      (o, p) => p / o,
+      (r) => r >= 0.95,
     ),
   );
 

@@ -39,7 +39,7 @@ afterAll(() => {
   if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
 });
 
-const ids = ['a', 'a2', 'a3', 'b1', 'b2', 'b3', 'c', 'd', 'e1', 'e2', 'f1', 'f2', 'f3'];
+const ids = ['a', 'a2', 'a3', 'b1', 'b2', 'b3', 'c', 'd', 'e1', 'e2', 'f1', 'f2', 'f3', 'h'];
 
 function checkRow(row: Row): void {
   expect(typeof row.name).toBe('string');
@@ -68,7 +68,7 @@ describe('bench --quick', () => {
     expect(result.rows.map((row) => row.id)).toEqual(ids);
     result.rows.forEach(checkRow);
     // The in-memory rows never depend on image folders or peers.
-    for (const id of ['a', 'a2', 'a3', 'b1', 'b2', 'b3', 'f1', 'f2', 'f3']) expect(result.rows.find((row) => row.id === id)!.ours).toBeGreaterThan(0);
+    for (const id of ['a', 'a2', 'a3', 'b1', 'b2', 'b3', 'f1', 'f2', 'f3', 'h']) expect(result.rows.find((row) => row.id === id)!.ours).toBeGreaterThan(0);
     expect(stdout).toMatch(/\| a +\| train step/);
     expect(stdout).toMatch(/\| f1 +\| residual CNN train step/);
     // The tcmalloc peer is measured where Debian's library is installed, else skipped with the reason.
