@@ -9,3 +9,4 @@ export { LambdaCallback, LambdaCallbackArgs } from './lambda';
 export { MonitorMode } from './monitor';
 export { TensorBoard, TensorBoardArgs } from './tensorboard';
 export { JSONLogger, JSONLoggerArgs } from './json-logger';
+export { BackupAndRestore, BackupAndRestoreArgs } from './backup-and-restore';

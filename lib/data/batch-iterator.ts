@@ -49,6 +49,8 @@ export interface BatchIterator {
   get(index: number): Promise<Batch>;
   /** Called after each epoch's last batch: the place to reshuffle. */
   onEpochEnd?(): void;
+  /** Starts epoch `epoch` (0-based) as it would have started after that many epochs: a resumed fit calls it. */
+  setEpoch?(epoch: number): void;
 }
 
 export function isBatchIterator(value: unknown): value is BatchIterator {

@@ -105,7 +105,13 @@ export async function runEpochs(source: BatchIterator, step: StepFunction, optio
   const batchEvents = callbacks.wantsBatchEvents;
   const cursor = { next: 0 };
   await callbacks.call('onTrainBegin', {});
-  for (let epoch = options.initialEpoch; epoch < options.epochs; epoch++) {
+  let firstEpoch = options.initialEpoch;
+  const resume = callbacks.resumeEpoch();
+  if (resume !== undefined && resume > firstEpoch) {
+    firstEpoch = resume;
+    source.setEpoch?.(resume);
+  }
+  for (let epoch = firstEpoch; epoch < options.epochs; epoch++) {
     await callbacks.call('onEpochBegin', epoch, {});
     const means = new RunningMeans(names);
     let stepsDone = 0;
