@@ -206,10 +206,10 @@ export class Dataset<T> implements AsyncIterable<T> {
   repeat(count = Infinity): Dataset<T> {
     if (count !== Infinity) checkNonNegativeInteger('Dataset.repeat', 'count', count);
     const size = this.size === undefined ? (count === Infinity ? Infinity : undefined) : this.size === 0 ? 0 : this.size * count;
-    return this.derive(async function* (_source, self) {
+    return this.derive(async function* (source) {
       for (let pass = 0; pass < count; pass++) {
         let any = false;
-        for await (const element of self) {
+        for await (const element of source) {
           any = true;
           yield element;
         }
@@ -227,8 +227,9 @@ export class Dataset<T> implements AsyncIterable<T> {
     return elements;
   }
 
-  private derive<U>(pass: (source: Dataset<T>, self: Dataset<T>) => AsyncGenerator<U>, size: number | undefined): Dataset<U> {
-    return new Dataset<U>(() => pass(this, this), size);
+  /** A Dataset whose every pass runs `pass` over this one. */
+  private derive<U>(pass: (source: Dataset<T>) => AsyncGenerator<U>, size: number | undefined): Dataset<U> {
+    return new Dataset<U>(() => pass(this), size);
   }
 }
 

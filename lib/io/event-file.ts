@@ -180,6 +180,9 @@ function event(step: number, fields: { fileVersion?: string; summary?: SummaryVa
   return message.finish();
 }
 
+/** Writers opened by this process: two opened in the same second in one folder get different names. */
+let writersOpened = 0;
+
 /**
  * One event file in `directory`, named as TensorFlow names them (TensorBoard looks for "tfevents"), opened
  * with its version record. Events are written as they come; `flush` puts them on disk.
@@ -191,7 +194,7 @@ export class EventFileWriter {
   constructor(directory: string) {
     mkdirSync(directory, { recursive: true });
     const seconds = Math.floor(Date.now() / 1000);
-    this.file = path.join(directory, `events.out.tfevents.${seconds}.${hostname()}.${process.pid}.v2`);
+    this.file = path.join(directory, `events.out.tfevents.${seconds}.${hostname()}.${process.pid}.${writersOpened++}.v2`);
     this.fd = openSync(this.file, 'a');
     this.write(event(0, { fileVersion: 'brain.Event:2' }));
   }
