@@ -2,6 +2,7 @@
 import { invalidArgument } from './errors';
 import type { CpuMemoryInfo, CudaLibraryInfo } from './native/binding';
 import { loadBinding } from './native/loader';
+import { batchSeed } from './preprocessing/seeds';
 import { reseed } from './random';
 import { checkNonNegativeInteger, checkPositiveInteger } from './validation';
 
@@ -45,11 +46,23 @@ export function getNumThreads(): number {
   return loadBinding().getNumThreads();
 }
 
+/** The seed setSeed was last given. */
+let seedInUse: number | undefined;
+
 /** Seeds libtorch's generators (initial weights, dropout) and lib/'s (shuffling): same seed, same run on CPU. */
 export function setSeed(seed: number): void {
   checkNonNegativeInteger('setSeed', 'seed', seed);
   loadBinding().setSeed(seed);
   reseed(seed);
+  seedInUse = seed;
+}
+
+/**
+ * @internal Seeds libtorch's generator from setSeed's seed and `epoch`, so that the epoch's Dropout masks
+ * depend on those alone (BackupAndRestore resumes mid-run with them). Does nothing before setSeed.
+ */
+export function seedLibtorchForEpoch(epoch: number): void {
+  if (seedInUse !== undefined) loadBinding().setSeed(batchSeed(seedInUse, epoch, 0x3c6ef372));
 }
 
 export interface BackendInfo {

@@ -3,14 +3,16 @@
  * optimizer's state and step, the learning rate, the epoch) to `backupDir`. When a fit is interrupted (an
  * exception, a killed process, `model.stopTraining` before the last epoch), the next fit with the same
  * callback restores it and starts at the next epoch. With `setSeed` called as before, the resumed run also
- * shuffles (and augments) each epoch as the interrupted one would have: the data's orders depend on the
- * seed and the epoch alone, so its weights end bit for bit as an uninterrupted run's. The libtorch stream
- * that Dropout draws from is not saved. A fit that completes its epochs deletes the backup, as Keras's
- * `delete_checkpoint` does.
+ * shuffles (and augments) each epoch as the interrupted one would have, since the data's orders depend on
+ * the seed and the epoch alone, and draws the same Dropout masks, since this callback seeds libtorch's
+ * generator from the seed and the epoch as each epoch begins: its weights end bit for bit as those of a
+ * run with the same callbacks that was never interrupted. A fit that completes its epochs deletes the
+ * backup, as Keras's `delete_checkpoint` does.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { invalidArgument, ValueError } from '../errors';
+import { seedLibtorchForEpoch } from '../runtime';
 import { checkBoolean, checkKnownOptions, checkPlainObject } from '../validation';
 import { Callback, CallbackModel } from './callback';
 
@@ -91,6 +93,10 @@ export class BackupAndRestore extends Callback {
 
   resumeEpoch(): number | undefined {
     return this.resumeAt;
+  }
+
+  onEpochBegin(epoch: number): void {
+    seedLibtorchForEpoch(epoch);
   }
 
   async onEpochEnd(epoch: number): Promise<void> {

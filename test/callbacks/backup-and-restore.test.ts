@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { Adam, Dense, History, Sequential, setSeed } from '../../lib';
+import { Adam, Dense, Dropout, History, Sequential, setSeed } from '../../lib';
 import { BackupAndRestore, LambdaCallback } from '../../lib/callbacks';
 import { flat, regressionData } from './data';
 
@@ -66,6 +66,22 @@ test('model.stopTraining before the last epoch keeps the backup; the next fit re
   expect((await resumed.fit).epoch).toEqual([2, 3, 4, 5]);
   expect(flat(resumed.model.getWeights())).toEqual(expected);
   expect(readdirSync(backupDir).sort()).toEqual(['epoch-5.safetensors', 'training_metadata.json']);
+});
+
+test('with Dropout: the resumed run draws the masks the uninterrupted run with the callback drew', async () => {
+  const dropoutRun = (callbacks: object[]) => {
+    setSeed(5);
+    const model = new Sequential([new Dense(16, { inputShape: [8], activation: 'relu' }), new Dropout(0.5), new Dense(1)]);
+    model.compile({ optimizer: new Adam({ learningRate: 0.01 }), loss: 'mse' });
+    return { model, fit: model.fit(x, y, { epochs: 4, batchSize: 16, verbose: 0, callbacks: callbacks as never }) };
+  };
+  const whole = dropoutRun([new BackupAndRestore({ backupDir: `${backupDir}-whole` })]);
+  await whole.fit;
+  const expected = flat(whole.model.getWeights());
+  await expect(dropoutRun([new BackupAndRestore({ backupDir }), failAt(1)]).fit).rejects.toThrow('interrupted at epoch 1');
+  const resumed = dropoutRun([new BackupAndRestore({ backupDir })]);
+  expect((await resumed.fit).epoch).toEqual([2, 3]);
+  expect(flat(resumed.model.getWeights())).toEqual(expected);
 });
 
 test('a damaged backup and bad arguments are reported', async () => {
