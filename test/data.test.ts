@@ -261,6 +261,30 @@ describe('fit, evaluate and predict on iterables', () => {
     expect(((await model.predict(samples)) as Tensor).shape).toEqual([6, 1]);
   });
 
+  test("a source's own error rejects fit, after the batches before it trained; a Dataset's map error rejects as well", async () => {
+    const model = linearModel();
+    let trained = 0;
+    const counter = new (class extends Callback {
+      onBatchEnd() {
+        trained += 1;
+      }
+    })();
+    async function* failing() {
+      yield batchOf(0, 4);
+      yield batchOf(4, 4);
+      throw new Error('the database went away');
+    }
+    await expect(model.fit(failing(), { stepsPerEpoch: 3, verbose: 0, callbacks: [counter] })).rejects.toThrow('the database went away');
+    expect(trained).toBe(2);
+    const broken = data.array([0, 1]).map((index) => {
+      if (index === 1) throw new Error('cannot decode record 2');
+      return batchOf(0, 4);
+    }).prefetch(2);
+    await expect(model.evaluate(broken, { verbose: 0 })).rejects.toThrow('cannot decode record 2');
+    // The model is fine afterwards.
+    expect(Number.isFinite((await model.evaluate(data.array([batchOf(0, 4)]), { verbose: 0 })) as number)).toBe(true);
+  });
+
   test('what fit cannot use from an iterable is named', async () => {
     const model = linearModel();
     function* batches() {
