@@ -310,6 +310,9 @@ describe('fit, evaluate and predict on iterables', () => {
     await expect(model.fit(numbers(), { stepsPerEpoch: 1, verbose: 0 })).rejects.toThrow('fit: expected x to yield [x, y] or {xs, ys} batches but received 3');
     await expect(model.fit(batches(), { stepsPerEpoch: 0, verbose: 0 })).rejects.toThrow('fit: expected stepsPerEpoch to be a positive integer but received 0');
     await expect(model.fit(data.array([batchOf(0, 4)]), { validationSplit: 0.5, verbose: 0 })).rejects.toThrow(/validationSplit works on tensors only/);
+    await expect(model.predict(data.array([]))).rejects.toThrow('predict: expected x to yield at least one batch but received an empty iterable');
+    await expect(model.predict((function* () {})())).rejects.toThrow('predict: expected x to yield at least one batch but received none');
+    await expect(model.fit(data.array([]), { verbose: 0 })).rejects.toThrow('fit: expected training data with at least one sample but received 0');
     await expect(model.evaluate(data.array([batchOf(0, 4)]).repeat(), { verbose: 0 })).rejects.toThrow(
       'evaluate: expected steps when x is an infinite iterable (a repeated Dataset) but received undefined',
     );

@@ -339,11 +339,7 @@ export class Trainer {
     }
 
     const steps = checkPositiveInteger(operation, 'stepsPerEpoch', args.stepsPerEpoch ?? source.length);
-    const validationSteps = !validation
-      ? 0
-      : validation.length === Infinity && args.validationSteps === undefined
-        ? Infinity
-        : checkPositiveInteger(operation, 'validationSteps', args.validationSteps ?? validation.length);
+    const validationSteps = validation ? stepCount(operation, 'validationSteps', args.validationSteps, validation) : 0;
     const classWeight = args.classWeight === undefined ? undefined : checkClassWeight(operation, args.classWeight);
 
     const history = new History();
@@ -409,7 +405,7 @@ export class Trainer {
       source = this.batches(xs, ys, batchSize, false);
     }
     this.checkSourceShape('evaluate', 'x', source);
-    const steps = source.length === Infinity && options.steps === undefined ? Infinity : checkPositiveInteger('evaluate', 'steps', options.steps ?? source.length);
+    const steps = stepCount('evaluate', 'steps', options.steps, source);
     const logs = await this.evaluateSource(source, steps, '');
     if (options.returnDict) return logs;
     const values = Object.values(logs);
@@ -427,11 +423,12 @@ export class Trainer {
         ? this.iterableSource('predict', 'x', x, args.steps, 'predict')
         : this.batches(this.toInputs('predict', x as DataLike), null, batchSize, false);
     this.checkSourceShape('predict', 'x', source);
-    const steps = source.length === Infinity && args.steps === undefined ? Infinity : checkPositiveInteger('predict', 'steps', args.steps ?? source.length);
+    const steps = stepCount('predict', 'steps', args.steps, source);
     const outputs: Tensor[][] = [];
     await forEachBatch(source, steps, { next: 0 }, async ([bx]) => {
       outputs.push(await this.predictBatch('predict', this.batchInputs('predict', bx)));
     }, undefined, 'predict');
+    if (outputs.length === 0) throw invalidArgument('predict', 'x to yield at least one batch', described('none'));
     const joined = this.model.outputNames.map((_, i) => {
       const parts = outputs.map((batch) => batch[i]);
       if (parts.length === 1) return parts[0];
@@ -579,6 +576,7 @@ export class Trainer {
     const stepsName = use === 'train' ? 'stepsPerEpoch' : argument === 'validationData' ? 'validationSteps' : 'steps';
     if (steps !== undefined) checkPositiveInteger(operation, stepsName, steps);
     const size = knownLength(data);
+    if (size === 0 && use !== 'train') throw invalidArgument(operation, `${argument} to yield at least one batch`, described('an empty iterable'));
     let length: number;
     if (steps !== undefined) length = steps;
     else if (size !== undefined && size !== Infinity) length = size;
@@ -649,6 +647,12 @@ export class Trainer {
     const [xs, ys] = this.toTensors(`${operation} validationData`, data[0] as DataLike, data[1] as DataLike);
     return this.batches(xs, ys, batchSize, false);
   }
+}
+
+/** `given` steps, else the source's length (Infinity: an iterable read until it ends). */
+function stepCount(operation: string, name: string, given: number | undefined, source: BatchIterator): number {
+  if (given === undefined && source.length === Infinity) return Infinity;
+  return checkPositiveInteger(operation, name, given ?? source.length);
 }
 
 /** Views of `tensors` (no copy) that a queued native call owns: disposing the originals cannot touch them. */
