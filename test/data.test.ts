@@ -112,6 +112,25 @@ describe('Dataset', () => {
     expect(rest).toEqual(range(9, 1));
   });
 
+  test('fromTensorSlices yields each sample of tensors and typed arrays in the given structure; batch puts them back', async () => {
+    const images = tensor(Float32Array.from(range(24)), [4, 2, 3]);
+    const labels = Int32Array.of(7, 8, 9, 10);
+    const samples = data.fromTensorSlices({ xs: images, ys: labels });
+    expect(samples.size).toBe(4);
+    const all = await samples.toArray();
+    expect(Array.from(all[1].xs as Float32Array)).toEqual(range(6, 6));
+    expect(all.map((s) => s.ys)).toEqual([7, 8, 9, 10]);
+    const [batch] = await samples.batch(4).toArray();
+    expect(values(batch.xs)).toEqual(range(24));
+    expect(batch.xs.shape).toEqual([4, 6]);
+    const pairs = await data.fromTensorSlices([images, labels]).take(1).toArray();
+    expect(pairs[0][1]).toBe(7);
+    expect(() => data.fromTensorSlices({ xs: images, ys: Int32Array.of(1) })).toThrow(
+      'data.fromTensorSlices: expected tensors.ys with 4 samples, as the first tensor but received a Int32Array of length 1',
+    );
+    expect(() => data.fromTensorSlices({ xs: 'a' })).toThrow('data.fromTensorSlices: expected tensors.xs to be a Tensor, a typed array, or an array or object of them but received "a"');
+  });
+
   test('bad arguments and mismatched samples are named', async () => {
     const ten = data.array(range(10));
     expect(() => ten.batch(0)).toThrow('Dataset.batch: expected batchSize to be a positive integer but received 0');

@@ -259,6 +259,62 @@ export function array<T>(elements: readonly T[]): Dataset<T> {
   return new Dataset<T>(() => elements, elements.length);
 }
 
+/** A sample of `fromTensorSlices`: a number from a [n] tensor, the flat values of one sample otherwise. */
+export type Sliced<T> = T extends Tensor | TypedArray
+  ? number | TypedArray
+  : T extends readonly unknown[]
+    ? { [K in keyof T]: Sliced<T[K]> }
+    : { [K in keyof T]: Sliced<T[K]> };
+
+/**
+ * The samples of tensors (or typed arrays) along their first axis, as tf.data's `from_tensor_slices`:
+ * `fromTensorSlices({ xs: images, ys: labels })` yields `{ xs, ys }` per sample, the same structure. A [n]
+ * tensor gives numbers; larger ones give each sample's values as a flat typed array, a view of one copy
+ * of the tensor read once (fit gives flat samples the model's input shape).
+ */
+class SlicedLeaf {
+  constructor(
+    readonly values: ArrayLike<number | bigint>,
+    /** Values per sample. */
+    readonly per: number,
+    /** A [n] tensor: its samples are numbers. */
+    readonly scalar: boolean,
+  ) {}
+}
+
+export function fromTensorSlices<T>(tensors: T): Dataset<Sliced<T>> {
+  let count: number | undefined;
+  const describeLeaves = (value: unknown, where: string): unknown => {
+    if (value instanceof Tensor || (ArrayBuffer.isView(value) && !(value instanceof DataView))) {
+      const shape = value instanceof Tensor ? value.shape : [(value as TypedArray).length];
+      if (shape.length === 0) throw invalidArgument('data.fromTensorSlices', `${where} with a first axis to slice`, value);
+      if (count !== undefined && shape[0] !== count) {
+        throw invalidArgument('data.fromTensorSlices', `${where} with ${count} samples, as the first tensor`, value);
+      }
+      count = shape[0];
+      const values = value instanceof Tensor ? (value.dataSync() as ArrayLike<number | bigint>) : (value as TypedArray);
+      return new SlicedLeaf(values, shape.slice(1).reduce((a, b) => a * b, 1), shape.length === 1);
+    }
+    if (Array.isArray(value)) return value.map((item, i) => describeLeaves(item, `${where}[${i}]`));
+    if (typeof value === 'object' && value !== null) {
+      return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, describeLeaves(item, `${where}.${key}`)]));
+    }
+    throw invalidArgument('data.fromTensorSlices', `${where} to be a Tensor, a typed array, or an array or object of them`, value);
+  };
+  const layout = describeLeaves(tensors, 'tensors');
+  const sample = (index: number, part: unknown): unknown => {
+    if (part instanceof SlicedLeaf) {
+      if (part.scalar) return Number(part.values[index]);
+      return (part.values as TypedArray).subarray(index * part.per, (index + 1) * part.per);
+    }
+    if (Array.isArray(part)) return part.map((item) => sample(index, item));
+    return Object.fromEntries(Object.entries(part as object).map(([key, item]) => [key, sample(index, item)]));
+  };
+  return new Dataset<Sliced<T>>(function* () {
+    for (let i = 0; i < (count ?? 0); i++) yield sample(i, layout) as Sliced<T>;
+  }, count ?? 0);
+}
+
 // ---- batching ------------------------------------------------------------------------------------
 
 type Leaf = number | boolean | readonly number[] | TypedArray | Tensor;
