@@ -16,6 +16,7 @@
  *      (f2), and its inference at batch 32 (f3) vs the fastest of PyTorch's ways to predict, tcmalloc or not;
  *   g. the seed fit on in-memory batches with metrics ['accuracy', 'AUC', 'Precision', 'Recall'] vs the same
  *      fit with accuracy alone (bench/metrics-cost.ts): what streaming metrics cost.
+ *   h. fit fed by an async generator of in-memory batches vs the same batches from tensors (bench/iterable-fit.ts).
  *
  *   npm run bench [-- --quick] [-- --threads 2 --epochs 2 --data DIR --python /usr/bin/python3 --out FILE]
  *                 [-- --tcmalloc /path/to/libtcmalloc_minimal.so.4]
@@ -31,6 +32,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { backendInfo, Model, setNumThreads, setSeed, SymbolicTensor, tensor, Tensor } from 'keras-torch';
 import { metricsCost } from './metrics-cost';
+import { iterableFitFigures } from './iterable-fit';
 import { residualModel } from './residual-model';
 import { seedModel } from './seed-model';
 
@@ -493,6 +495,17 @@ export async function runBench(options: Options, log: (line: string) => void = c
       { id: 'g', name: "seed fit with metrics ['accuracy', 'AUC', 'Precision', 'Recall'], in-memory batches", unit: 's/epoch', ours: median(cost.withStreamingMetrics), peer: median(cost.accuracyOnly), peerName: 'the same fit with accuracy alone', ratioKind: 'speedup', target: '>= 0.952x (<= 5% more time)', spread: { ours: cost.withStreamingMetrics, peer: cost.accuracyOnly } },
       (o, p) => p / o,
       (r) => r >= 1 / 1.05,
+    ),
+  );
+
+  // h: fit from an async generator of in-memory batches against the same batches from tensors.
+  log('h: fit from an async generator vs from tensors...');
+  const feed = await iterableFitFigures(32, batchSize, options.quick ? 4 : 40, options.quick ? 1 : 5);
+  rows.push(
+    row(
+      { id: 'h', name: `fit from an async generator of in-memory batches, 32x32x3, batch ${batchSize}`, unit: 's/epoch', ours: median(feed.generator_s), peer: median(feed.tensor_s), peerName: 'the same batches from tensors', ratioKind: 'speedup', target: '>= 0.95x', spread: { ours: feed.generator_s, peer: feed.tensor_s } },
+      (o, p) => p / o,
+      (r) => r >= 0.95,
     ),
   );
 

@@ -56,6 +56,8 @@ export * from './callbacks';
 export { plotHistory, historyToSvg, PlotHistoryOptions, HistoryLike } from './plot';
 export * from './preprocessing';
 export { Batch, BatchData, BatchIterator } from './data';
+export * as data from './data/public';
+export { BatchSource } from './training/iterable-batches';
 export * as distributed from './distributed';
 export { device, setDevice, cuda, setNumThreads, getNumThreads, setSeed, backendInfo, BackendInfo } from './runtime';
 export type { CpuMemoryInfo, CudaLibraryInfo } from './native/binding';

@@ -33,7 +33,7 @@ function typedArrayKind(values: ArrayBufferView): string | undefined {
   return (values as unknown as { [Symbol.toStringTag]?: string })[Symbol.toStringTag];
 }
 
-function dtypeOfTypedArray(values: ArrayBufferView): DType | undefined {
+export function dtypeOfTypedArray(values: ArrayBufferView): DType | undefined {
   switch (typedArrayKind(values)) {
     case 'Float32Array': return 'float32';
     case 'Float64Array': return 'float64';

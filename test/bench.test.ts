@@ -33,7 +33,7 @@ afterAll(() => {
   if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
 });
 
-const ids = ['a', 'a2', 'a3', 'b1', 'b2', 'b3', 'c', 'd', 'e1', 'e2', 'f1', 'f2', 'f3', 'g'];
+const ids = ['a', 'a2', 'a3', 'b1', 'b2', 'b3', 'c', 'd', 'e1', 'e2', 'f1', 'f2', 'f3', 'g', 'h'];
 
 function checkRow(row: Row): void {
   expect(typeof row.name).toBe('string');
@@ -62,7 +62,7 @@ describe('bench --quick', () => {
     expect(result.rows.map((row) => row.id)).toEqual(ids);
     result.rows.forEach(checkRow);
     // The in-memory rows never depend on image folders or peers.
-    for (const id of ['a', 'a2', 'a3', 'b1', 'b2', 'b3', 'f1', 'f2', 'f3', 'g']) expect(result.rows.find((row) => row.id === id)!.ours).toBeGreaterThan(0);
+    for (const id of ['a', 'a2', 'a3', 'b1', 'b2', 'b3', 'f1', 'f2', 'f3', 'g', 'h']) expect(result.rows.find((row) => row.id === id)!.ours).toBeGreaterThan(0);
     expect(stdout).toMatch(/\| a +\| train step/);
     expect(stdout).toMatch(/\| f1 +\| residual CNN train step/);
     // The tcmalloc peer is measured where Debian's library is installed, else skipped with the reason.
@@ -78,8 +78,8 @@ describe('bench --quick', () => {
     expect(stdout).toMatch(/PyTorch peer skipped: .*no-such-python not found/);
     for (const row of result.rows) {
       checkRow(row);
-      // Row g's peer is our own fit with accuracy alone, which needs nothing installed.
-      if (row.id === 'g') expect(row.peer).toBeGreaterThan(0);
+      // Rows g and h compare keras-torch with itself (accuracy alone; fit from tensors), which needs nothing installed.
+      if (row.id === 'g' || row.id === 'h') expect(row.peer).toBeGreaterThan(0);
       else expect(row.peer).toBeNull();
     }
     expect(result.rows.find((row) => row.id === 'a')!.skipped).toMatch(/not found/);

@@ -39,6 +39,11 @@ export interface CallbackHooks {
   onEpochEnd?(epoch: number, logs?: Logs): void | Promise<void>;
   onBatchBegin?(batch: number, logs?: Logs): void | Promise<void>;
   onBatchEnd?(batch: number, logs?: Logs): void | Promise<void>;
+  /**
+   * Asked after onTrainBegin: the epoch this fit should start from, when the callback restored an
+   * interrupted run (BackupAndRestore); undefined to leave it.
+   */
+  resumeEpoch?(): number | undefined;
 }
 
 export abstract class Callback implements CallbackHooks {
@@ -77,7 +82,7 @@ export class History extends Callback {
   }
 }
 
-type HookName = keyof Omit<CallbackHooks, 'setModel' | 'setParams'>;
+type HookName = keyof Omit<CallbackHooks, 'setModel' | 'setParams' | 'resumeEpoch'>;
 
 /** Calls each hook on every callback, in order, awaiting async ones. */
 export class CallbackList {
@@ -93,6 +98,12 @@ export class CallbackList {
   /** Whether any callback listens to batch events (so fit can skip building per-batch logs). */
   get wantsBatchEvents(): boolean {
     return this.callbacks.some((c) => c.onBatchBegin || c.onBatchEnd);
+  }
+
+  /** The latest epoch any callback asks to resume from, if any does. */
+  resumeEpoch(): number | undefined {
+    const epochs = this.callbacks.map((c) => c.resumeEpoch?.()).filter((e): e is number => e !== undefined);
+    return epochs.length > 0 ? Math.max(...epochs) : undefined;
   }
 
   async call(hook: HookName, ...args: unknown[]): Promise<void> {

@@ -7,3 +7,6 @@ export { TerminateOnNaN } from './terminate-on-nan';
 export { CSVLogger } from './csv-logger';
 export { LambdaCallback, LambdaCallbackArgs } from './lambda';
 export { MonitorMode } from './monitor';
+export { TensorBoard, TensorBoardArgs } from './tensorboard';
+export { JSONLogger, JSONLoggerArgs } from './json-logger';
+export { BackupAndRestore, BackupAndRestoreArgs } from './backup-and-restore';

@@ -30,4 +30,8 @@ export class ShardedBatches implements BatchIterator {
   onEpochEnd(): void {
     this.source.onEpochEnd?.();
   }
+
+  setEpoch(epoch: number): void {
+    this.source.setEpoch?.(epoch);
+  }
 }

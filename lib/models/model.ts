@@ -6,6 +6,7 @@
  */
 import type { CallbackModel, History, Logs } from '../callbacks/callback';
 import type { BatchIterator } from '../data';
+import type { BatchSource } from '../training/iterable-batches';
 import { described, invalidArgument, ValueError } from '../errors';
 import { InputLayer } from '../layers/core';
 import { ApplyOptions, Layer, WeightInfo } from '../layers/layer';
@@ -32,6 +33,7 @@ import {
 import { checkKnownOptions, checkPlainObject, formatShape } from '../validation';
 import { FunctionalConfig, LeafLayer, TensorReference, Topology } from './functional';
 import { readModelFile, restoreWeights, saveModelFile, WeightedModel } from './persistence';
+import type { StoredTensor } from '../io/safetensors';
 import { formatSummary, SummaryRow } from './summary';
 
 export type TensorStructure = SymbolicTensor | SymbolicTensor[] | Record<string, SymbolicTensor>;
@@ -332,7 +334,7 @@ export class Model<O extends TensorStructure = TensorStructure> extends Layer im
     this.trainer.compile(args);
   }
 
-  fit(x: DataLike | BatchIterator, y?: DataLike | FitArgs, args?: FitArgs): Promise<History> {
+  fit(x: DataLike | BatchIterator | BatchSource, y?: DataLike | FitArgs, args?: FitArgs): Promise<History> {
     return this.trainer.fit('fit', x, y, args);
   }
 
@@ -342,12 +344,12 @@ export class Model<O extends TensorStructure = TensorStructure> extends Layer im
   }
 
   /** Loss (and metrics) on the given data: a number, or [loss, ...metrics] when there are metrics. */
-  evaluate(x: DataLike | BatchIterator, y?: DataLike | EvaluateArgs, args?: EvaluateArgs): Promise<number | number[] | Logs> {
+  evaluate(x: DataLike | BatchIterator | BatchSource, y?: DataLike | EvaluateArgs, args?: EvaluateArgs): Promise<number | number[] | Logs> {
     return this.trainer.evaluate(x, y, args);
   }
 
   /** The model's outputs for all inputs, in batches: a Tensor, or one per output as the outputs were given. */
-  predict(x: DataLike | BatchIterator, args: PredictArgs = {}): Promise<PredictionOf<O>> {
+  predict(x: DataLike | BatchIterator | BatchSource, args: PredictArgs = {}): Promise<PredictionOf<O>> {
     return this.trainer.predict(x, args) as Promise<PredictionOf<O>>;
   }
 
@@ -456,6 +458,27 @@ export class Model<O extends TensorStructure = TensorStructure> extends Layer im
   async saveWeights(file: string): Promise<void> {
     checkFilePath('saveWeights', file);
     await this.trainer.schedule(() => saveModelFile(this, file, { includeOptimizer: false }));
+  }
+
+  /**
+   * @internal Weights and optimizer state from a file save() wrote: what BackupAndRestore resumes from.
+   * `savedNames` are the weights' names when it was saved: a model built again in the same process has
+   * other automatic layer names (dense_3 for dense_1), so the weights are matched by position.
+   */
+  async restoreTrainingState(file: string, savedNames: string[]): Promise<void> {
+    const loaded = await readModelFile(file);
+    const { names } = this.weightFileNames();
+    if (savedNames.length !== names.length) {
+      throw new ValueError(`${file}: expected the ${names.length} weights of this model but the backup holds ${savedNames.length}`);
+    }
+    const current = new Map(savedNames.map((name, i) => [name, names[i]]));
+    const renamed = new Map<string, StoredTensor>();
+    for (const [key, value] of loaded.tensors) {
+      const optimizerEntry = key.startsWith('optimizer/') ? key.slice('optimizer/'.length, key.lastIndexOf('/')) : undefined;
+      if (optimizerEntry !== undefined && current.has(optimizerEntry)) renamed.set(`optimizer/${current.get(optimizerEntry)}${key.slice(key.lastIndexOf('/'))}`, value);
+      else renamed.set(current.get(key) ?? key, value);
+    }
+    await this.trainer.schedule(async () => restoreWeights(this, file, { ...loaded, tensors: renamed }, { optimizer: true }));
   }
 
   /** Loads weights saved by save() or saveWeights() from a model with the same layers. */

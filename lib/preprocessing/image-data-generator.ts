@@ -16,6 +16,7 @@ import {
 } from '../validation';
 import { ArrayIterator, FlowOptions } from './array-iterator';
 import { DirectoryIterator, FlowFromDirectoryOptions } from './directory-iterator';
+import { DataFrameIterator, DataFrameRecord, FlowFromDataframeOptions } from './dataframe-iterator';
 import { augmentBinding, NativeAugmentOptions, PARAM_INDEX, PARAMS_PER_IMAGE } from './native';
 
 export type FillMode = 'nearest' | 'constant' | 'reflect' | 'wrap';
@@ -344,6 +345,14 @@ export class ImageDataGenerator {
   /** Batches of augmented images from class subfolders of `directory`, as Keras's `flow_from_directory`. */
   flowFromDirectory(directory: string, options: FlowFromDirectoryOptions = {}): DirectoryIterator {
     return new DirectoryIterator(directory, this, options);
+  }
+
+  /**
+   * Batches of augmented images listed in records (`{ filename: 'cat.0.jpg', class: 'cat' }`) or a CSV file
+   * with a header row, as Keras's `flow_from_dataframe`.
+   */
+  flowFromDataframe(dataframe: readonly DataFrameRecord[] | string, options: FlowFromDataframeOptions = {}): DataFrameIterator {
+    return new DataFrameIterator(dataframe, this, options);
   }
 
   /** Batches of augmented images from a tensor [n, h, w, c] and optional labels, as Keras's `flow`. */

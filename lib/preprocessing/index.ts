@@ -7,6 +7,8 @@ export { ImageIterator } from './iterator';
 export type { IteratorOptions } from './iterator';
 export { DirectoryIterator } from './directory-iterator';
 export type { ClassMode, FlowFromDirectoryOptions } from './directory-iterator';
+export { DataFrameIterator } from './dataframe-iterator';
+export type { DataFrameClassMode, DataFrameRecord, FlowFromDataframeOptions } from './dataframe-iterator';
 export { ArrayIterator } from './array-iterator';
 export type { FlowOptions } from './array-iterator';
 export { ImageDataset, imageDatasetFromDirectory } from './dataset-from-directory';

@@ -78,6 +78,12 @@ export abstract class ImageIterator implements BatchIterator, AsyncIterable<Tens
     this.order = null;
   }
 
+  /** Starts epoch `epoch` with the order and augmentation it gets after that many epochs. */
+  setEpoch(epoch: number): void {
+    this.epoch = checkNonNegativeInteger(`${this.context}.setEpoch`, 'epoch', epoch);
+    this.order = null;
+  }
+
   /** One epoch of batches; the next batches are prepared while the current one is in use. */
   async *[Symbol.asyncIterator](): AsyncGenerator<TensorBatch, void, undefined> {
     const total = this.length;

@@ -6,6 +6,7 @@
 import { CallbackList, Logs } from '../callbacks/callback';
 import { Batch, BatchIterator, batchSize, disposeBatch } from '../data';
 import { ValueError } from '../errors';
+import { EndOfData } from './iterable-batches';
 
 /**
  * Runs one batch natively and resolves [...losses, ...metrics]; `resetMetrics` starts the metrics' totals
@@ -52,7 +53,7 @@ export function abortError(signal: AbortSignal, operation: string): Error {
 
 /**
  * Walks `steps` batches of `source` (wrapping around, with onEpochEnd, when steps exceed its length),
- * fetching batch i+1 while batch i is processed.
+ * fetching batch i+1 while batch i is processed. Resolves true when the source ran out of batches first.
  */
 export async function forEachBatch(
   source: BatchIterator,
@@ -62,39 +63,41 @@ export async function forEachBatch(
   visit: (batch: Batch, step: number) => Promise<boolean | void>,
   signal?: AbortSignal,
   operation = 'fit',
-): Promise<void> {
+): Promise<boolean> {
   const fetch = (): Promise<Batch> => {
     const index = cursor.next;
     cursor.next += 1;
     if (cursor.next >= source.length) {
       cursor.next = 0;
     }
-    return source.get(index).then((batch) => {
+    const batch = source.get(index).then((fetched) => {
       if (index === source.length - 1) source.onEpochEnd?.();
-      return batch;
+      return fetched;
     });
+    // A batch fetched ahead may fail (or find the data at its end) while the current step runs: the
+    // failure is the await's below, not an unhandled rejection meanwhile.
+    batch.catch(() => undefined);
+    return batch;
   };
   let pending = fetch();
   for (let step = 0; step < steps; step++) {
-    if (signal?.aborted) {
-      pending.catch(() => undefined);
-      throw abortError(signal, operation);
+    if (signal?.aborted) throw abortError(signal, operation);
+    let batch: Batch;
+    try {
+      batch = await pending;
+    } catch (error) {
+      if (error instanceof EndOfData) return true;
+      throw error;
     }
-    const batch = await pending;
     if (step + 1 < steps) pending = fetch();
     try {
-      if ((await visit(batch, step)) === true) {
-        if (step + 1 < steps) pending.catch(() => undefined);
-        return;
-      }
-    } catch (error) {
-      if (step + 1 < steps) pending.catch(() => undefined);
-      throw error;
+      if ((await visit(batch, step)) === true) return false;
     } finally {
       // Batches are consumed once: free their memory now rather than at the next GC.
       disposeBatch(batch);
     }
   }
+  return false;
 }
 
 export interface EpochLoopOptions {
@@ -116,10 +119,17 @@ export async function runEpochs(source: BatchIterator, step: StepFunction, optio
   const batchEvents = callbacks.wantsBatchEvents;
   const cursor = { next: 0 };
   await callbacks.call('onTrainBegin', {});
-  for (let epoch = options.initialEpoch; epoch < options.epochs; epoch++) {
+  let firstEpoch = options.initialEpoch;
+  const resume = callbacks.resumeEpoch();
+  if (resume !== undefined && resume > firstEpoch) {
+    firstEpoch = resume;
+    source.setEpoch?.(resume);
+  }
+  for (let epoch = firstEpoch; epoch < options.epochs; epoch++) {
     await callbacks.call('onEpochBegin', epoch, {});
     const means = new RunningMeans(names, options.lossCount);
-    await forEachBatch(
+    let stepsDone = 0;
+    const ranOut = await forEachBatch(
       source,
       options.steps,
       cursor,
@@ -127,6 +137,7 @@ export async function runEpochs(source: BatchIterator, step: StepFunction, optio
         const size = batchSize(batch[0]);
         if (batchEvents) await callbacks.call('onBatchBegin', batchIndex, { batch: batchIndex, size });
         const values = await step(batch, batchIndex === 0);
+        stepsDone += 1;
         means.add(values, size);
         if (batchEvents) await callbacks.call('onBatchEnd', batchIndex, { batch: batchIndex, size, ...means.logs() });
         if (options.shouldStop()) return true;
@@ -139,12 +150,21 @@ export async function runEpochs(source: BatchIterator, step: StepFunction, optio
       },
       options.signal,
     );
+    if (ranOut) {
+      // Keras's words and behaviour: the epoch ends with the batches it had, and training stops.
+      console.warn(
+        `fit: the training data ran out of batches at epoch ${epoch + 1}, after ${stepsDone} of ${options.steps} steps; interrupting training. ` +
+          `Make sure it can yield at least stepsPerEpoch * epochs batches (${options.steps} * ${options.epochs - options.initialEpoch}); ` +
+          'a Dataset can repeat() its data.',
+      );
+      if (stepsDone === 0) break;
+    }
     const logs = means.logs();
     if (options.validate && !options.shouldStop()) Object.assign(logs, await options.validate());
     // Aborted during validation: the epoch did not end, so its callbacks are not told it did.
     if (options.signal?.aborted) throw abortError(options.signal, 'fit');
     await callbacks.call('onEpochEnd', epoch, logs);
-    if (options.shouldStop()) break;
+    if (ranOut || options.shouldStop()) break;
   }
   await callbacks.call('onTrainEnd', {});
 }

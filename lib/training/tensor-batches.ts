@@ -3,6 +3,7 @@
  * input (output) gets Tensors, one with several gets arrays of them in the model's order.
  */
 import type { Batch, BatchData, BatchIterator } from '../data';
+import { batchSeed } from '../preprocessing/seeds';
 import { forkSeed, SeededRandom } from '../random';
 import { Tensor, tensor } from '../tensor';
 
@@ -27,14 +28,17 @@ export class TensorBatches implements BatchIterator {
     this.samples = this.xs[0].shape[0];
     this.length = Math.ceil(this.samples / batchSize);
     if (!Array.isArray(x)) this.inputShape = x.shape.slice(1);
-    // A stream of its own: its shuffles do not depend on what else draws meanwhile (another model training).
-    this.rng = new SeededRandom(forkSeed());
-    if (shuffle) this.order = this.rng.permutation(this.samples);
+    // A seed of its own, drawn in program order: its shuffles do not depend on what else draws from the
+    // global stream meanwhile (another model training at the same time). Each epoch's order depends on
+    // this seed and the epoch alone, so a resumed fit (BackupAndRestore) shuffles as the interrupted one would have.
+    this.seed = forkSeed();
+    this.setEpoch(0);
     this.singleX = !Array.isArray(x);
     this.singleY = !Array.isArray(y);
   }
 
-  private readonly rng: SeededRandom;
+  private readonly seed: number;
+  private epoch = 0;
   private readonly singleX: boolean;
   private readonly singleY: boolean;
 
@@ -58,6 +62,11 @@ export class TensorBatches implements BatchIterator {
   }
 
   onEpochEnd(): void {
-    if (this.shuffle) this.order = this.rng.permutation(this.samples);
+    this.setEpoch(this.epoch + 1);
+  }
+
+  setEpoch(epoch: number): void {
+    this.epoch = epoch;
+    if (this.shuffle) this.order = new SeededRandom(batchSeed(this.seed, epoch, 0xffffffff)).permutation(this.samples);
   }
 }

@@ -7,6 +7,7 @@
 import { CallbackHooks, CallbackList, History, Logs } from '../callbacks/callback';
 import { ProgressLogger } from '../callbacks/progress';
 import { Batch, BatchData, BatchIterator, batchSize as samplesInBatch, isBatchIterator } from '../data';
+import { isConsumable } from '../data/dataset';
 import { checkRanksAgree, dataParallel, RankAveraging, shard, startFromRankZero } from '../distributed/averaging';
 import { rank as distributedRank } from '../distributed';
 import { described, invalidArgument, ValueError } from '../errors';
@@ -27,6 +28,7 @@ import {
   formatShape,
 } from '../validation';
 import { checkAlive, checkInputs, checkSampleShape, checkSampleWeight, checkTargets, DataLike, toTensorList } from './data-adapter';
+import { BatchSource, isBatchSource, IterableBatches, knownLength } from './iterable-batches';
 import { forEachBatch, RunningMeans, runEpochs } from './loop';
 import { TensorBatches } from './tensor-batches';
 
@@ -61,15 +63,21 @@ export interface FitArgs {
   epochs?: number;
   /** 0 silent, 1 progress bar, 2 one line per epoch. Default 1. */
   verbose?: 0 | 1 | 2;
-  /** [x, y] or [x, y, sampleWeight] data, or an iterator, evaluated after each epoch. */
-  validationData?: [DataLike, DataLike] | [DataLike, DataLike, SampleWeight] | BatchIterator;
+  /**
+   * [x, y] or [x, y, sampleWeight] data, an iterator, or an Iterable/AsyncIterable of [x, y] or {xs, ys}
+   * batches, evaluated after each epoch.
+   */
+  validationData?: [DataLike, DataLike] | [DataLike, DataLike, SampleWeight] | BatchIterator | BatchSource;
   /** The fraction of (tensor) samples, taken from the end before shuffling, held out for validation. */
   validationSplit?: number;
-  /** Batches of an iterator's validation per epoch. Default its length. */
+  /** Batches of an iterator's validation per epoch. Default its length (an iterable's: until it runs out). */
   validationSteps?: number;
   /** Shuffle tensor samples every epoch. Default true. */
   shuffle?: boolean;
-  /** Batches per epoch. Default: one pass over the data. */
+  /**
+   * Batches per epoch. Default: one pass over the data. Required for an iterable of unknown size (a
+   * generator); with it, one iterator runs on across epochs, and fit stops with a warning if it runs out.
+   */
   stepsPerEpoch?: number;
   /** The epoch to start from (resuming). Default 0. */
   initialEpoch?: number;
@@ -302,8 +310,8 @@ export class Trainer {
     return this.fit('fitGenerator', iterator, fitArgs);
   }
 
-  async fit(operation: string, x: DataLike | BatchIterator, yOrArgs?: DataLike | FitArgs, maybeArgs?: FitArgs): Promise<History> {
-    const iteratorInput = isBatchIterator(x);
+  async fit(operation: string, x: DataLike | BatchIterator | BatchSource, yOrArgs?: DataLike | FitArgs, maybeArgs?: FitArgs): Promise<History> {
+    const iteratorInput = isBatchIterator(x) || isBatchSource(x);
     const args = (iteratorInput ? yOrArgs ?? {} : maybeArgs ?? {}) as FitArgs;
     checkPlainObject(operation, 'options', args);
     checkKnownOptions(operation, args, FIT_KEYS);
@@ -325,7 +333,7 @@ export class Trainer {
     let source: BatchIterator;
     let validation: BatchIterator | undefined;
     if (iteratorInput) {
-      source = x;
+      source = isBatchIterator(x) ? x : this.iterableSource(operation, 'x', x as BatchSource, args.stepsPerEpoch, 'train');
       if (args.validationSplit !== undefined) {
         throw invalidArgument(operation, 'validationData (validationSplit works on tensors only)', args.validationSplit);
       }
@@ -356,22 +364,26 @@ export class Trainer {
     }
     if (source.length === 0) throw invalidArgument(operation, 'training data with at least one sample', source.samples ?? 0);
     if (args.validationData !== undefined) {
-      validation = isBatchIterator(args.validationData)
-        ? args.validationData
-        : this.validationTensors(operation, args.validationData, batchSize);
+      const given = args.validationData;
+      validation = isBatchIterator(given)
+        ? given
+        : isBatchSource(given)
+          ? this.iterableSource(operation, 'validationData', given, args.validationSteps, 'evaluate')
+          : this.validationTensors(operation, given, batchSize);
     }
     this.checkSourceShape(operation, 'x', source);
     if (validation) this.checkSourceShape(operation, 'validationData', validation);
     const parallel = dataParallel();
     if (parallel) {
+      if (source instanceof IterableBatches || validation instanceof IterableBatches) {
+        throw invalidArgument(operation, 'tensors or an indexed BatchIterator for distributed training (each rank takes its share by index)', described('an iterable'));
+      }
       source = shard(source);
       if (validation) validation = shard(validation);
     }
 
     const steps = checkPositiveInteger(operation, 'stepsPerEpoch', args.stepsPerEpoch ?? source.length);
-    const validationSteps = validation
-      ? checkPositiveInteger(operation, 'validationSteps', args.validationSteps ?? validation.length)
-      : 0;
+    const validationSteps = validation ? stepCount(operation, 'validationSteps', args.validationSteps, validation) : 0;
     const classWeight = args.classWeight === undefined ? undefined : checkClassWeight(operation, args.classWeight);
 
     const history = new History();
@@ -426,8 +438,8 @@ export class Trainer {
 
   // ---- evaluate and predict ----------------------------------------------------------------------
 
-  async evaluate(x: DataLike | BatchIterator, y?: DataLike | EvaluateArgs, args?: EvaluateArgs): Promise<number | number[] | Logs> {
-    const iteratorInput = isBatchIterator(x);
+  async evaluate(x: DataLike | BatchIterator | BatchSource, y?: DataLike | EvaluateArgs, args?: EvaluateArgs): Promise<number | number[] | Logs> {
+    const iteratorInput = isBatchIterator(x) || isBatchSource(x);
     const options = (iteratorInput ? y ?? {} : args ?? {}) as EvaluateArgs;
     checkPlainObject('evaluate', 'options', options);
     checkKnownOptions('evaluate', options, ['batchSize', 'verbose', 'steps', 'returnDict', 'sampleWeight']);
@@ -436,7 +448,7 @@ export class Trainer {
     const batchSize = checkPositiveInteger('evaluate', 'batchSize', options.batchSize ?? 32);
     let source: BatchIterator;
     if (iteratorInput) {
-      source = x;
+      source = isBatchIterator(x) ? x : this.iterableSource('evaluate', 'x', x as BatchSource, options.steps, 'evaluate');
       if (options.sampleWeight !== undefined) {
         throw invalidArgument('evaluate', 'sample weights from the iterator (its batches as [x, y, sampleWeight]); sampleWeight works on tensors only', described('sampleWeight'));
       }
@@ -447,25 +459,30 @@ export class Trainer {
       source = this.batches(xs, ys, batchSize, false, weights);
     }
     this.checkSourceShape('evaluate', 'x', source);
-    const steps = checkPositiveInteger('evaluate', 'steps', options.steps ?? source.length);
+    const steps = stepCount('evaluate', 'steps', options.steps, source);
     const logs = await this.evaluateSource(source, steps, '');
     if (options.returnDict) return logs;
     const values = Object.values(logs);
     return values.length === 1 ? values[0] : values;
   }
 
-  async predict(x: DataLike | BatchIterator, args: PredictArgs = {}): Promise<Prediction> {
+  async predict(x: DataLike | BatchIterator | BatchSource, args: PredictArgs = {}): Promise<Prediction> {
     checkPlainObject('predict', 'options', args);
     checkKnownOptions('predict', args, ['batchSize', 'verbose', 'steps']);
     checkVerbose('predict', args.verbose ?? 0);
     const batchSize = checkPositiveInteger('predict', 'batchSize', args.batchSize ?? 32);
-    const source = isBatchIterator(x) ? x : this.batches(this.toInputs('predict', x), null, batchSize, false);
+    const source = isBatchIterator(x)
+      ? x
+      : isBatchSource(x)
+        ? this.iterableSource('predict', 'x', x, args.steps, 'predict')
+        : this.batches(this.toInputs('predict', x as DataLike), null, batchSize, false);
     this.checkSourceShape('predict', 'x', source);
-    const steps = checkPositiveInteger('predict', 'steps', args.steps ?? source.length);
+    const steps = stepCount('predict', 'steps', args.steps, source);
     const outputs: Tensor[][] = [];
     await forEachBatch(source, steps, { next: 0 }, async ([bx]) => {
       outputs.push(await this.predictBatch('predict', this.batchInputs('predict', bx)));
     }, undefined, 'predict');
+    if (outputs.length === 0) throw invalidArgument('predict', 'x to yield at least one batch', described('none'));
     const joined = this.model.outputNames.map((_, i) => {
       const parts = outputs.map((batch) => batch[i]);
       if (parts.length === 1) return parts[0];
@@ -578,6 +595,8 @@ export class Trainer {
   private async evaluateSource(source: BatchIterator, steps: number, prefix: string, signal?: AbortSignal): Promise<Logs> {
     const compiled = this.requireCompiled('evaluate');
     const means = new RunningMeans(compiled.names, compiled.lossCount);
+    // Each evaluation of a re-iterable source is a fresh pass over it, as Keras's evaluate makes one.
+    if (source instanceof IterableBatches) source.restart();
     const stream = ++this.lastMetricStream;
     try {
       await forEachBatch(source, steps, { next: 0 }, async (batch, step) => {
@@ -635,6 +654,79 @@ export class Trainer {
     }
   }
 
+  /**
+   * An Iterable or AsyncIterable of batches as a BatchIterator. Training ('train') takes `steps` batches
+   * per epoch from one iterator, or one pass per epoch when the source knows its size; evaluation and
+   * prediction take `steps` batches, or all of one pass.
+   */
+  private iterableSource(operation: string, argument: string, data: BatchSource, steps: number | undefined, use: 'train' | 'evaluate' | 'predict'): IterableBatches {
+    const stepsName = use === 'train' ? 'stepsPerEpoch' : argument === 'validationData' ? 'validationSteps' : 'steps';
+    if (steps !== undefined) checkPositiveInteger(operation, stepsName, steps);
+    const size = knownLength(data);
+    if (size === 0 && use !== 'train') throw invalidArgument(operation, `${argument} to yield at least one batch`, described('an empty iterable'));
+    let length: number;
+    if (steps !== undefined) length = steps;
+    else if (size !== undefined && size !== Infinity) length = size;
+    else if (use === 'train') {
+      throw invalidArgument(operation, `stepsPerEpoch when ${argument} is an iterable of unknown or infinite length (a generator, a repeated Dataset)`, steps);
+    } else if (size === Infinity) {
+      throw invalidArgument(operation, `${stepsName} when ${argument} is an infinite iterable (a repeated Dataset)`, steps);
+    } else length = Infinity;
+    const freshPassEachEpoch = use === 'train' && steps === undefined;
+    return new IterableBatches(data, length, freshPassEachEpoch, (value) => this.yieldedBatch(operation, argument, value, use === 'predict'));
+  }
+
+  /** One value an iterable yielded, as a batch of tensors this call owns: [x, y], {xs, ys}, or for predict x alone. */
+  private yieldedBatch(operation: string, argument: string, value: unknown, inputsOnly: boolean): Batch {
+    let x: unknown;
+    let y: unknown = null;
+    const record = typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Tensor) && !ArrayBuffer.isView(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+    if (record && Object.hasOwn(record, 'xs')) {
+      x = record.xs;
+      y = record.ys ?? null;
+    } else if (Array.isArray(value) && (value.length === 2 || (inputsOnly && value.length === 1))) {
+      [x, y = null] = value;
+    } else if (Array.isArray(value) && value.length === 3 && !inputsOnly) {
+      throw new ValueError(`${operation}: ${argument} yielded [x, y, sampleWeight]; sample weights from iterables are not supported: yield [x, y] or {xs, ys}`);
+    } else if (inputsOnly) {
+      x = value;
+    } else {
+      throw invalidArgument(operation, `${argument} to yield [x, y] or {xs, ys} batches`, value);
+    }
+    if (!inputsOnly && (y === null || y === undefined)) {
+      throw invalidArgument(operation, `${argument} to yield targets with each batch ([x, y] or {xs, ys})`, value);
+    }
+    const names = this.model.inputNames;
+    const known = this.model.knownInputShapes();
+    const given = new Set<Tensor>();
+    const collect = (data: unknown) => {
+      if (data instanceof Tensor) given.add(data);
+      else if (Array.isArray(data)) data.forEach((item) => item instanceof Tensor && given.add(item));
+      else if (typeof data === 'object' && data !== null && !ArrayBuffer.isView(data)) Object.values(data).forEach((item) => item instanceof Tensor && given.add(item));
+    };
+    collect(x);
+    collect(y);
+    // Flat samples (a loader's typed array for the whole batch, or [samples, values] from Dataset.batch)
+    // take the model's sample shape.
+    const inputs = toTensorList(operation, 'x', x, names, 'input').map((t, i) => {
+      const shape = known?.[i];
+      if (!shape) return t;
+      const per = shape.reduce((a, b) => a * b, 1);
+      const flatSamples = t.rank === 1 ? t.size % per === 0 : t.rank === 2 && shape.length > 1 && t.shape[1] === per;
+      return flatSamples ? t.reshape([t.size / per, ...shape]) : t;
+    });
+    const xs = checkInputs(operation, inputs, known ?? names.map(() => undefined), names);
+    // The caller disposes the batch after its step: tensors the iterable yielded itself (which it may yield
+    // again) are handed over as views; those a Dataset made for this batch alone are handed over as they are.
+    const owned = (tensors: Tensor[]) => tensors.map((t) => (given.has(t) && !isConsumable(t) ? new Tensor(t.native.reshape([...t.shape])) : t));
+    if (inputsOnly) return [owned(xs), null];
+    const ys = toTensorList(operation, 'y', y, this.model.outputNames, 'output');
+    checkTargets(operation, ys, xs[0].shape[0], this.model.outputNames);
+    return [owned(xs), owned(ys)];
+  }
+
   private validationTensors(operation: string, data: unknown, batchSize: number): BatchIterator {
     if (!Array.isArray(data) || (data.length !== 2 && data.length !== 3)) {
       throw invalidArgument(operation, 'validationData to be [x, y], [x, y, sampleWeight] or a data iterator', data);
@@ -644,6 +736,12 @@ export class Trainer {
     const weights = data.length === 3 ? checkSampleWeight(context, data[2], xs[0].shape[0]) : null;
     return this.batches(xs, ys, batchSize, false, weights);
   }
+}
+
+/** `given` steps, else the source's length (Infinity: an iterable read until it ends). */
+function stepCount(operation: string, name: string, given: number | undefined, source: BatchIterator): number {
+  if (given === undefined && source.length === Infinity) return Infinity;
+  return checkPositiveInteger(operation, name, given ?? source.length);
 }
 
 /** Views of `tensors` (no copy) that a queued native call owns: disposing the originals cannot touch them. */

@@ -3,7 +3,7 @@
  * Keras's `Sequence` and `DirectoryIterator` are. ImageDataGenerator's iterators implement it, and so
  * can users' own loaders.
  */
-import { Tensor } from './tensor';
+import { Tensor } from '../tensor';
 
 /**
  * The inputs or targets of one batch: a Tensor for a model with one input (output), or one per input
@@ -53,6 +53,8 @@ export interface BatchIterator {
   get(index: number): Promise<Batch>;
   /** Called after each epoch's last batch: the place to reshuffle. */
   onEpochEnd?(): void;
+  /** Starts epoch `epoch` (0-based) as it would have started after that many epochs: a resumed fit calls it. */
+  setEpoch?(epoch: number): void;
 }
 
 export function isBatchIterator(value: unknown): value is BatchIterator {
