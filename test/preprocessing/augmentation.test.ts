@@ -220,6 +220,45 @@ describe('standardize and options', () => {
     expect(generator.getRandomTransform([8, 8, 3], 7)).toEqual(generator.getRandomTransform([8, 8, 3], 7));
   });
 
+  test("brightness, channel shift and both flips are drawn as Keras's get_random_transform draws them", () => {
+    const generator = new ImageDataGenerator({ brightnessRange: [0.5, 1.5], channelShiftRange: 40, horizontalFlip: true, verticalFlip: true });
+    const draws = Array.from({ length: 4000 }, (_, i) => generator.getRandomTransform([16, 16, 3], i));
+    const fraction = (test: (d: (typeof draws)[number]) => boolean) => draws.filter(test).length / draws.length;
+    // Each flip a coin of its own: half the images, and a quarter both ways.
+    expect(fraction((d) => d.flipHorizontal)).toBeGreaterThan(0.46);
+    expect(fraction((d) => d.flipHorizontal)).toBeLessThan(0.54);
+    expect(fraction((d) => d.flipVertical)).toBeGreaterThan(0.46);
+    expect(fraction((d) => d.flipVertical)).toBeLessThan(0.54);
+    expect(fraction((d) => d.flipHorizontal && d.flipVertical)).toBeGreaterThan(0.21);
+    expect(fraction((d) => d.flipHorizontal && d.flipVertical)).toBeLessThan(0.29);
+    // Uniform over the ranges: brightness in [0.5, 1.5), the channel shift in [-40, 40), filling each half.
+    const brightness = draws.map((d) => d.brightness as number);
+    const shift = draws.map((d) => d.channelShiftIntensity as number);
+    expect(brightness.every((b) => b >= 0.5 && b < 1.5)).toBe(true);
+    expect(shift.every((c) => c >= -40 && c < 40)).toBe(true);
+    for (const [values, low, high] of [[brightness, 0.5, 1.5], [shift, -40, 40]] as const) {
+      const middle = (low + high) / 2;
+      expect(values.filter((v) => v < middle).length / values.length).toBeGreaterThan(0.46);
+      expect(Math.min(...values)).toBeLessThan(low + 0.02 * (high - low));
+      expect(Math.max(...values)).toBeGreaterThan(high - 0.02 * (high - low));
+    }
+  });
+
+  test('a flow with verticalFlip gives each image as it is or upside down, both over a few batches', async () => {
+    // Rows 0..3 hold 0, 10, 20, 30: an upside-down image reads 30, 20, 10, 0 down its first column.
+    const image = Float32Array.from({ length: 4 * 2 * 1 }, (_, i) => Math.floor(i / 2) * 10);
+    const x = tensor(new Float32Array(Array.from({ length: 8 }, () => Array.from(image)).flat()), [8, 4, 2, 1]);
+    const it = new ImageDataGenerator({ verticalFlip: true }).flow(x, null, { batchSize: 8, shuffle: false, seed: 3 });
+    const columns = new Set<string>();
+    for (let batch = 0; batch < 3; batch++) {
+      const [out] = await it.get(batch % it.length);
+      const values = out.dataSync() as Float32Array;
+      for (let n = 0; n < 8; n++) columns.add([0, 1, 2, 3].map((row) => values[n * 8 + row * 2]).join(','));
+      it.onEpochEnd();
+    }
+    expect([...columns].sort()).toEqual(['0,10,20,30', '30,20,10,0']);
+  });
+
   test.each([
     [{ fillMode: 'mirror' }, "ImageDataGenerator: expected fillMode to be one of 'nearest', 'constant', 'reflect', 'wrap' but received \"mirror\""],
     [{ zoomRange: -0.2 }, 'ImageDataGenerator: expected zoomRange to be a number in [0, 1) but received -0.2'],
