@@ -228,6 +228,21 @@ describe('npm install of the tarball, offline, without a compiler', () => {
     expect(result.stderr).toMatch(/pip install torch/);
   });
 
+  test('KERAS_TORCH_SKIP_INSTALL=1 skips the install step: no libtorch needed, nothing chosen or built', () => {
+    const installed = path.join(project, 'node_modules', 'keras-torch');
+    const selected = path.join(installed, 'prebuilds', 'selected.json');
+    const before = fs.existsSync(selected) ? fs.readFileSync(selected, 'utf8') : null;
+    const script = path.join(installed, 'scripts', 'install.js');
+    const result = spawnSync(process.execPath, [script], {
+      encoding: 'utf8',
+      env: userEnv({ LIBTORCH: path.join(work, 'no-libtorch'), KERAS_TORCH_SKIP_INSTALL: '1' }),
+      timeout: 120_000,
+    });
+    expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: expect.not.stringContaining('LIBTORCH=') });
+    expect(`${result.stdout}${result.stderr}`).toContain('KERAS_TORCH_SKIP_INSTALL=1: skipping the install step');
+    expect(fs.existsSync(selected) ? fs.readFileSync(selected, 'utf8') : null).toBe(before);
+  });
+
   test('when nothing loads, the error lists every binary tried and why', () => {
     const installed = path.join(project, 'node_modules', 'keras-torch');
     fs.renameSync(path.join(installed, 'prebuilds'), path.join(installed, 'prebuilds-moved'));
@@ -238,6 +253,10 @@ describe('npm install of the tarball, offline, without a compiler', () => {
       expect(result.stderr).toContain(`${path.join(work, 'nowhere.node')} (KERAS_TORCH_BINARY): not there`);
       expect(result.stderr).toMatch(/build\/Release\/keras_torch\.node \(local build\): not there/);
       expect(result.stderr).toMatch(/prebuilds\/linux-x64 \(prebuilt binaries for linux-x64\): not there|prebuilt binaries for/);
+      // In the loader's order: the override, then the local build, then the prebuilt binaries.
+      const order = ['(KERAS_TORCH_BINARY)', '(local build)', 'prebuilt binaries for'].map((marker) => result.stderr.indexOf(marker));
+      expect(order.every((at) => at >= 0)).toBe(true);
+      expect([...order].sort((a, b) => a - b)).toEqual(order);
       expect(result.stderr).toMatch(/apt-get install libtorch-dev/);
       // The one command that builds it, and how to let npm 11+ run the install script.
       expect(result.stderr).toContain('npx keras-torch build');
