@@ -37,6 +37,39 @@ describe('borrowed memory', () => {
     expect(moved).toBe(6);
   });
 
+  test('a tensor keeps the typed array it borrows alive: dropped by the script and collected, its values stay', () => {
+    // Each tensor's only reference to its memory is the borrowed array; the script keeps no other. After
+    // forced collections and churn that would reuse freed memory, the tensors still read their values
+    // (no copy was made: a write through the array before dropping it shows in the tensor).
+    const result = child(`
+      const make = (i) => {
+        const values = Float32Array.from({ length: 4096 }, (_, j) => i * 10000 + j);
+        const t = k.tensor(values, [64, 64]);
+        values[0] = -i - 1; // borrowed, not copied
+        return t;
+      };
+      const tensors = Array.from({ length: 50 }, (_, i) => make(i));
+      for (let round = 0; round < 5; round++) {
+        global.gc();
+        const churn = Array.from({ length: 200 }, () => new Float32Array(4096).fill(7));
+        churn.length = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const model = new k.Sequential([new k.Dense(1, { inputShape: [64], kernelInitializer: 'ones', useBias: false })]);
+      const bad = [];
+      for (let i = 0; i < tensors.length; i++) {
+        const data = tensors[i].dataSync();
+        if (data[0] !== -i - 1 || data[4095] !== i * 10000 + 4095) bad.push(i);
+        const sum = (await model.predict(tensors[i])).dataSync()[0];
+        let expected = -i - 1;
+        for (let j = 1; j < 64; j++) expected += i * 10000 + j;
+        if (Math.abs(sum - expected) > Math.abs(expected) * 1e-6) bad.push('predict ' + i);
+      }
+      console.log(JSON.stringify({ bad, count: tensors.length }));`);
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual({ bad: [], count: 50 });
+  });
+
   test('a tensor on a resizable ArrayBuffer that shrank is refused', () => {
     const result = child(`
       const buffer = new ArrayBuffer(24, { maxByteLength: 64 });
