@@ -58,3 +58,19 @@ export function reseed(seed: number): void {
 export function forkSeed(): number {
   return Math.floor(globalRandom.next() * 2 ** 32);
 }
+
+/** murmur3's 32-bit finalizer: every input bit affects every output bit. */
+function mix(value: number): number {
+  let h = value >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** A seed for one batch of one epoch: batches are reproducible whatever order they are requested in. */
+export function batchSeed(seed: number, epoch: number, batch: number): number {
+  let h = mix(seed);
+  h = mix(h ^ mix((epoch + 0x9e3779b9) >>> 0));
+  h = mix(h ^ mix((batch + 0x7f4a7c15) >>> 0));
+  return h;
+}

@@ -12,26 +12,28 @@ export interface Bitmap {
   channels: 1 | 3 | 4;
 }
 
-/** A BMP or Netpbm file's pixels, null for other formats; an Error saying what is wrong with a damaged one. */
-export function decodeBitmapFormats(bytes: Buffer): Bitmap | null {
-  if (bytes.length >= 2 && bytes[0] === 0x42 && bytes[1] === 0x4d) return decodeBmp(bytes);
-  if (bytes.length >= 2 && bytes[0] === 0x50 && bytes[1] >= 0x31 && bytes[1] <= 0x36) return decodeNetpbm(bytes);
+/**
+ * A BMP or Netpbm file's pixels, null for other formats; an Error saying what is wrong with a damaged one,
+ * or with an image of more than `maxPixels` pixels (checked before anything is allocated).
+ */
+export function decodeBitmapFormats(bytes: Buffer, maxPixels: number): Bitmap | null {
+  if (bytes.length >= 2 && bytes[0] === 0x42 && bytes[1] === 0x4d) return decodeBmp(bytes, maxPixels);
+  if (bytes.length >= 2 && bytes[0] === 0x50 && bytes[1] >= 0x31 && bytes[1] <= 0x36) return decodeNetpbm(bytes, maxPixels);
   return null;
 }
 
-function checkSize(format: string, width: number, height: number): void {
+function checkSize(format: string, width: number, height: number, maxPixels: number): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new Error(`${format} header declares a ${width}x${height} image`);
   }
-  // PIL's decompression-bomb limit (image.ts's PIL_MAX_PIXELS), checked before anything is allocated.
-  if (width * height > 2 * 89478485) throw new Error(`Input image exceeds pixel limit (${width}x${height})`);
+  if (width * height > maxPixels) throw new Error(`Input image exceeds pixel limit (${width}x${height})`);
 }
 
 function truncated(format: string): Error {
   return new Error(`${format} file is truncated`);
 }
 
-function decodeBmp(bytes: Buffer): Bitmap {
+function decodeBmp(bytes: Buffer, maxPixels: number): Bitmap {
   if (bytes.length < 26) throw truncated('BMP');
   const pixelOffset = bytes.readUInt32LE(10);
   const headerSize = bytes.readUInt32LE(14);
@@ -57,7 +59,7 @@ function decodeBmp(bytes: Buffer): Bitmap {
   }
   const height = Math.abs(rawHeight);
   const bottomUp = rawHeight > 0;
-  checkSize('BMP', width, height);
+  checkSize('BMP', width, height, maxPixels);
   // BI_RGB, or BI_BITFIELDS with the masks after the 40-byte header (or inside a V4/V5 header).
   let masks: number[] | null = null;
   if (compression === 3 || compression === 6) {
@@ -144,7 +146,7 @@ function maskField(mask: number): (value: number) => number {
   return (value) => Math.floor((((value & mask) >>> shift) * 255) / largest);
 }
 
-function decodeNetpbm(bytes: Buffer): Bitmap {
+function decodeNetpbm(bytes: Buffer, maxPixels: number): Bitmap {
   const kind = bytes[1] - 0x30; // 1-3: plain text, 4-6: binary; PBM, PGM, PPM
   let offset = 2;
   const isSpace = (b: number): boolean => b === 0x20 || (b >= 0x09 && b <= 0x0d);
@@ -162,7 +164,7 @@ function decodeNetpbm(bytes: Buffer): Bitmap {
   const format = ['PBM', 'PGM', 'PPM'][(kind - 1) % 3];
   const width = nextToken();
   const height = nextToken();
-  checkSize(format, width, height);
+  checkSize(format, width, height, maxPixels);
   const bitmap = format === 'PBM';
   const maxValue = bitmap ? 1 : nextToken();
   if (maxValue < 1 || maxValue > 255) {

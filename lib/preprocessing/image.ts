@@ -180,7 +180,7 @@ export async function decodeImage(source: string | Buffer | Buffer[], settings: 
  * decoded in one call, stacked vertically (sharp's `join`).
  */
 async function convertAtOwnSize(bytes: Buffer | Buffer[], colorMode: ColorMode): Promise<{ data: Uint8Array; width: number; height: number }> {
-  const bitmap = Array.isArray(bytes) ? null : decodeBitmapFormats(bytes);
+  const bitmap = Array.isArray(bytes) ? null : decodeBitmapFormats(bytes, PIL_MAX_PIXELS);
   let input = bitmap
     ? sharp(bitmap.data, { raw: { width: bitmap.width, height: bitmap.height, channels: bitmap.channels } })
     : sharp(bytes, Array.isArray(bytes) ? { ...SHARP_INPUT, join: { across: 1 } } : SHARP_INPUT);

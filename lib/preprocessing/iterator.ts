@@ -5,9 +5,8 @@
  */
 import type { TensorBatch, BatchIterator } from '../data';
 import { invalidArgument } from '../errors';
-import { forkSeed, SeededRandom } from '../random';
+import { batchSeed, forkSeed, SeededRandom } from '../random';
 import { checkBoolean, checkNonNegativeInteger, checkPositiveInteger } from '../validation';
-import { batchSeed } from './seeds';
 
 export interface IteratorOptions {
   /** Images per batch; default 32. */

@@ -3,8 +3,7 @@
  * input (output) gets Tensors, one with several gets arrays of them in the model's order.
  */
 import type { Batch, BatchData, BatchIterator } from '../data';
-import { batchSeed } from '../preprocessing/seeds';
-import { forkSeed, SeededRandom } from '../random';
+import { batchSeed, forkSeed, SeededRandom } from '../random';
 import { Tensor, tensor } from '../tensor';
 
 export class TensorBatches implements BatchIterator {
