@@ -1,5 +1,6 @@
 /** Keras's weight initializers by name (or `{name, ...}` with arguments); drawn natively. */
 import { invalidArgument } from './errors';
+import { checkOneOf } from './validation';
 
 export const INITIALIZERS = [
   'glorot_uniform',
@@ -14,6 +15,7 @@ export const INITIALIZERS = [
   'zeros',
   'ones',
   'constant',
+  'variance_scaling',
 ] as const;
 
 export type InitializerName = (typeof INITIALIZERS)[number];
@@ -26,6 +28,12 @@ export interface InitializerConfig {
   minval?: number;
   maxval?: number;
   value?: number;
+  /** variance_scaling: the variance's factor (default 1). */
+  scale?: number;
+  /** variance_scaling: the fan the variance is divided by (default 'fan_in'). */
+  mode?: 'fan_in' | 'fan_out' | 'fan_avg';
+  /** variance_scaling: default 'truncated_normal'. */
+  distribution?: 'truncated_normal' | 'untruncated_normal' | 'uniform';
 }
 
 export type InitializerIdentifier = InitializerName | InitializerConfig;
@@ -40,6 +48,7 @@ const CAMEL_CASE: Record<string, InitializerName> = {
   randomNormal: 'random_normal',
   randomUniform: 'random_uniform',
   truncatedNormal: 'truncated_normal',
+  varianceScaling: 'variance_scaling',
 };
 
 export function getInitializer(context: string, argument: string, identifier: unknown): InitializerConfig {
@@ -50,10 +59,17 @@ export function getInitializer(context: string, argument: string, identifier: un
       !(INITIALIZERS as readonly string[]).includes(config.name as string)) {
     throw invalidArgument(context, `${argument} to be one of ${INITIALIZERS.join(', ')} (or {name, ...})`, identifier);
   }
-  for (const key of ['mean', 'stddev', 'minval', 'maxval', 'value'] as const) {
+  for (const key of ['mean', 'stddev', 'minval', 'maxval', 'value', 'scale'] as const) {
     if (config[key] !== undefined && (typeof config[key] !== 'number' || !Number.isFinite(config[key]))) {
       throw invalidArgument(context, `${argument}.${key} to be a finite number`, config[key]);
     }
+  }
+  if (config.name === 'variance_scaling') {
+    if (config.scale !== undefined && (config.scale as number) <= 0) {
+      throw invalidArgument(context, `${argument}.scale to be a positive number`, config.scale);
+    }
+    checkOneOf(context, `${argument}.mode`, config.mode ?? 'fan_in', ['fan_in', 'fan_out', 'fan_avg'] as const);
+    checkOneOf(context, `${argument}.distribution`, config.distribution ?? 'truncated_normal', ['truncated_normal', 'untruncated_normal', 'uniform'] as const);
   }
   return config as unknown as InitializerConfig;
 }

@@ -2,6 +2,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -52,6 +53,20 @@ void Initialize(torch::Tensor weight, Napi::Object initializer, int64_t fanIn, i
     truncatedNormal(spec.Number("mean", 0.0), spec.Number("stddev", 0.05));
   } else if (name == "random_uniform") {
     weight.uniform_(spec.Number("minval", -0.05), spec.Number("maxval", 0.05));
+  } else if (name == "variance_scaling") {
+    // Keras's VarianceScaling, the family the named ones above belong to (EfficientNet's kernels use it
+    // with fan_out): variance scale / fan, drawn as a truncated normal, a normal or a uniform.
+    const std::string mode = spec.String("mode", "fan_in");
+    const double fan = mode == "fan_out" ? fanOut : mode == "fan_avg" ? fanAverage : fanIn;
+    const double variance = spec.Number("scale", 1.0) / std::max(1.0, fan);
+    const std::string distribution = spec.String("distribution", "truncated_normal");
+    if (distribution == "uniform") {
+      uniform(std::sqrt(3.0 * variance));
+    } else if (distribution == "untruncated_normal") {
+      weight.normal_(0.0, std::sqrt(variance));
+    } else {
+      truncatedNormal(0.0, std::sqrt(variance) / kTruncatedStddevCorrection);
+    }
   } else {
     throw std::invalid_argument("unknown initializer " + name);
   }

@@ -85,6 +85,26 @@ describe('initializers', () => {
     expect(Math.sqrt(moments(truncated).variance) / 0.1).toBeCloseTo(TRUNCATION_CORRECTION, 1);
   });
 
+  test.each([
+    ['truncated_normal, fan_out', { scale: 2, mode: 'fan_out', distribution: 'truncated_normal' }, Math.sqrt(2 / 400), 'truncated'],
+    ['untruncated_normal, fan_avg', { scale: 1, mode: 'fan_avg', distribution: 'untruncated_normal' }, Math.sqrt(1 / 700), 'normal'],
+    ['uniform, fan_out', { scale: 1 / 3, mode: 'fan_out', distribution: 'uniform' }, Math.sqrt(1 / 3 / 400), 'uniform'],
+  ] as const)('variance_scaling (%s): Keras\'s VarianceScaling variance scale / fan', (_title, options, std, shape) => {
+    const [kernel] = weightsOf(new Dense(400, { kernelInitializer: { name: 'variance_scaling', ...options } }), [1000]);
+    const { mean, variance } = moments(kernel);
+    expect(Math.abs(mean)).toBeLessThan(0.01 * std);
+    expect(Math.abs(Math.sqrt(variance) / std - 1)).toBeLessThan(0.02);
+    if (shape === 'uniform') expect(maxAbs(kernel)).toBeLessThanOrEqual(Math.sqrt(3) * std * (1 + 1e-6));
+    if (shape === 'truncated') expect(maxAbs(kernel)).toBeLessThanOrEqual(((2 * std) / TRUNCATION_CORRECTION) * (1 + 1e-5));
+    // An untruncated normal reaches past two standard deviations.
+    if (shape === 'normal') expect(maxAbs(kernel)).toBeGreaterThan(3 * std);
+  });
+
+  test('variance_scaling on a Conv2D kernel counts the receptive field in fan_out, as EfficientNet relies on', () => {
+    const [kernel] = weightsOf(new Conv2D(64, 3, { kernelInitializer: { name: 'variance_scaling', scale: 2, mode: 'fan_out' } }), [8, 8, 32]);
+    expect(Math.abs(Math.sqrt(moments(kernel).variance) / Math.sqrt(2 / (64 * 9)) - 1)).toBeLessThan(0.04);
+  });
+
   test('zeros, ones and constant; camelCase names are accepted', () => {
     const [kernel, bias] = weightsOf(new Dense(3, { kernelInitializer: 'ones', biasInitializer: { name: 'constant', value: -0.5 } }), [2]);
     expect(Array.from(kernel)).toEqual([1, 1, 1, 1, 1, 1]);
@@ -112,5 +132,9 @@ describe('initializers', () => {
     );
     expect(() => new Dense(3, { biasInitializer: 5 as unknown as 'zeros' })).toThrow(/expected biasInitializer to be one of .* but received 5/);
     expect(() => new Dense(3, { kernelInitializer: { name: 'constant', value: Infinity } })).toThrow(/expected kernelInitializer\.value to be a finite number but received Infinity/);
+    expect(() => new Dense(3, { kernelInitializer: { name: 'variance_scaling', mode: 'fan_mid' as 'fan_in' } })).toThrow(
+      /expected kernelInitializer\.mode to be one of 'fan_in', 'fan_out', 'fan_avg' but received "fan_mid"/,
+    );
+    expect(() => new Dense(3, { kernelInitializer: { name: 'variance_scaling', scale: 0 } })).toThrow(/expected kernelInitializer\.scale to be a positive number but received 0/);
   });
 });
