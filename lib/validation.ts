@@ -68,6 +68,15 @@ export function checkIntegerPair(context: string, name: string, value: unknown):
   throw invalidArgument(context, `${name} to be a positive integer or a pair of positive integers`, value);
 }
 
+/** A positive integer or an array of one (Keras's `pool_size=2` or `(2,)` for a 1D window). */
+export function checkSingleInteger(context: string, name: string, value: unknown): number {
+  const single = Array.isArray(value) && value.length === 1 ? value[0] : value;
+  if (typeof single !== 'number' || !Number.isInteger(single) || single < 1) {
+    throw invalidArgument(context, `${name} to be a positive integer (or an array of one)`, value);
+  }
+  return single;
+}
+
 /** A shape without the batch axis: non-empty, positive integers. */
 export function checkShape(context: string, name: string, value: unknown): number[] {
   if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= 1)) {

@@ -47,7 +47,7 @@ GraphLayer::GraphLayer(Napi::Array specs, Napi::Array weights) {
       Napi::Array shape = described.Object("shape").As<Napi::Array>();
       std::vector<int64_t> expected;
       for (uint32_t d = 0; d < shape.Length(); ++d) expected.push_back(shape.Get(d).As<Napi::Number>().Int64Value());
-      const torch::Tensor keras = ToKerasLayout(slot.tensor.detach(), slot.layout);
+      const torch::Tensor keras = ToKerasLayout(slot.tensor.detach(), slot);
       if (!keras.sizes().equals(expected) || (described.Boolean("trainable", false) && !slot.parameter)) {
         throw std::invalid_argument("layer weight " + slot.name + ": lib describes shape " + ShapeToString(expected) +
                                     " but the module holds " + ShapeToString(keras.sizes()) +

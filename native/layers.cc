@@ -87,8 +87,8 @@ torch::Tensor Pad(const torch::Tensor& x, const std::vector<int64_t>& padding, d
 torch::Tensor ApplyActivation(const std::string& name, double alpha, const torch::Tensor& x) {
   if (name == "relu") return torch::relu(x);
   if (name == "sigmoid") return torch::sigmoid(x);
-  // Keras applies softmax on the last (channel) axis, which is dim 1 of the NCHW or [N, features] tensor.
-  if (name == "softmax") return torch::softmax(x, 1);
+  // Keras applies softmax on the last (channel) axis: dim 1 of an NCHW tensor, the last of other ranks.
+  if (name == "softmax") return torch::softmax(x, x.dim() == 4 ? 1 : -1);
   if (name == "tanh") return torch::tanh(x);
   if (name == "linear") return x;
   if (name == "elu") return torch::elu(x, alpha);
@@ -118,9 +118,24 @@ class AsymmetricPaddedConv2dImpl : public torch::nn::Module {
 };
 TORCH_MODULE(AsymmetricPaddedConv2d);
 
-BuiltLayer Conv2D(const SpecReader& spec) {
+// Keras's initializers draw with the fans Keras computes from the weight's Keras shape (compute_fans):
+// the receptive field is every axis but the last two; a vector's fans are its length.
+void InitializeAsKeras(const WeightSlot& slot, Napi::Object initializer) {
+  const torch::Tensor keras = ToKerasLayout(slot.tensor.detach(), slot);
+  const int64_t rank = keras.dim();
+  if (rank < 2) {
+    Initialize(slot.tensor, initializer, keras.numel(), keras.numel());
+    return;
+  }
+  const int64_t receptiveField = keras.numel() / (keras.size(rank - 2) * keras.size(rank - 1));
+  Initialize(slot.tensor, initializer, keras.size(rank - 2) * receptiveField, keras.size(rank - 1) * receptiveField);
+}
+
+// Conv2D (with groups) and DepthwiseConv2D (groups = input channels, filters = channels * multiplier).
+BuiltLayer Conv2D(const SpecReader& spec, WeightLayout kernelLayout) {
   int64_t inChannels = spec.Integer("inChannels");
   int64_t filters = spec.Integer("filters");
+  int64_t groups = spec.Integer("groups");
   std::vector<int64_t> kernel = spec.Integers("kernelSize", 2);
   std::vector<int64_t> strides = spec.Integers("strides", 2);
   std::vector<int64_t> dilation = spec.Integers("dilationRate", 2);
@@ -131,17 +146,18 @@ BuiltLayer Conv2D(const SpecReader& spec) {
   auto options = torch::nn::Conv2dOptions(inChannels, filters, torch::ExpandingArray<2>({kernel[0], kernel[1]}))
                      .stride(torch::ExpandingArray<2>({strides[0], strides[1]}))
                      .dilation(torch::ExpandingArray<2>({dilation[0], dilation[1]}))
+                     .groups(groups)
                      .bias(useBias);
   if (symmetric) options.padding(torch::ExpandingArray<2>({padding[0], padding[2]}));
   torch::nn::Conv2d conv(options);
 
-  const int64_t receptiveField = kernel[0] * kernel[1];
-  Initialize(conv->weight, spec.Object("kernelInitializer"), inChannels * receptiveField, filters * receptiveField);
   BuiltLayer built;
-  built.weights.push_back({conv->weight, WeightLayout::ConvKernel, true});
+  built.weights.push_back({conv->weight, kernelLayout, true});
+  if (kernelLayout == WeightLayout::DepthwiseKernel) built.weights.back().depthMultiplier = filters / inChannels;
+  InitializeAsKeras(built.weights.back(), spec.Object("kernelInitializer"));
   if (useBias) {
-    Initialize(conv->bias, spec.Object("biasInitializer"), inChannels * receptiveField, filters * receptiveField);
     built.weights.push_back({conv->bias, WeightLayout::Same, true});
+    InitializeAsKeras(built.weights.back(), spec.Object("biasInitializer"));
   }
   built.module = symmetric ? torch::nn::AnyModule(conv) : torch::nn::AnyModule(AsymmetricPaddedConv2d(conv, padding));
   return built;
@@ -344,11 +360,149 @@ BuiltLayer Merge(const SpecReader& spec) {
   return built;
 }
 
+// --- Convolution, padding, resizing and pooling layers beyond the seed's (vision models' building blocks).
+
+BuiltLayer ZeroPadding2D(const SpecReader& spec) {
+  std::vector<int64_t> padding = spec.Integers("padding", 4);
+  BuiltLayer built;
+  built.module = torch::nn::AnyModule(torch::nn::Functional([padding](const torch::Tensor& x) { return Pad(x, padding, 0.0); }));
+  return built;
+}
+
+BuiltLayer Cropping2D(const SpecReader& spec) {
+  std::vector<int64_t> cropping = spec.Integers("cropping", 4);  // [top, bottom, left, right]
+  BuiltLayer built;
+  built.module = torch::nn::AnyModule(torch::nn::Functional([cropping](const torch::Tensor& x) {
+    return x.slice(2, cropping[0], x.size(2) - cropping[1]).slice(3, cropping[2], x.size(3) - cropping[3]);
+  }));
+  return built;
+}
+
+BuiltLayer UpSampling2D(const SpecReader& spec) {
+  std::vector<int64_t> size = spec.Integers("size", 2);
+  const bool bilinear = spec.String("interpolation") == "bilinear";
+  BuiltLayer built;
+  built.module = torch::nn::AnyModule(torch::nn::Functional([size, bilinear](const torch::Tensor& x) {
+    auto options = F::InterpolateFuncOptions().size(std::vector<int64_t>{x.size(2) * size[0], x.size(3) * size[1]});
+    // Half-pixel centres (align_corners false) are TensorFlow's resize, which Keras's UpSampling2D calls.
+    if (bilinear) return F::interpolate(x, options.mode(torch::kBilinear).align_corners(false));
+    return F::interpolate(x, options.mode(torch::kNearest));
+  }));
+  return built;
+}
+
+BuiltLayer GlobalMaxPooling2D(const SpecReader& spec) {
+  bool keepDims = spec.Boolean("keepDims", false);
+  BuiltLayer built;
+  built.module = torch::nn::AnyModule(
+      torch::nn::Functional([keepDims](const torch::Tensor& x) { return x.amax({2, 3}, keepDims); }));
+  return built;
+}
+
+// Rank-3 tensors stay [batch, steps, channels]: a 1D pooling is the 2D one on [batch, channels, 1, steps]
+// (its spec's pool, strides and padding carry 1 and 0 for the added axis).
+BuiltLayer OverSteps(BuiltLayer pooling2d) {
+  torch::nn::AnyModule pooling = pooling2d.module;
+  BuiltLayer built;
+  built.module = torch::nn::AnyModule(torch::nn::Functional([pooling](const torch::Tensor& x) mutable {
+    return pooling.forward(x.transpose(1, 2).unsqueeze(2)).squeeze(2).transpose(1, 2);
+  }));
+  return built;
+}
+
+BuiltLayer GlobalPooling1D(const SpecReader& spec) {
+  const bool keepDims = spec.Boolean("keepDims", false);
+  const bool maximum = spec.String("operation") == "max";
+  BuiltLayer built;
+  built.module = torch::nn::AnyModule(torch::nn::Functional([keepDims, maximum](const torch::Tensor& x) {
+    return maximum ? x.amax({1}, keepDims) : x.mean({1}, keepDims);
+  }));
+  return built;
+}
+
+// A 1D convolution on [batch, steps, channels], padded [before, after] first ("same" and "causal" are
+// asymmetric in general).
+class ChannelsLastConv1dImpl : public torch::nn::Module {
+ public:
+  ChannelsLastConv1dImpl(torch::nn::Conv1d conv, std::vector<int64_t> padding)
+      : conv_(register_module("conv", conv)), padding_(std::move(padding)) {}
+  torch::Tensor forward(const torch::Tensor& x) {
+    torch::Tensor steps = x.transpose(1, 2);
+    if (!AllZero(padding_)) steps = F::pad(steps, F::PadFuncOptions({padding_[0], padding_[1]}));
+    return conv_->forward(steps).transpose(1, 2);
+  }
+
+ private:
+  torch::nn::Conv1d conv_;
+  std::vector<int64_t> padding_;
+};
+TORCH_MODULE(ChannelsLastConv1d);
+
+BuiltLayer Conv1D(const SpecReader& spec) {
+  int64_t inChannels = spec.Integer("inChannels");
+  int64_t filters = spec.Integer("filters");
+  torch::nn::Conv1d conv(torch::nn::Conv1dOptions(inChannels, filters, spec.Integer("kernelSize"))
+                             .stride(spec.Integer("strides"))
+                             .dilation(spec.Integer("dilationRate"))
+                             .groups(spec.Integer("groups"))
+                             .bias(spec.Boolean("useBias", true)));
+  BuiltLayer built;
+  built.weights.push_back({conv->weight, WeightLayout::Conv1DKernel, true});
+  InitializeAsKeras(built.weights.back(), spec.Object("kernelInitializer"));
+  if (conv->options.bias()) {
+    built.weights.push_back({conv->bias, WeightLayout::Same, true});
+    InitializeAsKeras(built.weights.back(), spec.Object("biasInitializer"));
+  }
+  built.module = torch::nn::AnyModule(ChannelsLastConv1d(conv, spec.Integers("padding", 2)));
+  return built;
+}
+
+// TensorFlow's transposed convolution (the gradient of a convolution whose output has Keras's output
+// size): torch's full output, then `padding` [top, bottom, left, right] crops (negative) or extends
+// (positive, where no input reaches: only the bias). The bias comes last so extended cells get it too.
+class KerasConvTranspose2dImpl : public torch::nn::Module {
+ public:
+  KerasConvTranspose2dImpl(torch::nn::ConvTranspose2d conv, std::vector<int64_t> padding)
+      : conv_(register_module("conv", conv)), padding_(std::move(padding)) {}
+  torch::Tensor forward(const torch::Tensor& x) {
+    const auto& options = conv_->options;
+    torch::Tensor y = F::conv_transpose2d(
+        x, conv_->weight, F::ConvTranspose2dFuncOptions().stride(options.stride()).dilation(options.dilation()).groups(options.groups()));
+    if (!AllZero(padding_)) y = Pad(y, padding_, 0.0);
+    return conv_->bias.defined() ? y + conv_->bias.view({1, -1, 1, 1}) : y;
+  }
+
+ private:
+  torch::nn::ConvTranspose2d conv_;
+  std::vector<int64_t> padding_;
+};
+TORCH_MODULE(KerasConvTranspose2d);
+
+BuiltLayer Conv2DTranspose(const SpecReader& spec) {
+  std::vector<int64_t> kernel = spec.Integers("kernelSize", 2);
+  std::vector<int64_t> strides = spec.Integers("strides", 2);
+  std::vector<int64_t> dilation = spec.Integers("dilationRate", 2);
+  torch::nn::ConvTranspose2d conv(
+      torch::nn::ConvTranspose2dOptions(spec.Integer("inChannels"), spec.Integer("filters"), torch::ExpandingArray<2>({kernel[0], kernel[1]}))
+          .stride(torch::ExpandingArray<2>({strides[0], strides[1]}))
+          .dilation(torch::ExpandingArray<2>({dilation[0], dilation[1]}))
+          .bias(spec.Boolean("useBias", true)));
+  BuiltLayer built;
+  built.weights.push_back({conv->weight, WeightLayout::ConvKernel, true});
+  InitializeAsKeras(built.weights.back(), spec.Object("kernelInitializer"));
+  if (conv->options.bias()) {
+    built.weights.push_back({conv->bias, WeightLayout::Same, true});
+    InitializeAsKeras(built.weights.back(), spec.Object("biasInitializer"));
+  }
+  built.module = torch::nn::AnyModule(KerasConvTranspose2d(conv, spec.Integers("padding", 4)));
+  return built;
+}
+
 }  // namespace
 
 namespace {
 BuiltLayer BuildKind(const std::string& kind, const SpecReader& named) {
-  if (kind == "conv2d") return Conv2D(named);
+  if (kind == "conv2d") return Conv2D(named, WeightLayout::ConvKernel);
   if (kind == "dense") return Dense(named);
   if (kind == "max_pooling2d") return MaxPooling2D(named);
   if (kind == "average_pooling2d") return AveragePooling2D(named);
@@ -359,6 +513,16 @@ BuiltLayer BuildKind(const std::string& kind, const SpecReader& named) {
   if (kind == "activation") return Activation(named);
   if (kind == "rescaling") return Rescaling(named);
   if (kind == "merge") return Merge(named);
+  if (kind == "depthwise_conv2d") return Conv2D(named, WeightLayout::DepthwiseKernel);
+  if (kind == "conv2d_transpose") return Conv2DTranspose(named);
+  if (kind == "conv1d") return Conv1D(named);
+  if (kind == "zero_padding2d") return ZeroPadding2D(named);
+  if (kind == "cropping2d") return Cropping2D(named);
+  if (kind == "up_sampling2d") return UpSampling2D(named);
+  if (kind == "global_max_pooling2d") return GlobalMaxPooling2D(named);
+  if (kind == "max_pooling1d") return OverSteps(MaxPooling2D(named));
+  if (kind == "average_pooling1d") return OverSteps(AveragePooling2D(named));
+  if (kind == "global_pooling1d") return GlobalPooling1D(named);
   throw std::invalid_argument("layer spec: unknown kind " + kind);
 }
 }  // namespace
@@ -387,10 +551,16 @@ bool CommutesWithMaxPooling(const std::string& name) {
   return name == "relu";
 }
 
-torch::Tensor ToKerasLayout(const torch::Tensor& weight, WeightLayout layout) {
-  switch (layout) {
+torch::Tensor ToKerasLayout(const torch::Tensor& weight, const WeightSlot& slot) {
+  switch (slot.layout) {
     case WeightLayout::ConvKernel: return weight.permute({2, 3, 1, 0}).contiguous();
     case WeightLayout::DenseKernel: return weight.t().contiguous();
+    case WeightLayout::DepthwiseKernel: {
+      // Torch's output channel c * multiplier + m reads input channel c, as TensorFlow's depthwise output.
+      const int64_t multiplier = slot.depthMultiplier;
+      return weight.reshape({weight.size(0) / multiplier, multiplier, weight.size(2), weight.size(3)}).permute({2, 3, 0, 1}).contiguous();
+    }
+    case WeightLayout::Conv1DKernel: return weight.permute({2, 1, 0}).contiguous();
     case WeightLayout::Same: break;
   }
   return weight.contiguous();
@@ -400,6 +570,9 @@ torch::Tensor FromKerasLayout(const torch::Tensor& weight, WeightLayout layout) 
   switch (layout) {
     case WeightLayout::ConvKernel: return weight.permute({3, 2, 0, 1});
     case WeightLayout::DenseKernel: return weight.t();
+    case WeightLayout::DepthwiseKernel:
+      return weight.permute({2, 3, 0, 1}).reshape({weight.size(2) * weight.size(3), 1, weight.size(0), weight.size(1)});
+    case WeightLayout::Conv1DKernel: return weight.permute({2, 1, 0});
     case WeightLayout::Same: break;
   }
   return weight;

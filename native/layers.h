@@ -14,8 +14,11 @@ namespace keras_torch {
 // How a weight is laid out in Keras (what getWeights/setWeights speak) versus in libtorch.
 enum class WeightLayout {
   Same,         // biases, batch-norm vectors
-  ConvKernel,   // Keras [kh, kw, in, out]  <->  torch [out, in, kh, kw]
+  ConvKernel,   // Keras [kh, kw, in, out]  <->  torch [out, in, kh, kw] (also a transposed convolution's
+                // [kh, kw, filters, in] <-> [in, filters, kh, kw])
   DenseKernel,  // Keras [in, out]          <->  torch [out, in]
+  DepthwiseKernel,  // Keras [kh, kw, in, multiplier]  <->  torch [in * multiplier, 1, kh, kw]
+  Conv1DKernel,     // Keras [k, in, out]               <->  torch [out, in, k]
 };
 
 // One weight of a built module. The builders say what libtorch knows (the tensor, its layout, whether it
@@ -26,6 +29,7 @@ struct WeightSlot {
   WeightLayout layout;
   bool parameter;        // a parameter the optimizer updates (unless its layer is frozen), or a buffer
   std::string name = {};  // Keras's name within the layer: "kernel", "bias", "gamma", "moving_mean", ...
+  int64_t depthMultiplier = 1;  // DepthwiseKernel only: torch's first axis holds in * depthMultiplier
 };
 
 struct BuiltLayer {
@@ -49,8 +53,8 @@ bool CommutesWithMaxPooling(const std::string& name);
 // depend on the layer's seed and the epoch alone); false for every other module.
 bool ReseedRandomStream(const BuiltLayer& layer, uint64_t seed);
 
-// Keras layout <-> torch layout for one weight.
-torch::Tensor ToKerasLayout(const torch::Tensor& weight, WeightLayout layout);
+// Keras layout <-> torch layout for one weight; `weight` is `slot`'s tensor or a copy of it.
+torch::Tensor ToKerasLayout(const torch::Tensor& weight, const WeightSlot& slot);
 torch::Tensor FromKerasLayout(const torch::Tensor& weight, WeightLayout layout);
 
 }  // namespace keras_torch

@@ -290,7 +290,7 @@ Napi::Value NativeModel::GetWeights(const Napi::CallbackInfo& info) {
     for (size_t i = 0; i < state_->weights().size(); ++i) {
       const WeightSlot& slot = state_->weights()[i];
       torch::Tensor host = slot.tensor.detach().to(torch::kCPU);
-      torch::Tensor copy = (torchLayout ? host.contiguous() : ToKerasLayout(host, slot.layout)).clone();
+      torch::Tensor copy = (torchLayout ? host.contiguous() : ToKerasLayout(host, slot)).clone();
       result.Set(static_cast<uint32_t>(i), NativeTensor::FromTorch(env, copy));
     }
     return result;
@@ -314,7 +314,7 @@ Napi::Value NativeModel::SetWeights(const Napi::CallbackInfo& info) {
     for (uint32_t i = 0; i < tensors.Length(); ++i) {
       const WeightSlot& slot = state_->weights()[i];
       torch::Tensor value = NativeTensor::FromValue(tensors.Get(i), "weights[" + std::to_string(i) + "]")->tensor();
-      torch::Tensor expected = torchLayout ? slot.tensor.detach() : ToKerasLayout(slot.tensor.detach(), slot.layout);
+      torch::Tensor expected = torchLayout ? slot.tensor.detach() : ToKerasLayout(slot.tensor.detach(), slot);
       if (!value.sizes().equals(expected.sizes())) {
         throw std::invalid_argument("expected weights[" + std::to_string(i) + "] (" + slot.name + ") of shape " +
                                     ShapeToString(expected.sizes()) + " but received " + ShapeToString(value.sizes()));

@@ -1,7 +1,35 @@
 export { Layer, LayerArgs, ApplyOptions, WeightInfo } from './layer';
 export { Input, InputArgs, InputLayer, InputLayerArgs, Dense, DenseArgs, Flatten, Dropout, DropoutArgs, Activation, ActivationArgs } from './core';
-export { Conv2D, Conv2DArgs, Convolution2D, Convolution2DArgs } from './convolutional';
-export { MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Pooling2DArgs, GlobalPooling2DArgs } from './pooling';
+export {
+  Conv2D,
+  Conv2DArgs,
+  Convolution2D,
+  Convolution2DArgs,
+  DepthwiseConv2D,
+  DepthwiseConv2DArgs,
+  SeparableConv2D,
+  SeparableConv2DArgs,
+  Conv2DTranspose,
+  Conv2DTransposeArgs,
+  Conv1D,
+  Conv1DArgs,
+  Conv1DPadding,
+} from './convolutional';
+export {
+  MaxPooling2D,
+  AveragePooling2D,
+  GlobalAveragePooling2D,
+  Pooling2DArgs,
+  GlobalPooling2DArgs,
+  GlobalMaxPooling2D,
+  MaxPooling1D,
+  AveragePooling1D,
+  Pooling1DArgs,
+  GlobalAveragePooling1D,
+  GlobalMaxPooling1D,
+  GlobalPooling1DArgs,
+} from './pooling';
+export { ZeroPadding2D, ZeroPadding2DArgs, Cropping2D, Cropping2DArgs, UpSampling2D, UpSampling2DArgs, SideAmounts } from './spatial';
 export { BatchNormalization, BatchNormalizationArgs } from './normalization';
 export { Rescaling, RescalingArgs } from './rescaling';
 export { Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, ConcatenateArgs } from './merge';

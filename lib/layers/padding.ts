@@ -8,7 +8,7 @@ export function checkPadding(context: string, value: unknown): PaddingMode {
 }
 
 /** The window's extent with dilation: (kernel - 1) * dilation + 1. */
-function effectiveSize(kernel: number, dilation: number): number {
+export function effectiveSize(kernel: number, dilation: number): number {
   return (kernel - 1) * dilation + 1;
 }
 

@@ -1,7 +1,7 @@
-/** Keras's 2D pooling layers: MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D. */
+/** Keras's pooling layers: windowed (MaxPooling1D/2D, AveragePooling1D/2D) and global (GlobalAverage/MaxPooling1D/2D). */
 import { invalidArgument } from '../errors';
 import type { LayerSpec } from '../native/binding';
-import { checkBoolean, checkIntegerPair, checkKnownOptions } from '../validation';
+import { checkBoolean, checkIntegerPair, checkKnownOptions, checkSingleInteger } from '../validation';
 import { isOptionsObject, Layer, LayerArgs, LAYER_ARG_KEYS, optionsAfterPositional } from './layer';
 import { checkPadding, outputSize, PaddingMode, paddingAmounts } from './padding';
 
@@ -90,30 +90,164 @@ export interface GlobalPooling2DArgs extends LayerArgs {
   dataFormat?: 'channels_last';
 }
 
-/** The mean over height and width of each channel: [h, w, c] -> [c]. */
-export class GlobalAveragePooling2D extends Layer {
-  readonly className = 'GlobalAveragePooling2D';
+/** A reduction over the steps ([steps, channels]) or over height and width ([h, w, channels]) of each channel. */
+abstract class GlobalPooling extends Layer {
   readonly keepdims: boolean;
+  protected abstract readonly spatialAxes: 1 | 2;
 
-  constructor(args: GlobalPooling2DArgs = {}) {
-    checkKnownOptions('GlobalAveragePooling2D', args, [...LAYER_ARG_KEYS, 'keepdims', 'dataFormat']);
-    super(args, 'GlobalAveragePooling2D');
-    this.keepdims = checkBoolean(`GlobalAveragePooling2D '${this.name}'`, 'keepdims', args.keepdims ?? false);
+  constructor(className: string, args: GlobalPooling2DArgs) {
+    checkKnownOptions(className, args, [...LAYER_ARG_KEYS, 'keepdims', 'dataFormat']);
+    super(args, className);
+    this.keepdims = checkBoolean(`${className} '${this.name}'`, 'keepdims', args.keepdims ?? false);
     if (args.dataFormat !== undefined && args.dataFormat !== 'channels_last') {
-      throw invalidArgument(`GlobalAveragePooling2D '${this.name}'`, "dataFormat 'channels_last'", args.dataFormat);
+      throw invalidArgument(`${className} '${this.name}'`, "dataFormat 'channels_last'", args.dataFormat);
     }
   }
 
   computeOutputShape(inputShape: readonly number[]): number[] {
-    this.requireRank(inputShape, 3, '[height, width, channels]');
-    return this.keepdims ? [1, 1, inputShape[2]] : [inputShape[2]];
+    const axes = this.spatialAxes;
+    this.requireRank(inputShape, axes + 1, axes === 1 ? '[steps, channels]' : '[height, width, channels]');
+    const channels = inputShape[axes];
+    return this.keepdims ? [...new Array<number>(axes).fill(1), channels] : [channels];
+  }
+
+  override getConfig(): Record<string, unknown> {
+    return { ...super.getConfig(), keepdims: this.keepdims };
+  }
+}
+
+/** The mean over height and width of each channel: [h, w, c] -> [c]. */
+export class GlobalAveragePooling2D extends GlobalPooling {
+  readonly className = 'GlobalAveragePooling2D';
+  protected readonly spatialAxes = 2;
+
+  constructor(args: GlobalPooling2DArgs = {}) {
+    super('GlobalAveragePooling2D', args);
   }
 
   toSpecs(): LayerSpec[] {
     return [{ kind: 'global_average_pooling2d', keepDims: this.keepdims }];
   }
+}
+
+/** The maximum over height and width of each channel: [h, w, c] -> [c]. */
+export class GlobalMaxPooling2D extends GlobalPooling {
+  readonly className = 'GlobalMaxPooling2D';
+  protected readonly spatialAxes = 2;
+
+  constructor(args: GlobalPooling2DArgs = {}) {
+    super('GlobalMaxPooling2D', args);
+  }
+
+  toSpecs(): LayerSpec[] {
+    return [{ kind: 'global_max_pooling2d', keepDims: this.keepdims }];
+  }
+}
+
+export interface GlobalPooling1DArgs extends LayerArgs {
+  /** Keep the steps axis as size 1 ([1, channels]). Default false. */
+  keepdims?: boolean;
+  dataFormat?: 'channels_last';
+}
+
+/** The mean over the steps of each channel: [steps, c] -> [c]. */
+export class GlobalAveragePooling1D extends GlobalPooling {
+  readonly className = 'GlobalAveragePooling1D';
+  protected readonly spatialAxes = 1;
+
+  constructor(args: GlobalPooling1DArgs = {}) {
+    super('GlobalAveragePooling1D', args);
+  }
+
+  toSpecs(): LayerSpec[] {
+    return [{ kind: 'global_pooling1d', operation: 'mean', keepDims: this.keepdims }];
+  }
+}
+
+/** The maximum over the steps of each channel: [steps, c] -> [c]. */
+export class GlobalMaxPooling1D extends GlobalPooling {
+  readonly className = 'GlobalMaxPooling1D';
+  protected readonly spatialAxes = 1;
+
+  constructor(args: GlobalPooling1DArgs = {}) {
+    super('GlobalMaxPooling1D', args);
+  }
+
+  toSpecs(): LayerSpec[] {
+    return [{ kind: 'global_pooling1d', operation: 'max', keepDims: this.keepdims }];
+  }
+}
+
+export interface Pooling1DArgs extends LayerArgs {
+  /** Default 2. */
+  poolSize?: number | [number];
+  /** Default poolSize. */
+  strides?: number | [number] | null;
+  /** Default 'valid'. */
+  padding?: PaddingMode;
+  /** Only 'channels_last': inputs are [batch, steps, channels]. */
+  dataFormat?: 'channels_last';
+}
+
+abstract class Pooling1D extends Layer {
+  readonly poolSize: number;
+  readonly strides: number;
+  readonly padding: PaddingMode;
+  protected abstract readonly kind: string;
+
+  constructor(className: string, poolSizeOrArgs: number | [number] | Pooling1DArgs | undefined, maybeArgs: Pooling1DArgs) {
+    const args: Pooling1DArgs = isOptionsObject(poolSizeOrArgs)
+      ? poolSizeOrArgs
+      : { ...optionsAfterPositional(className, maybeArgs), poolSize: poolSizeOrArgs ?? maybeArgs.poolSize };
+    checkKnownOptions(className, args, POOLING_KEYS);
+    super(args, className);
+    const context = `${className} '${this.name}'`;
+    this.poolSize = checkSingleInteger(context, 'poolSize', args.poolSize ?? 2);
+    this.strides = checkSingleInteger(context, 'strides', args.strides ?? this.poolSize);
+    this.padding = checkPadding(context, args.padding);
+    if (args.dataFormat !== undefined && args.dataFormat !== 'channels_last') {
+      throw invalidArgument(context, "dataFormat 'channels_last'", args.dataFormat);
+    }
+  }
+
+  computeOutputShape(inputShape: readonly number[]): number[] {
+    this.requireRank(inputShape, 2, '[steps, channels]');
+    const steps = outputSize(inputShape[0], this.poolSize, this.strides, 1, this.padding);
+    if (steps < 1) throw this.inputError(`at least the pool's size ${this.poolSize} in steps`, inputShape);
+    return [steps, inputShape[1]];
+  }
+
+  toSpecs(inputShape: readonly number[]): LayerSpec[] {
+    // Native code pools [batch, channels, 1, steps] with the 2D pooling: the added axis has pool 1 and no padding.
+    const [before, after] = paddingAmounts(inputShape[0], this.poolSize, this.strides, 1, this.padding);
+    return [{ kind: this.kind, poolSize: [1, this.poolSize], strides: [1, this.strides], padding: [0, 0, before, after] }];
+  }
 
   override getConfig(): Record<string, unknown> {
-    return { ...super.getConfig(), keepdims: this.keepdims };
+    return { ...super.getConfig(), poolSize: this.poolSize, strides: this.strides, padding: this.padding };
+  }
+}
+
+/** The maximum over each window of steps: `new MaxPooling1D(2)` on [steps, channels]. */
+export class MaxPooling1D extends Pooling1D {
+  readonly className = 'MaxPooling1D';
+  protected readonly kind = 'max_pooling1d';
+
+  constructor(poolSize?: number | [number], args?: Pooling1DArgs);
+  constructor(args?: Pooling1DArgs);
+  constructor(poolSizeOrArgs?: number | [number] | Pooling1DArgs, maybeArgs: Pooling1DArgs = {}) {
+    super('MaxPooling1D', poolSizeOrArgs, maybeArgs);
+  }
+}
+
+/** The mean over each window of steps (over the steps inside the sequence, with "same" padding, as Keras). */
+export class AveragePooling1D extends Pooling1D {
+  readonly className = 'AveragePooling1D';
+  protected readonly kind = 'average_pooling1d';
+
+  constructor(poolSize?: number | [number], args?: Pooling1DArgs);
+  constructor(args?: Pooling1DArgs);
+  constructor(poolSizeOrArgs?: number | [number] | Pooling1DArgs, maybeArgs: Pooling1DArgs = {}) {
+    super('AveragePooling1D', poolSizeOrArgs, maybeArgs);
   }
 }

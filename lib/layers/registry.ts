@@ -1,11 +1,21 @@
 /** Class name -> layer class, so that a saved config (className + getConfig()) recreates its layer. */
 import { ValueError } from '../errors';
 import { Activation, Dense, Dropout, Flatten, InputLayer } from './core';
-import { Conv2D } from './convolutional';
+import { Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D } from './convolutional';
 import type { Layer } from './layer';
 import { BatchNormalization } from './normalization';
-import { AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D } from './pooling';
+import {
+  AveragePooling1D,
+  AveragePooling2D,
+  GlobalAveragePooling1D,
+  GlobalAveragePooling2D,
+  GlobalMaxPooling1D,
+  GlobalMaxPooling2D,
+  MaxPooling1D,
+  MaxPooling2D,
+} from './pooling';
 import { Rescaling } from './rescaling';
+import { Cropping2D, UpSampling2D, ZeroPadding2D } from './spatial';
 import { Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract } from './merge';
 
 type LayerConstructor = new (config: never) => Layer;
@@ -29,6 +39,18 @@ const LAYERS: Record<string, LayerConstructor> = {
   Maximum,
   Minimum,
   Concatenate,
+  DepthwiseConv2D,
+  SeparableConv2D,
+  Conv2DTranspose,
+  Conv1D,
+  ZeroPadding2D,
+  Cropping2D,
+  UpSampling2D,
+  MaxPooling1D,
+  AveragePooling1D,
+  GlobalMaxPooling2D,
+  GlobalAveragePooling1D,
+  GlobalMaxPooling1D,
 };
 
 /** Models are layers made from a config differently; lib/models registers them, so nested models load too. */
