@@ -6,6 +6,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "preprocessing.h"
 #include "spec.h"
 
 namespace keras_torch {
@@ -344,6 +345,7 @@ BuiltLayer BuildKind(const std::string& kind, const SpecReader& named) {
   if (kind == "activation") return Activation(named);
   if (kind == "rescaling") return Rescaling(named);
   if (kind == "merge") return Merge(named);
+  if (std::optional<BuiltLayer> preprocessing = BuildPreprocessingLayer(kind, named)) return std::move(*preprocessing);
   throw std::invalid_argument("layer spec: unknown kind " + kind);
 }
 }  // namespace
@@ -358,6 +360,7 @@ BuiltLayer BuildLayer(Napi::Object object) {
 
 bool ReseedRandomStream(const BuiltLayer& layer, uint64_t seed) {
   if (layer.module.is_empty()) return false;
+  if (ReseedPreprocessingStream(layer, seed)) return true;
   auto dropout = std::dynamic_pointer_cast<SeededDropoutImpl>(layer.module.ptr());
   if (!dropout) return false;
   dropout->Reseed(seed);

@@ -4,5 +4,6 @@ export { Conv2D, Conv2DArgs, Convolution2D, Convolution2DArgs } from './convolut
 export { MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Pooling2DArgs, GlobalPooling2DArgs } from './pooling';
 export { BatchNormalization, BatchNormalizationArgs } from './normalization';
 export { Rescaling, RescalingArgs } from './rescaling';
+export { Normalization, NormalizationArgs, AdaptData } from './preprocessing';
 export { Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, ConcatenateArgs } from './merge';
 export { SymbolicTensor } from './symbolic';
