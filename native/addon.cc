@@ -7,6 +7,7 @@
 #include "image_decode.h"
 #include "model.h"
 #include "optim.h"
+#include "preprocessing.h"
 #include "runtime.h"
 #include "tensor.h"
 
@@ -30,6 +31,7 @@ Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
   InitAugment(env, exports);
   InitImageDecode(env, exports);
   InitDistributed(env, exports);
+  InitPreprocessing(env, exports);
   return InitRuntime(env, exports);
 }
 }  // namespace

@@ -7,6 +7,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "preprocessing.h"
 #include "spec.h"
 
 namespace keras_torch {
@@ -523,6 +524,7 @@ BuiltLayer BuildKind(const std::string& kind, const SpecReader& named) {
   if (kind == "max_pooling1d") return OverSteps(MaxPooling2D(named));
   if (kind == "average_pooling1d") return OverSteps(AveragePooling2D(named));
   if (kind == "global_pooling1d") return GlobalPooling1D(named);
+  if (std::optional<BuiltLayer> preprocessing = BuildPreprocessingLayer(kind, named)) return std::move(*preprocessing);
   throw std::invalid_argument("layer spec: unknown kind " + kind);
 }
 }  // namespace
@@ -537,6 +539,7 @@ BuiltLayer BuildLayer(Napi::Object object) {
 
 bool ReseedRandomStream(const BuiltLayer& layer, uint64_t seed) {
   if (layer.module.is_empty()) return false;
+  if (ReseedPreprocessingStream(layer, seed)) return true;
   auto dropout = std::dynamic_pointer_cast<SeededDropoutImpl>(layer.module.ptr());
   if (!dropout) return false;
   dropout->Reseed(seed);

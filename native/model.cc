@@ -16,7 +16,40 @@ std::mutex& ModelsMutex() {
 
 Napi::Function NativeLayer::Init(Napi::Env env) {
   return DefineClass(env, "NativeLayer", {InstanceMethod("dispose", &NativeLayer::Dispose),
-                                          InstanceMethod("reseedRandomStreams", &NativeLayer::ReseedRandomStreams)});
+                                          InstanceMethod("reseedRandomStreams", &NativeLayer::ReseedRandomStreams),
+                                          InstanceMethod("setWeights", &NativeLayer::SetWeights)});
+}
+
+void NativeLayer::SetWeights(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Guard(env, "setWeights", [&] {
+    if (info.Length() != 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "setWeights: expected (tensors)");
+    if (!layer_) throw Napi::Error::New(env, "the layer's weights were disposed");
+    std::vector<WeightSlot*> slots;
+    for (BuiltLayer& module : layer_->modules) {
+      for (WeightSlot& slot : module.weights) slots.push_back(&slot);
+    }
+    Napi::Array tensors = info[0].As<Napi::Array>();
+    if (tensors.Length() != slots.size()) {
+      throw Napi::Error::New(env, "setWeights: expected " + std::to_string(slots.size()) + " weight tensors but received " +
+                                      std::to_string(tensors.Length()));
+    }
+    std::vector<torch::Tensor> values;
+    for (uint32_t i = 0; i < tensors.Length(); ++i) {
+      torch::Tensor value = NativeTensor::FromValue(tensors.Get(i), "weights[" + std::to_string(i) + "]")->tensor();
+      torch::Tensor converted = FromKerasLayout(value, slots[i]->layout);
+      if (!converted.sizes().equals(slots[i]->tensor.sizes())) {
+        throw Napi::Error::New(env, "setWeights: weights[" + std::to_string(i) + "] (" + slots[i]->name + ") has shape " +
+                                        ShapeToString(value.sizes()) + " where the layer holds " +
+                                        ShapeToString(ToKerasLayout(slots[i]->tensor.detach(), slots[i]->layout).sizes()));
+      }
+      values.push_back(converted);
+    }
+    // A step of a model holding the layer never sees the weights half written.
+    std::lock_guard<std::mutex> lock(ModelsMutex());
+    torch::NoGradGuard noGrad;
+    for (size_t i = 0; i < values.size(); ++i) slots[i]->tensor.copy_(values[i]);
+  });
 }
 
 void NativeLayer::ReseedRandomStreams(const Napi::CallbackInfo& info) {

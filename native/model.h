@@ -62,6 +62,8 @@ class NativeLayer : public Napi::ObjectWrap<NativeLayer> {
   void Dispose(const Napi::CallbackInfo& info);
   // reseedRandomStreams(seed): restarts its Dropout modules' streams (ReseedRandomStream).
   void ReseedRandomStreams(const Napi::CallbackInfo& info);
+  // setWeights(tensors): the layer's weights from Keras-layout values, in its order (Normalization.adapt).
+  void SetWeights(const Napi::CallbackInfo& info);
   void Release();
 
   std::shared_ptr<GraphLayer> layer_;

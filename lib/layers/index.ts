@@ -32,5 +32,6 @@ export {
 export { ZeroPadding2D, ZeroPadding2DArgs, Cropping2D, Cropping2DArgs, UpSampling2D, UpSampling2DArgs, SideAmounts } from './spatial';
 export { BatchNormalization, BatchNormalizationArgs } from './normalization';
 export { Rescaling, RescalingArgs } from './rescaling';
+export { Normalization, NormalizationArgs, AdaptData } from './preprocessing';
 export { Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, ConcatenateArgs } from './merge';
 export { SymbolicTensor } from './symbolic';

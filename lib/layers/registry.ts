@@ -16,6 +16,7 @@ import {
 } from './pooling';
 import { Rescaling } from './rescaling';
 import { Cropping2D, UpSampling2D, ZeroPadding2D } from './spatial';
+import { Normalization } from './preprocessing';
 import { Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract } from './merge';
 
 type LayerConstructor = new (config: never) => Layer;
@@ -32,6 +33,7 @@ const LAYERS: Record<string, LayerConstructor> = {
   GlobalAveragePooling2D,
   BatchNormalization,
   Rescaling,
+  Normalization,
   Add,
   Subtract,
   Multiply,

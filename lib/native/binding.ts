@@ -78,6 +78,8 @@ export interface NativeLayer {
   dispose(): void;
   /** Restarts the random streams of its Dropout modules at `seed` (native/layers.h's ReseedRandomStream). */
   reseedRandomStreams(seed: number): void;
+  /** Sets its weights from Keras-layout values, in order (Normalization.adapt on a built layer). */
+  setWeights(weights: NativeTensor[]): void;
 }
 
 /**
@@ -246,6 +248,8 @@ export interface NativeBinding {
     params: Float64Array | null,
     options: NativeAugmentOptions,
   ): Promise<NativeTensor>;
+  /** The mean and population variance over `axes`, in float64 (native/preprocessing.cc). */
+  moments(tensor: NativeTensor, axes: number[]): Promise<[NativeTensor, NativeTensor]>;
   /** Present when the addon was built with libjpeg (native/image_decode.cc). */
   decodeImageFiles?(paths: string[], options: NativeDecodeOptions): Promise<NativeDecodeResult>;
 }
