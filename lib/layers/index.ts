@@ -1,5 +1,7 @@
 export { Layer, LayerArgs, ApplyOptions, WeightInfo } from './layer';
 export { Input, InputArgs, InputLayer, InputLayerArgs, Dense, DenseArgs, Flatten, Dropout, DropoutArgs, Activation, ActivationArgs } from './core';
+export { Reshape, ReshapeArgs, Permute, PermuteArgs, SpatialDropout2D, RandomLayer, RandomLayerArgs } from './core';
+export { ReLU, ReLUArgs } from './activations';
 export { Conv2D, Conv2DArgs, Convolution2D, Convolution2DArgs } from './convolutional';
 export { MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Pooling2DArgs, GlobalPooling2DArgs } from './pooling';
 export { BatchNormalization, BatchNormalizationArgs } from './normalization';
