@@ -164,6 +164,18 @@ BuiltLayer Conv2D(const SpecReader& spec, WeightLayout kernelLayout) {
   return built;
 }
 
+// Keras's Dense maps the last axis; on an image that is the channels, dim 1 of the NCHW tensor here. The
+// permuted views cost no copy: the result is an NCHW view of channels-last memory, as the model's input is.
+class ChannelsLastLinearImpl : public torch::nn::Module {
+ public:
+  explicit ChannelsLastLinearImpl(torch::nn::Linear linear) : linear_(register_module("linear", linear)) {}
+  torch::Tensor forward(const torch::Tensor& x) { return linear_->forward(x.permute({0, 2, 3, 1})).permute({0, 3, 1, 2}); }
+
+ private:
+  torch::nn::Linear linear_;
+};
+TORCH_MODULE(ChannelsLastLinear);
+
 BuiltLayer Dense(const SpecReader& spec) {
   int64_t inFeatures = spec.Integer("inFeatures");
   int64_t units = spec.Integer("units");
@@ -176,7 +188,11 @@ BuiltLayer Dense(const SpecReader& spec) {
     Initialize(linear->bias, spec.Object("biasInitializer"), inFeatures, units);
     built.weights.push_back({linear->bias, WeightLayout::Same, true});
   }
-  built.module = torch::nn::AnyModule(linear);
+  if (spec.Has("rank") && spec.Integer("rank") == 4) {
+    built.module = torch::nn::AnyModule(ChannelsLastLinear(linear));
+  } else {
+    built.module = torch::nn::AnyModule(linear);
+  }
   return built;
 }
 
@@ -231,13 +247,12 @@ BuiltLayer Flatten(const SpecReader&) {
   return built;
 }
 
-// Dropout drawing from a random stream of its own, as Keras 3's per-layer SeedGenerator: its masks depend on
+// A module drawing from a random stream of its own, as Keras 3's per-layer SeedGenerator: its draws depend on
 // its seed and its own steps only, not on what other models run on the compute thread in between (they all
-// drew from libtorch's one global generator). The same computation as torch::dropout on the CPU. CUDA
-// tensors use the device's default generator.
-class SeededDropoutImpl : public torch::nn::Module {
+// drew from libtorch's one global generator). CUDA tensors use the device's default generator.
+class SeededRandomModule : public torch::nn::Module {
  public:
-  SeededDropoutImpl(double rate, uint64_t seed) : rate_(rate), generator_(at::make_generator<at::CPUGeneratorImpl>(seed)) {}
+  explicit SeededRandomModule(uint64_t seed) : generator_(at::make_generator<at::CPUGeneratorImpl>(seed)) {}
 
   // Under the generator's lock, which its draws take too: a step of another model sharing the layer never
   // sees it half set.
@@ -246,22 +261,53 @@ class SeededDropoutImpl : public torch::nn::Module {
     generator_.set_current_seed(seed);
   }
 
+ protected:
+  // The generator for a draw on `x`'s device: the layer's own on the CPU, the device's default elsewhere.
+  c10::optional<at::Generator> GeneratorFor(const torch::Tensor& x) const {
+    if (x.device().is_cpu()) return generator_;
+    return c10::nullopt;
+  }
+
+ private:
+  at::Generator generator_;
+};
+
+// Keras's Dropout. `noiseShape` is the mask's shape in the tensor's own layout (NCHW for rank 4), 0 where the
+// mask follows the input; empty for a mask of the input's shape. Without it, the same computation as
+// torch::dropout on the CPU.
+class SeededDropoutImpl : public SeededRandomModule {
+ public:
+  SeededDropoutImpl(double rate, uint64_t seed, std::vector<int64_t> noiseShape)
+      : SeededRandomModule(seed), rate_(rate), noiseShape_(std::move(noiseShape)) {}
+
   torch::Tensor forward(const torch::Tensor& x) {
     if (!is_training() || rate_ == 0) return x;
-    if (!x.device().is_cpu()) return torch::dropout(x, rate_, true);
-    torch::Tensor keep = at::empty_like(x).bernoulli_(1 - rate_, generator_);
+    if (noiseShape_.empty() && !x.device().is_cpu()) return torch::dropout(x, rate_, true);
+    torch::Tensor keep = noiseShape_.empty() ? at::empty_like(x) : torch::empty(MaskShape(x), x.options());
+    keep.bernoulli_(1 - rate_, GeneratorFor(x));
     return x * keep.div_(1 - rate_);
   }
 
  private:
+  std::vector<int64_t> MaskShape(const torch::Tensor& x) const {
+    if (static_cast<size_t>(x.dim()) != noiseShape_.size()) throw std::invalid_argument("Dropout: noiseShape does not match the input's rank");
+    std::vector<int64_t> shape;
+    for (size_t d = 0; d < noiseShape_.size(); ++d) shape.push_back(noiseShape_[d] == 0 ? x.size(d) : noiseShape_[d]);
+    return shape;
+  }
+
   double rate_;
-  at::Generator generator_;
+  std::vector<int64_t> noiseShape_;
 };
 TORCH_MODULE(SeededDropout);
 
 BuiltLayer Dropout(const SpecReader& spec) {
+  std::vector<int64_t> noiseShape = spec.Has("noiseShape") ? spec.Integers("noiseShape") : std::vector<int64_t>{};
+  // Keras's noise shape speaks channels-last; rank-4 tensors are NCHW here.
+  if (noiseShape.size() == 4) noiseShape = {noiseShape[0], noiseShape[3], noiseShape[1], noiseShape[2]};
   BuiltLayer built;
-  built.module = torch::nn::AnyModule(SeededDropout(spec.Number("rate"), static_cast<uint64_t>(spec.Number("seed"))));
+  built.module = torch::nn::AnyModule(
+      SeededDropout(spec.Number("rate"), static_cast<uint64_t>(spec.Number("seed")), std::move(noiseShape)));
   return built;
 }
 
@@ -499,6 +545,68 @@ BuiltLayer Conv2DTranspose(const SpecReader& spec) {
   return built;
 }
 
+// ---- Keras's reshaping, activation and normalization layers beyond the seed's ----
+// Their axes are Keras's, channels-last; rank-4 tensors are NCHW here, so these views convert around them.
+
+torch::Tensor ChannelsLastView(const torch::Tensor& x) { return x.dim() == 4 ? x.permute({0, 2, 3, 1}) : x; }
+torch::Tensor NativeView(const torch::Tensor& x) { return x.dim() == 4 ? x.permute({0, 3, 1, 2}) : x; }
+
+// Keras's axis (counted with the batch axis, channels-last) -> the dim of the tensor as it is here.
+int64_t NativeDim(int64_t kerasAxis, int64_t rank) {
+  if (rank != 4 || kerasAxis == 0) return kerasAxis;
+  return kerasAxis == 3 ? 1 : kerasAxis + 1;
+}
+
+// Keras's activations.relu with max_value, negative_slope and threshold, term for term, so that the
+// gradients at the edges are Keras's too.
+BuiltLayer ReLU(const SpecReader& spec) {
+  const bool clips = spec.Has("maxValue");
+  const double maxValue = spec.Number("maxValue", 0.0);
+  const double negativeSlope = spec.Number("negativeSlope", 0.0);
+  const double threshold = spec.Number("threshold", 0.0);
+  BuiltLayer built;
+  built.module = torch::nn::AnyModule(torch::nn::Functional([=](const torch::Tensor& x) {
+    if (negativeSlope != 0 && !clips && threshold == 0) return torch::leaky_relu(x, negativeSlope);
+    torch::Tensor y;
+    bool clip = clips;
+    if (threshold != 0) {
+      y = x * (x > threshold).to(x.scalar_type());
+    } else if (clips && maxValue == 6) {
+      y = torch::hardtanh(x, 0, 6);  // relu6, as Keras takes it for this case
+      clip = false;
+    } else {
+      y = torch::relu(x);
+    }
+    if (clip) y = torch::clamp(y, 0.0, maxValue);
+    if (negativeSlope != 0) y = y - negativeSlope * torch::relu(threshold - x);
+    return y;
+  }));
+  return built;
+}
+
+// `targetShape` is each sample's shape after the reshape (Keras's, with -1 resolved by lib), in
+// channels-last order, as Keras reshapes.
+BuiltLayer Reshape(const SpecReader& spec) {
+  const std::vector<int64_t> target = spec.Integers("targetShape");
+  BuiltLayer built;
+  built.module = torch::nn::AnyModule(torch::nn::Functional([target](const torch::Tensor& x) {
+    std::vector<int64_t> shape{x.size(0)};
+    shape.insert(shape.end(), target.begin(), target.end());
+    return NativeView(ChannelsLastView(x).reshape(shape));
+  }));
+  return built;
+}
+
+// `dims`: Keras's 1-based permutation of the axes after the batch axis.
+BuiltLayer Permute(const SpecReader& spec) {
+  std::vector<int64_t> order{0};
+  for (int64_t dim : spec.Integers("dims")) order.push_back(dim);
+  BuiltLayer built;
+  built.module = torch::nn::AnyModule(torch::nn::Functional(
+      [order](const torch::Tensor& x) { return NativeView(ChannelsLastView(x).permute(order)); }));
+  return built;
+}
+
 }  // namespace
 
 namespace {
@@ -524,6 +632,9 @@ BuiltLayer BuildKind(const std::string& kind, const SpecReader& named) {
   if (kind == "max_pooling1d") return OverSteps(MaxPooling2D(named));
   if (kind == "average_pooling1d") return OverSteps(AveragePooling2D(named));
   if (kind == "global_pooling1d") return GlobalPooling1D(named);
+  if (kind == "relu") return ReLU(named);
+  if (kind == "reshape") return Reshape(named);
+  if (kind == "permute") return Permute(named);
   if (std::optional<BuiltLayer> preprocessing = BuildPreprocessingLayer(kind, named)) return std::move(*preprocessing);
   throw std::invalid_argument("layer spec: unknown kind " + kind);
 }
@@ -540,9 +651,9 @@ BuiltLayer BuildLayer(Napi::Object object) {
 bool ReseedRandomStream(const BuiltLayer& layer, uint64_t seed) {
   if (layer.module.is_empty()) return false;
   if (ReseedPreprocessingStream(layer, seed)) return true;
-  auto dropout = std::dynamic_pointer_cast<SeededDropoutImpl>(layer.module.ptr());
-  if (!dropout) return false;
-  dropout->Reseed(seed);
+  auto random = std::dynamic_pointer_cast<SeededRandomModule>(layer.module.ptr());
+  if (!random) return false;
+  random->Reseed(seed);
   return true;
 }
 

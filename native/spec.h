@@ -49,10 +49,15 @@ class SpecReader {
   }
 
   std::vector<int64_t> Integers(const char* key, size_t expectedLength) const {
+    std::vector<int64_t> result = Integers(key);
+    if (result.size() != expectedLength) Fail(key, "an array of " + std::to_string(expectedLength) + " integers");
+    return result;
+  }
+  // Any length.
+  std::vector<int64_t> Integers(const char* key) const {
     Napi::Value value = Required(key);
-    if (!value.IsArray()) Fail(key, "an array of " + std::to_string(expectedLength) + " integers");
+    if (!value.IsArray()) Fail(key, "an array of integers");
     Napi::Array array = value.As<Napi::Array>();
-    if (array.Length() != expectedLength) Fail(key, "an array of " + std::to_string(expectedLength) + " integers");
     std::vector<int64_t> result;
     for (uint32_t i = 0; i < array.Length(); ++i) {
       Napi::Value item = array.Get(i);

@@ -1,6 +1,6 @@
 /** Keras's core layers: InputLayer, Dense, Flatten, Dropout, Activation. */
 import { ActivationIdentifier, getActivation } from '../activations';
-import { invalidArgument } from '../errors';
+import { invalidArgument, ValueError } from '../errors';
 import { getInitializer, InitializerConfig, InitializerIdentifier } from '../initializers';
 import type { LayerSpec } from '../native/binding';
 import { batchSeed, forkSeed } from '../random';
@@ -95,7 +95,7 @@ export interface DenseArgs extends LayerArgs {
 
 const DENSE_KEYS = [...LAYER_ARG_KEYS, 'units', 'outputDim', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer'];
 
-/** A fully connected layer: `activation(x · kernel + bias)`, on inputs of shape [batch, features]. */
+/** A fully connected layer: `activation(x · kernel + bias)` on the last axis of inputs of any rank. */
 export class Dense extends Layer {
   readonly className = 'Dense';
   readonly units: number;
@@ -121,16 +121,16 @@ export class Dense extends Layer {
     this.biasInitializer = getInitializer(context, 'biasInitializer', args.biasInitializer ?? 'zeros');
   }
 
+  /** Maps the last axis, as Keras's Dense: [batch, a, b, features] -> [batch, a, b, units]. */
   computeOutputShape(inputShape: readonly number[]): number[] {
-    // Keras's Dense also maps the last axis of higher-rank inputs; here it takes flat features only.
-    this.requireRank(inputShape, 1, '[features]; add a Flatten layer before Dense');
-    return [this.units];
+    return [...inputShape.slice(0, -1), this.units];
   }
 
   toSpecs(inputShape: readonly number[]): LayerSpec[] {
     const spec = {
       kind: 'dense',
-      inFeatures: inputShape[0],
+      inFeatures: inputShape[inputShape.length - 1],
+      rank: inputShape.length + 1,
       units: this.units,
       useBias: this.useBias,
       kernelInitializer: this.kernelInitializer,
@@ -140,7 +140,7 @@ export class Dense extends Layer {
   }
 
   override weightInfo(inputShape: readonly number[]): WeightInfo[] {
-    return this.kernelAndBias([inputShape[0], this.units], this.units, this.useBias);
+    return this.kernelAndBias([inputShape[inputShape.length - 1], this.units], this.units, this.useBias);
   }
 
   override get finalActivation(): string {
@@ -169,7 +169,7 @@ export class Flatten extends Layer {
   }
 
   computeOutputShape(inputShape: readonly number[]): number[] {
-    return [inputShape.reduce((a, b) => a * b, 1)];
+    return [product(inputShape)];
   }
 
   toSpecs(): LayerSpec[] {
@@ -177,34 +177,131 @@ export class Flatten extends Layer {
   }
 }
 
-export interface DropoutArgs extends LayerArgs {
-  rate?: number;
-  /**
-   * Seed of the layer's own random stream (its masks depend on it and on its own steps only); drawn from
-   * the process-wide generator (setSeed) when the layer is made if left out.
-   */
-  seed?: number;
+export interface ReshapeArgs extends LayerArgs {
+  /** Each sample's shape after the reshape, without the batch axis; one entry may be -1 (inferred). */
+  targetShape?: number[];
 }
 
-/** Zeroes a fraction `rate` of inputs during training (scaling the rest by 1/(1-rate)); identity otherwise. */
-export class Dropout extends Layer {
-  readonly className = 'Dropout';
-  readonly rate: number;
+/**
+ * Reshapes each sample to `targetShape`, reading and writing its elements in channels-last order as Keras
+ * does: `new Reshape([1, 1, channels])` turns pooled features into a 1x1 image.
+ */
+export class Reshape extends Layer {
+  readonly className = 'Reshape';
+  readonly targetShape: number[];
 
-  constructor(rate: number, args?: DropoutArgs);
-  constructor(args: DropoutArgs);
-  constructor(rateOrArgs: number | DropoutArgs, maybeArgs: DropoutArgs = {}) {
-    const args = isOptionsObject(rateOrArgs) ? rateOrArgs : { ...optionsAfterPositional('Dropout', maybeArgs), rate: rateOrArgs };
-    checkKnownOptions('Dropout', args, [...LAYER_ARG_KEYS, 'rate', 'seed']);
-    super(args, 'Dropout');
-    this.rate = checkNumberInRange(`Dropout '${this.name}'`, 'rate', args.rate, 0, 1, { maxExclusive: true });
-    this.seed = args.seed === undefined || args.seed === null ? null : checkNonNegativeInteger(`Dropout '${this.name}'`, 'seed', args.seed);
-    this.streamSeed = this.seed ?? forkSeed();
+  constructor(targetShape: number[], args?: ReshapeArgs);
+  constructor(args: ReshapeArgs);
+  constructor(shapeOrArgs: number[] | ReshapeArgs, maybeArgs: ReshapeArgs = {}) {
+    const args = isOptionsObject(shapeOrArgs) ? shapeOrArgs : { ...optionsAfterPositional('Reshape', maybeArgs), targetShape: shapeOrArgs };
+    checkKnownOptions('Reshape', args, [...LAYER_ARG_KEYS, 'targetShape']);
+    super(args, 'Reshape');
+    const target = args.targetShape;
+    const valid =
+      Array.isArray(target) &&
+      target.length > 0 &&
+      target.every((d) => Number.isInteger(d) && (d >= 1 || d === -1)) &&
+      target.filter((d) => d === -1).length <= 1;
+    if (!valid) throw invalidArgument(`Reshape '${this.name}'`, 'targetShape to be a non-empty array of positive integers with at most one -1', target);
+    this.targetShape = [...target];
   }
 
+  computeOutputShape(inputShape: readonly number[]): number[] {
+    const size = product(inputShape);
+    const known = product(this.targetShape.filter((d) => d !== -1));
+    const unknown = this.targetShape.indexOf(-1);
+    if (unknown < 0) {
+      if (size !== known) throw this.inputError(`${known} elements per sample (targetShape ${listText(this.targetShape)})`, inputShape);
+      return [...this.targetShape];
+    }
+    if (size % known !== 0) {
+      throw this.inputError(`a number of elements per sample divisible by ${known} (targetShape ${listText(this.targetShape)})`, inputShape);
+    }
+    return this.targetShape.map((d) => (d === -1 ? size / known : d));
+  }
+
+  toSpecs(inputShape: readonly number[]): LayerSpec[] {
+    return [{ kind: 'reshape', targetShape: this.computeOutputShape(inputShape) }];
+  }
+
+  override getConfig(): Record<string, unknown> {
+    return { ...super.getConfig(), targetShape: [...this.targetShape] };
+  }
+}
+
+export interface PermuteArgs extends LayerArgs {
+  /** The new order of the axes after the batch axis, counted from 1 as Keras does: `[2, 1]` swaps two axes. */
+  dims?: number[];
+}
+
+/** Permutes the axes of each sample, as Keras's Permute (channels-last axes, counted from 1). */
+export class Permute extends Layer {
+  readonly className = 'Permute';
+  readonly dims: number[];
+
+  constructor(dims: number[], args?: PermuteArgs);
+  constructor(args: PermuteArgs);
+  constructor(dimsOrArgs: number[] | PermuteArgs, maybeArgs: PermuteArgs = {}) {
+    const args = isOptionsObject(dimsOrArgs) ? dimsOrArgs : { ...optionsAfterPositional('Permute', maybeArgs), dims: dimsOrArgs };
+    checkKnownOptions('Permute', args, [...LAYER_ARG_KEYS, 'dims']);
+    super(args, 'Permute');
+    const dims = args.dims;
+    const valid = Array.isArray(dims) && dims.length > 0 && [...dims].sort((a, b) => a - b).every((d, i) => d === i + 1);
+    if (!valid) throw invalidArgument(`Permute '${this.name}'`, 'dims to be a permutation of 1, ..., n (the axes after the batch axis)', dims);
+    this.dims = [...dims];
+  }
+
+  computeOutputShape(inputShape: readonly number[]): number[] {
+    this.requireRank(inputShape, this.dims.length, `dims ${listText(this.dims)}`);
+    return this.dims.map((d) => inputShape[d - 1]);
+  }
+
+  toSpecs(): LayerSpec[] {
+    return [{ kind: 'permute', dims: this.dims }];
+  }
+
+  override getConfig(): Record<string, unknown> {
+    return { ...super.getConfig(), dims: [...this.dims] };
+  }
+}
+
+/** `[5, 3]`, as an option's value reads. */
+function listText(values: readonly number[]): string {
+  return `[${values.join(', ')}]`;
+}
+
+function product(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Options of the layers that draw from a random stream of their own. */
+export interface RandomLayerArgs extends LayerArgs {
+  /**
+   * Seed of the layer's own random stream (its draws depend on it and on its own steps only); drawn from
+   * the process-wide generator (setSeed) when the layer is made if left out.
+   */
+  seed?: number | null;
+}
+
+/**
+ * A layer drawing from a random stream of its own, as Keras 3's layers hold a SeedGenerator: Dropout,
+ * SpatialDropout2D, GaussianNoise. Each is active in training only.
+ */
+export abstract class RandomLayer extends Layer {
   /** The seed given to the constructor, or null. */
   readonly seed: number | null;
   private readonly streamSeed: number;
+
+  constructor(args: RandomLayerArgs, className: string) {
+    super(args, className);
+    this.seed = args.seed === undefined || args.seed === null ? null : checkNonNegativeInteger(`${className} '${this.name}'`, 'seed', args.seed);
+    this.streamSeed = this.seed ?? forkSeed();
+  }
+
+  /** @internal The seed the native stream starts from. */
+  protected get nativeSeed(): number {
+    return this.streamSeed;
+  }
 
   /** @internal Restarts the layer's stream at a seed of its own seed and `epoch`. */
   reseedForEpoch(epoch: number): void {
@@ -215,24 +312,114 @@ export class Dropout extends Layer {
     return [...inputShape];
   }
 
+  override getConfig(): Record<string, unknown> {
+    return { ...super.getConfig(), seed: this.seed };
+  }
+}
+
+export interface DropoutArgs extends RandomLayerArgs {
+  rate?: number;
+  /**
+   * The shape of the mask, with the batch axis: null where it follows the input, 1 where one draw is shared
+   * along the axis (Keras's noise_shape: `[null, 1, 1, 1]` drops whole samples, as stochastic depth does).
+   * Default: the input's shape.
+   */
+  noiseShape?: (number | null)[] | null;
+}
+
+/** Zeroes a fraction `rate` of inputs during training (scaling the rest by 1/(1-rate)); identity otherwise. */
+export class Dropout extends RandomLayer {
+  readonly className = 'Dropout';
+  readonly rate: number;
+  readonly noiseShape: (number | null)[] | null;
+
+  constructor(rate: number, args?: DropoutArgs);
+  constructor(args: DropoutArgs);
+  constructor(rateOrArgs: number | DropoutArgs, maybeArgs: DropoutArgs = {}) {
+    const args = isOptionsObject(rateOrArgs) ? rateOrArgs : { ...optionsAfterPositional('Dropout', maybeArgs), rate: rateOrArgs };
+    checkKnownOptions('Dropout', args, [...LAYER_ARG_KEYS, 'rate', 'seed', 'noiseShape']);
+    super(args, 'Dropout');
+    const context = `Dropout '${this.name}'`;
+    this.rate = checkRate(context, args.rate);
+    if (args.noiseShape === undefined || args.noiseShape === null) {
+      this.noiseShape = null;
+    } else if (Array.isArray(args.noiseShape) && args.noiseShape.length > 0 && args.noiseShape.every((d) => d === null || (Number.isInteger(d) && (d as number) >= 1))) {
+      this.noiseShape = [...args.noiseShape];
+    } else {
+      throw invalidArgument(context, 'noiseShape to be an array of positive integers or null (with the batch axis)', args.noiseShape);
+    }
+  }
+
+  override computeOutputShape(inputShape: readonly number[]): number[] {
+    if (this.noiseShape) {
+      const shape = this.noiseShape;
+      const expected = `noiseShape ${formatShape(shape.slice(1), shape[0])}: rank ${shape.length - 1} after the batch axis, each axis 1 or the input's size`;
+      if (shape.length !== inputShape.length + 1 || shape.slice(1).some((d, i) => d !== null && d !== 1 && d !== inputShape[i])) {
+        throw this.inputError(`a shape that fits ${expected}`, inputShape);
+      }
+      if (shape[0] !== null && shape[0] !== 1) {
+        throw new ValueError(`${this.className} '${this.name}': expected noiseShape[0] (the batch axis) to be null or 1 but received ${shape[0]}`);
+      }
+    }
+    return [...inputShape];
+  }
+
   toSpecs(): LayerSpec[] {
-    return [{ kind: 'dropout', rate: this.rate, seed: this.streamSeed }];
+    // 0: the mask follows the input along the axis.
+    const noiseShape = this.noiseShape?.map((d) => d ?? 0);
+    return [{ kind: 'dropout', rate: this.rate, seed: this.nativeSeed, ...(noiseShape ? { noiseShape } : {}) }];
   }
 
   override getConfig(): Record<string, unknown> {
-    return { ...super.getConfig(), rate: this.rate, seed: this.seed };
+    return { ...super.getConfig(), rate: this.rate, noiseShape: this.noiseShape };
+  }
+}
+
+/** Keras's rate check for the dropout layers: [0, 1). */
+function checkRate(context: string, rate: unknown): number {
+  return checkNumberInRange(context, 'rate', rate, 0, 1, { maxExclusive: true });
+}
+
+/**
+ * Drops whole feature maps (channels) of images during training, as Keras's SpatialDropout2D: Dropout with
+ * one draw per sample and channel.
+ */
+export class SpatialDropout2D extends RandomLayer {
+  readonly className = 'SpatialDropout2D';
+  readonly rate: number;
+
+  constructor(rate: number, args?: RandomLayerArgs);
+  constructor(args: RandomLayerArgs & { rate?: number });
+  constructor(rateOrArgs: number | (RandomLayerArgs & { rate?: number }), maybeArgs: RandomLayerArgs = {}) {
+    const args = isOptionsObject(rateOrArgs) ? rateOrArgs : { ...optionsAfterPositional('SpatialDropout2D', maybeArgs), rate: rateOrArgs };
+    checkKnownOptions('SpatialDropout2D', args, [...LAYER_ARG_KEYS, 'rate', 'seed']);
+    super(args, 'SpatialDropout2D');
+    this.rate = checkRate(`SpatialDropout2D '${this.name}'`, args.rate);
+  }
+
+  override computeOutputShape(inputShape: readonly number[]): number[] {
+    this.requireRank(inputShape, 3, '[height, width, channels]');
+    return [...inputShape];
+  }
+
+  toSpecs(): LayerSpec[] {
+    return [{ kind: 'dropout', rate: this.rate, seed: this.nativeSeed, noiseShape: [0, 1, 1, 0] }];
+  }
+
+  override getConfig(): Record<string, unknown> {
+    return { ...super.getConfig(), rate: this.rate };
   }
 }
 
 /**
- * @internal Restarts the stream of every Dropout among `layers` (and in nested models) for `epoch`, as fit
- * does when each epoch begins.
+ * @internal Restarts the stream of every random layer among `layers` (and in nested models) for `epoch`,
+ * as fit does when each epoch begins.
  */
-export function reseedDropoutForEpoch(layers: readonly Layer[], epoch: number): void {
+export function reseedRandomLayersForEpoch(layers: readonly Layer[], epoch: number): void {
   for (const layer of layers) {
-    if (layer instanceof Dropout) layer.reseedForEpoch(epoch);
+    if (layer instanceof RandomLayer) layer.reseedForEpoch(epoch);
     const nested = (layer as { layers?: readonly Layer[] }).layers;
-    if (Array.isArray(nested)) reseedDropoutForEpoch(nested, epoch);
+    if (Array.isArray(nested)) reseedRandomLayersForEpoch(nested, epoch);
   }
 }
 

@@ -30,6 +30,8 @@ export {
   GlobalPooling1DArgs,
 } from './pooling';
 export { ZeroPadding2D, ZeroPadding2DArgs, Cropping2D, Cropping2DArgs, UpSampling2D, UpSampling2DArgs, SideAmounts } from './spatial';
+export { Reshape, ReshapeArgs, Permute, PermuteArgs, SpatialDropout2D, RandomLayer, RandomLayerArgs } from './core';
+export { ReLU, ReLUArgs } from './activations';
 export { BatchNormalization, BatchNormalizationArgs } from './normalization';
 export { Rescaling, RescalingArgs } from './rescaling';
 export { Normalization, NormalizationArgs, AdaptData } from './preprocessing';

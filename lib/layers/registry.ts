@@ -1,6 +1,7 @@
 /** Class name -> layer class, so that a saved config (className + getConfig()) recreates its layer. */
 import { ValueError } from '../errors';
-import { Activation, Dense, Dropout, Flatten, InputLayer } from './core';
+import { Activation, Dense, Dropout, Flatten, InputLayer, Permute, Reshape, SpatialDropout2D } from './core';
+import { ReLU } from './activations';
 import { Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D } from './convolutional';
 import type { Layer } from './layer';
 import { BatchNormalization } from './normalization';
@@ -53,6 +54,10 @@ const LAYERS: Record<string, LayerConstructor> = {
   GlobalMaxPooling2D,
   GlobalAveragePooling1D,
   GlobalMaxPooling1D,
+  Reshape,
+  Permute,
+  SpatialDropout2D,
+  ReLU,
 };
 
 /** Models are layers made from a config differently; lib/models registers them, so nested models load too. */
