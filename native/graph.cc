@@ -165,13 +165,15 @@ std::vector<torch::Tensor> Graph::Forward(const std::vector<torch::Tensor>& inpu
   // Without autograd (predict, evaluate), a ReLU or a shortcut sum may write into a tensor nothing else
   // reads: the graph's own activations, never the caller's inputs.
   const bool inference = !at::GradMode::is_enabled();
+  // Whether a node's value is storage of its own, not a view of the caller's input or of another value.
+  std::vector<bool> exclusive(values.size(), false);
   for (size_t n = 0; n < nodes_.size(); ++n) {
     GraphNode& node = nodes_[n];
     GraphLayer& layer = *layers_[node.layer];
     const size_t id = inputCount_ + n;
     const size_t count = layer.modules.size() - (node.skipLastModule ? 1 : 0);
     auto scratch = [&](size_t input) {
-      return inference && input >= inputCount_ && lastReader_[input] == n &&
+      return inference && exclusive[input] && lastReader_[input] == n &&
              std::count(node.inputs.begin(), node.inputs.end(), input) == 1;
     };
     torch::Tensor x;
@@ -195,9 +197,12 @@ std::vector<torch::Tensor> Graph::Forward(const std::vector<torch::Tensor>& inpu
       torch::nn::Module& torchModule = *module.module.ptr();
       const bool wasTraining = torchModule.is_training();
       if (node.training.has_value()) torchModule.train(*node.training);
+      const torch::Tensor input = x;
       x = module.module.forward(x);
       if (node.training.has_value()) torchModule.train(wasTraining);
-      owned = inference;
+      // A module may return its input or a view of it (Flatten, Reshape, Permute, a linear activation,
+      // Dropout in inference): that output is the graph's to overwrite only if its input was.
+      owned = inference && (owned || !x.is_alias_of(input));
     };
     for (size_t k = start; k < count; ++k) {
       const bool logits = wantsLogits[id] && k + 1 == count;
@@ -206,6 +211,7 @@ std::vector<torch::Tensor> Graph::Forward(const std::vector<torch::Tensor>& inpu
       if (k == 0 && node.afterFirstModule) run(*node.afterFirstModule, false);
     }
     values[id] = x;
+    exclusive[id] = owned;
     // Autograd keeps what backward needs; this only drops the graph's own references.
     for (size_t done : releaseAfter_[n]) values[done] = torch::Tensor();
   }

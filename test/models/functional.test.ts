@@ -7,6 +7,8 @@ import * as os from 'os';
 import * as path from 'path';
 import {
   Activation,
+  Dropout,
+  Reshape,
   Add,
   BatchNormalization,
   Concatenate,
@@ -136,6 +138,23 @@ describe('inference writes only into tensors nothing else reads', () => {
     const r = av.map((v) => Math.max(v, 0));
     expectClose(values(relued), r);
     expectClose(values(result), r.map((v, i) => Math.max(v + bv[i] + v, 0)));
+    expect(values(x)).toEqual(av);
+  });
+
+  test('layers that return their input or a view of it (Flatten, Dropout and Reshape in inference, a linear activation) hand a ReLU no tensor to overwrite', async () => {
+    const a = Input({ shape: [2, 3] });
+    const flat = new Flatten().apply(a);
+    const dropped = new Dropout({ rate: 0.5 }).apply(flat);
+    const linear = new Activation('linear').apply(dropped);
+    const reshaped = new Reshape({ targetShape: [3, 2] }).apply(linear);
+    const relu = new Activation('relu').apply(new Flatten().apply(reshaped));
+    const model = new Model({ inputs: a, outputs: [relu, flat, dropped] });
+    const av = [-1, 2, -3, 4, -5, 6, -7, 8, -9, 10, -11, 12];
+    const x = tensor(av, [2, 2, 3]);
+    const [relued, flattened, afterDropout] = await model.predict(x);
+    expect(values(relued)).toEqual(av.map((v) => Math.max(v, 0)));
+    expect(values(flattened)).toEqual(av);
+    expect(values(afterDropout)).toEqual(av);
     expect(values(x)).toEqual(av);
   });
 });
