@@ -1,5 +1,6 @@
 import {
   AveragePooling1D,
+  Conv1D,
   AveragePooling2D,
   GlobalAveragePooling1D,
   GlobalAveragePooling2D,
@@ -170,6 +171,25 @@ describeAgainstTorch('1D and global pooling against PyTorch', [
   { title: 'GlobalMaxPooling2D', make: () => new GlobalMaxPooling2D(), inputShape: [3, 4, 2], op: 'global_max_pooling2d' },
   { title: 'GlobalAveragePooling1D', make: () => new GlobalAveragePooling1D(), inputShape: [5, 3], op: 'global_average_pooling1d' },
   { title: 'GlobalMaxPooling1D', make: () => new GlobalMaxPooling1D(), inputShape: [5, 3], op: 'global_max_pooling1d' },
+  {
+    title: 'gradients through MaxPooling1D, AveragePooling1D and GlobalMaxPooling1D: the SGD step of the Conv1D before them',
+    make: () => [new Conv1D(3, 2), new MaxPooling1D(2, { padding: 'same' }), new AveragePooling1D(3, { strides: 1, padding: 'same' }), new GlobalMaxPooling1D()],
+    inputShape: [8, 2],
+    op: [
+      { op: 'conv1d', options: { strides: 1, dilationRate: 1, padding: 'valid' } },
+      { op: 'max_pooling1d', options: { poolSize: 2, strides: 2, padding: 'same' } },
+      { op: 'average_pooling1d', options: { poolSize: 3, strides: 1, padding: 'same' } },
+      { op: 'global_max_pooling1d' },
+    ],
+    train: true,
+  },
+  {
+    title: 'gradients through GlobalAveragePooling1D',
+    make: () => [new Conv1D(2, 3, { padding: 'causal' }), new GlobalAveragePooling1D()],
+    inputShape: [5, 2],
+    op: [{ op: 'conv1d', options: { strides: 1, dilationRate: 1, padding: 'causal' } }, { op: 'global_average_pooling1d' }],
+    train: true,
+  },
 ]);
 
 describe('global pooling keepdims', () => {
