@@ -1,6 +1,7 @@
 /** Conv2D with groups, Conv2DTranspose and Conv1D: the harness, and padding/stride/dilation tables against PyTorch. */
-import { Conv1D, Conv2D, Conv2DTranspose } from '../../lib';
-import { describeLayer } from './harness';
+import { Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D } from '../../lib';
+import { values } from '../helpers';
+import { describeLayer, fixedModel } from './harness';
 import { describeAgainstTorch } from './torch-reference';
 
 describeLayer('Conv2D with groups', {
@@ -211,3 +212,21 @@ describeAgainstTorch('Conv1D against PyTorch', [
     train: true,
   },
 ]);
+
+describe("initializers draw with Keras's fans of each kernel's Keras shape", () => {
+  // he_uniform's limit is sqrt(6 / fanIn), with fanIn = (product of all axes but the last two) * the
+  // second-to-last axis of the Keras kernel shape. Enough draws come close to the limit.
+  test.each([
+    ['DepthwiseConv2D [3, 3, 32, 1]: fanIn 288', () => new DepthwiseConv2D(3, { depthwiseInitializer: 'he_uniform' }), [4, 4, 32], 288, 0],
+    ['Conv2D with 4 groups [3, 3, 2, 32]: fanIn 18', () => new Conv2D(32, 3, { groups: 4, kernelInitializer: 'he_uniform' }), [4, 4, 8], 18, 0],
+    ['Conv2DTranspose [3, 3, 32, 16]: fanIn 288', () => new Conv2DTranspose(32, 3, { kernelInitializer: 'he_uniform' }), [4, 4, 16], 288, 0],
+    ['Conv1D [3, 4, 64]: fanIn 12', () => new Conv1D(64, 3, { kernelInitializer: 'he_uniform' }), [5, 4], 12, 0],
+    ['SeparableConv2D pointwise [1, 1, 6, 64]: fanIn 6', () => new SeparableConv2D(64, 3, { depthMultiplier: 2, pointwiseInitializer: 'he_uniform' }), [4, 4, 3], 6, 1],
+  ] as const)('%s', (_title, make, inputShape, fanIn, weightIndex) => {
+    const kernel = values(fixedModel([...inputShape], [make()]).getWeights()[weightIndex]);
+    const limit = Math.sqrt(6 / fanIn);
+    const largest = Math.max(...kernel.map(Math.abs));
+    expect(largest).toBeLessThanOrEqual(limit);
+    expect(largest).toBeGreaterThan(0.9 * limit);
+  });
+});
