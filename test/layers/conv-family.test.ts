@@ -112,6 +112,12 @@ describeLayer('Conv2DTranspose', {
   ],
   badInputs: [
     { title: 'rank 2', make: () => new Conv2DTranspose(2, 3, { name: 'up_conv' }), inputShape: [4, 4], error: /Conv2DTranspose 'up_conv': expected input of rank 3 .* but received \[\*, 4, 4\]/ },
+    {
+      title: "an empty output ('same', even kernel, outputPadding 0, one row)",
+      make: () => new Conv2DTranspose(2, 2, { padding: 'same', outputPadding: 0, name: 'up_empty' }),
+      inputShape: [1, 3, 1],
+      error: /Conv2DTranspose 'up_empty': expected input of a size giving a non-empty output \(this one gives 0x2\) but received \[\*, 1, 3, 1\]/,
+    },
   ],
 });
 
