@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
+  Activation,
   AveragePooling1D,
   Conv1D,
   Conv2D,
@@ -10,16 +11,20 @@ import {
   Cropping2D,
   Dense,
   DepthwiseConv2D,
+  Flatten,
   GlobalAveragePooling1D,
   GlobalMaxPooling1D,
   GlobalMaxPooling2D,
+  Input,
   InputLayer,
   loadModel,
   MaxPooling1D,
+  Model,
   SeparableConv2D,
   Sequential,
   setSeed,
   tensor,
+  Tensor,
   UpSampling2D,
   ZeroPadding2D,
 } from '../../lib';
@@ -116,5 +121,19 @@ describe('models of the vision layers', () => {
     expect(values(await loaded.predict(x))).toEqual(values(await model.predict(x)));
     const { tensors } = parseSafetensors(fs.readFileSync(file), file);
     expect(tensors.get('conv.weight')!.shape).toEqual([4, 3, 3]);
+  });
+});
+
+describe('views in inference', () => {
+  test("an activation after Cropping2D leaves the cropped tensor's other readers unchanged", async () => {
+    // relu after the crop may run in place in predict; the crop must not hand it a view of x, which
+    // GlobalMaxPooling2D reads afterwards (x is all negative: its maxima are negative).
+    const image = Input({ shape: [4, 4, 1] });
+    const x = new Conv2D(1, 1, { kernelInitializer: 'ones', biasInitializer: { name: 'constant', value: -10 } }).apply(image);
+    const cropped = new Activation('relu').apply(new Cropping2D(1).apply(x));
+    const model = new Model({ inputs: image, outputs: [new Flatten().apply(cropped), new GlobalMaxPooling2D().apply(x)] });
+    const input = tensor(Float32Array.from({ length: 16 }, (_, i) => i / 16), [1, 4, 4, 1]);
+    const [, maxima] = (await model.predict(input)) as Tensor[];
+    expect(values(maxima)[0]).toBeCloseTo(15 / 16 - 10, 5);
   });
 });
