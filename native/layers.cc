@@ -420,7 +420,9 @@ BuiltLayer Cropping2D(const SpecReader& spec) {
   std::vector<int64_t> cropping = spec.Integers("cropping", 4);  // [top, bottom, left, right]
   BuiltLayer built;
   built.module = torch::nn::AnyModule(torch::nn::Functional([cropping](const torch::Tensor& x) {
-    return x.slice(2, cropping[0], x.size(2) - cropping[1]).slice(3, cropping[2], x.size(3) - cropping[3]);
+    // A copy, not a view: in inference the next module may write into its input (graph.cc's in-place
+    // ReLU), which must not reach the uncropped tensor other layers read.
+    return x.slice(2, cropping[0], x.size(2) - cropping[1]).slice(3, cropping[2], x.size(3) - cropping[3]).clone(torch::MemoryFormat::Preserve);
   }));
   return built;
 }

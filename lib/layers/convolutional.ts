@@ -420,7 +420,10 @@ export class Conv2DTranspose extends BaseConv2D {
 
   override computeOutputShape(inputShape: readonly number[]): number[] {
     this.requireRank(inputShape, 3, '[height, width, channels]');
-    return [0, 1].map((axis) => this.outputLength(inputShape, axis)).concat(this.filters);
+    const [height, width] = [0, 1].map((axis) => this.outputLength(inputShape, axis));
+    // Only 'same' with an even kernel, no outputPadding and one row or column can come out empty.
+    if (height < 1 || width < 1) throw this.inputError(`a size giving a non-empty output (this one gives ${height}x${width})`, inputShape);
+    return [height, width, this.filters];
   }
 
   private outputLength(inputShape: readonly number[], axis: number): number {

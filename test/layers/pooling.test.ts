@@ -1,6 +1,18 @@
-import { AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, tensor } from '../../lib';
+import {
+  AveragePooling1D,
+  Conv1D,
+  AveragePooling2D,
+  GlobalAveragePooling1D,
+  GlobalAveragePooling2D,
+  GlobalMaxPooling1D,
+  GlobalMaxPooling2D,
+  MaxPooling1D,
+  MaxPooling2D,
+  tensor,
+} from '../../lib';
 import { expectClose, values } from '../helpers';
 import { describeLayer, fixedModel } from './harness';
+import { describeAgainstTorch } from './torch-reference';
 
 describeLayer('MaxPooling2D', {
   shapes: [
@@ -95,5 +107,102 @@ describe('pooling numerics', () => {
     const kept = await fixedModel([2, 3, 2], [new GlobalAveragePooling2D({ keepdims: true })]).predict(x);
     expect(kept.shape).toEqual([2, 1, 1, 2]);
     expectClose(values(kept), [2.5, 25, 3.5, 26]);
+  });
+});
+
+describeLayer('GlobalMaxPooling2D', {
+  shapes: [
+    { title: 'to channels', make: () => new GlobalMaxPooling2D(), inputShape: [4, 5, 6], outputShape: [6], params: 0, weightShapes: [] },
+    { title: 'keepdims', make: () => new GlobalMaxPooling2D({ keepdims: true }), inputShape: [4, 5, 6], outputShape: [1, 1, 6], params: 0, weightShapes: [] },
+  ],
+  badOptions: [
+    { title: 'keepdims "yes"', make: () => new GlobalMaxPooling2D({ keepdims: 'yes' as unknown as boolean }), error: /GlobalMaxPooling2D 'global_max_pooling2d(_\d+)?': expected keepdims to be a boolean but received "yes"/ },
+    { title: 'misspelt option', make: () => new GlobalMaxPooling2D({ keepDims: true } as unknown as { keepdims: boolean }), error: /GlobalMaxPooling2D: expected options among .*keepdims.* but received "keepDims"/ },
+  ],
+  badInputs: [{ title: 'rank 2', make: () => new GlobalMaxPooling2D({ name: 'gmp_seq' }), inputShape: [5, 6], error: /GlobalMaxPooling2D 'gmp_seq': expected input of rank 3 \(\[height, width, channels\]\) but received \[\*, 5, 6\]/ }],
+});
+
+describeLayer('GlobalAveragePooling1D', {
+  shapes: [
+    { title: 'to channels', make: () => new GlobalAveragePooling1D(), inputShape: [5, 3], outputShape: [3], params: 0, weightShapes: [] },
+    { title: 'keepdims', make: () => new GlobalAveragePooling1D({ keepdims: true }), inputShape: [5, 3], outputShape: [1, 3], params: 0, weightShapes: [] },
+  ],
+  badOptions: [{ title: 'dataFormat', make: () => new GlobalAveragePooling1D({ dataFormat: 'channels_first' as 'channels_last' }), error: /expected dataFormat 'channels_last' but received "channels_first"/ }],
+  badInputs: [{ title: 'rank 3', make: () => new GlobalAveragePooling1D({ name: 'gap1_image' }), inputShape: [2, 5, 3], error: /GlobalAveragePooling1D 'gap1_image': expected input of rank 2 \(\[steps, channels\]\) but received \[\*, 2, 5, 3\]/ }],
+});
+
+describeLayer('GlobalMaxPooling1D', {
+  shapes: [
+    { title: 'to channels', make: () => new GlobalMaxPooling1D(), inputShape: [5, 3], outputShape: [3], params: 0, weightShapes: [] },
+    { title: 'keepdims', make: () => new GlobalMaxPooling1D({ keepdims: true }), inputShape: [5, 3], outputShape: [1, 3], params: 0, weightShapes: [] },
+  ],
+  badOptions: [{ title: 'keepdims 0', make: () => new GlobalMaxPooling1D({ keepdims: 0 as unknown as boolean }), error: /expected keepdims to be a boolean but received 0/ }],
+});
+
+describeLayer('MaxPooling1D', {
+  shapes: [
+    { title: 'default pool 2 on an odd length (floor)', make: () => new MaxPooling1D(), inputShape: [7, 3], outputShape: [3, 3], params: 0, weightShapes: [] },
+    { title: "pool 3, stride 2, 'same'", make: () => new MaxPooling1D(3, { strides: 2, padding: 'same' }), inputShape: [7, 2], outputShape: [4, 2], params: 0, weightShapes: [] },
+    { title: 'options object, stride 1', make: () => new MaxPooling1D({ poolSize: [2], strides: 1 }), inputShape: [4, 1], outputShape: [3, 1], params: 0, weightShapes: [] },
+  ],
+  badOptions: [
+    { title: 'poolSize pair', make: () => new MaxPooling1D([2, 2] as unknown as number), error: /MaxPooling1D 'max_pooling1d(_\d+)?': expected poolSize to be a positive integer \(or an array of one\) but received \[2, 2\]/ },
+    { title: "padding 'causal'", make: () => new MaxPooling1D(2, { padding: 'causal' as 'same' }), error: /expected padding to be one of 'valid', 'same' but received "causal"/ },
+  ],
+  badInputs: [
+    { title: 'rank 3', make: () => new MaxPooling1D(2, { name: 'mp1_image' }), inputShape: [4, 4, 1], error: /MaxPooling1D 'mp1_image': expected input of rank 2 \(\[steps, channels\]\) but received \[\*, 4, 4, 1\]/ },
+    { title: 'shorter than the pool', make: () => new MaxPooling1D(3, { name: 'mp1_short' }), inputShape: [2, 1], error: /MaxPooling1D 'mp1_short': expected input of at least the pool's size 3 in steps but received \[\*, 2, 1\]/ },
+  ],
+});
+
+describeLayer('AveragePooling1D', {
+  shapes: [
+    { title: 'valid 2', make: () => new AveragePooling1D(2), inputShape: [5, 3], outputShape: [2, 3], params: 0, weightShapes: [] },
+    { title: "'same' 2", make: () => new AveragePooling1D({ poolSize: 2, padding: 'same' }), inputShape: [5, 3], outputShape: [3, 3], params: 0, weightShapes: [] },
+  ],
+  badOptions: [{ title: 'strides 0', make: () => new AveragePooling1D(2, { strides: 0 }), error: /expected strides to be a positive integer \(or an array of one\) but received 0/ }],
+});
+
+describeAgainstTorch('1D and global pooling against PyTorch', [
+  { title: 'MaxPooling1D valid, odd length', make: () => new MaxPooling1D(2), inputShape: [7, 2], op: 'max_pooling1d', options: { poolSize: 2, strides: 2, padding: 'valid' } },
+  { title: "MaxPooling1D 'same', pool 3, stride 2", make: () => new MaxPooling1D(3, { strides: 2, padding: 'same' }), inputShape: [6, 3], op: 'max_pooling1d', options: { poolSize: 3, strides: 2, padding: 'same' } },
+  { title: "AveragePooling1D 'same' excludes the padding", make: () => new AveragePooling1D(2, { padding: 'same' }), inputShape: [5, 2], op: 'average_pooling1d', options: { poolSize: 2, strides: 2, padding: 'same' } },
+  { title: "AveragePooling1D 'same', pool 3, stride 1", make: () => new AveragePooling1D(3, { strides: 1, padding: 'same' }), inputShape: [4, 2], op: 'average_pooling1d', options: { poolSize: 3, strides: 1, padding: 'same' } },
+  { title: 'GlobalMaxPooling2D', make: () => new GlobalMaxPooling2D(), inputShape: [3, 4, 2], op: 'global_max_pooling2d' },
+  { title: 'GlobalAveragePooling1D', make: () => new GlobalAveragePooling1D(), inputShape: [5, 3], op: 'global_average_pooling1d' },
+  { title: 'GlobalMaxPooling1D', make: () => new GlobalMaxPooling1D(), inputShape: [5, 3], op: 'global_max_pooling1d' },
+  {
+    title: 'gradients through MaxPooling1D, AveragePooling1D and GlobalMaxPooling1D: the SGD step of the Conv1D before them',
+    make: () => [new Conv1D(3, 2), new MaxPooling1D(2, { padding: 'same' }), new AveragePooling1D(3, { strides: 1, padding: 'same' }), new GlobalMaxPooling1D()],
+    inputShape: [8, 2],
+    op: [
+      { op: 'conv1d', options: { strides: 1, dilationRate: 1, padding: 'valid' } },
+      { op: 'max_pooling1d', options: { poolSize: 2, strides: 2, padding: 'same' } },
+      { op: 'average_pooling1d', options: { poolSize: 3, strides: 1, padding: 'same' } },
+      { op: 'global_max_pooling1d' },
+    ],
+    train: true,
+  },
+  {
+    title: 'gradients through GlobalAveragePooling1D',
+    make: () => [new Conv1D(2, 3, { padding: 'causal' }), new GlobalAveragePooling1D()],
+    inputShape: [5, 2],
+    op: [{ op: 'conv1d', options: { strides: 1, dilationRate: 1, padding: 'causal' } }, { op: 'global_average_pooling1d' }],
+    train: true,
+  },
+]);
+
+describe('global pooling keepdims', () => {
+  test('GlobalMaxPooling2D keeps [1, 1, channels]; the 1D ones [1, channels]', async () => {
+    const image = tensor(new Float32Array([1, -5, 3, 2, -1, 7, 0, 4]), [1, 2, 2, 2]);
+    const kept = await fixedModel([2, 2, 2], [new GlobalMaxPooling2D({ keepdims: true })]).predict(image);
+    expect(kept.shape).toEqual([1, 1, 1, 2]);
+    expectClose(values(kept), [3, 7]);
+    const sequence = tensor(new Float32Array([1, -5, 3, 2, -1, 9]), [1, 3, 2]);
+    const maximum = await fixedModel([3, 2], [new GlobalMaxPooling1D({ keepdims: true })]).predict(sequence);
+    expect(maximum.shape).toEqual([1, 1, 2]);
+    expectClose(values(maximum), [3, 9]);
+    const mean = await fixedModel([3, 2], [new GlobalAveragePooling1D({ keepdims: true })]).predict(sequence);
+    expectClose(values(mean), [1, 2]);
   });
 });

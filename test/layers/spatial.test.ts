@@ -1,4 +1,4 @@
-import { Cropping2D, tensor, UpSampling2D, ZeroPadding2D } from '../../lib';
+import { Cropping2D, DepthwiseConv2D, GlobalMaxPooling2D, tensor, UpSampling2D, ZeroPadding2D } from '../../lib';
 import { expectClose, values } from '../helpers';
 import { describeLayer, fixedModel } from './harness';
 import { describeAgainstTorch, randomValues } from './torch-reference';
@@ -76,6 +76,27 @@ describeAgainstTorch('ZeroPadding2D, Cropping2D and nearest UpSampling2D against
   { title: 'ZeroPadding2D int', make: () => new ZeroPadding2D(2), inputShape: [2, 3, 1], op: 'zero_padding2d', options: { padding: [[2, 2], [2, 2]] } },
   { title: 'Cropping2D', make: () => new Cropping2D([[1, 0], [0, 2]]), inputShape: [4, 5, 2], op: 'cropping2d', options: { cropping: [[1, 0], [0, 2]] } },
   { title: 'UpSampling2D nearest [2, 3]', make: () => new UpSampling2D([2, 3]), inputShape: [2, 3, 2], op: 'up_sampling2d_nearest', options: { size: [2, 3] } },
+  {
+    title: 'gradients through padding, cropping, both upsamplings and GlobalMaxPooling2D: the SGD step of the convolution before them',
+    make: () => [
+      new DepthwiseConv2D(2, { depthMultiplier: 2 }),
+      new ZeroPadding2D([[1, 0], [0, 2]]),
+      new Cropping2D([[0, 1], [1, 0]]),
+      new UpSampling2D([2, 1]),
+      new UpSampling2D({ size: 2, interpolation: 'bilinear' }),
+      new GlobalMaxPooling2D(),
+    ],
+    inputShape: [4, 3, 2],
+    op: [
+      { op: 'depthwise_conv2d', options: { strides: [1, 1], dilationRate: [1, 1], padding: 'valid' } },
+      { op: 'zero_padding2d', options: { padding: [[1, 0], [0, 2]] } },
+      { op: 'cropping2d', options: { cropping: [[0, 1], [1, 0]] } },
+      { op: 'up_sampling2d_nearest', options: { size: [2, 1] } },
+      { op: 'up_sampling2d_bilinear', options: { size: [2, 2] } },
+      { op: 'global_max_pooling2d' },
+    ],
+    train: true,
+  },
 ]);
 
 /**

@@ -12,15 +12,21 @@ import { describeIf } from '../helpers/peers';
 import { pythonHas, runPython } from '../helpers/python';
 import { fixedModel } from './harness';
 
-export interface ReferenceCase {
-  /** One of the ops defined in REFERENCE_OPS below. */
+/** One op of REFERENCE_OPS with its options and how many of the weights it takes. */
+export interface ReferenceStep {
   op: string;
+  options?: Record<string, unknown>;
+  weightCount: number;
+}
+
+export interface ReferenceCase {
+  /** The ops of REFERENCE_OPS below, applied in order. */
+  steps: ReferenceStep[];
   /** Channels-last input, flat, and its shape with the batch axis. */
   x: number[];
   shape: number[];
   /** Weights in Keras's layouts, in Keras's order. */
   weights?: { values: number[]; shape: number[] }[];
-  options?: Record<string, unknown>;
   /** One SGD step on mean((y - target)^2): the updated weights come back too. */
   train?: { target: number[]; learningRate: number };
 }
@@ -105,8 +111,7 @@ def with_bias(y, weights, index):
     shape[1 if y.dim() == 4 else -1] = -1
     return y + weights[index].reshape(shape)
 
-def forward(case, x, weights):
-    op, o = case['op'], case.get('options', {})
+def forward(op, o, x, weights):
     if op == 'conv2d':
         y = with_bias(conv2d(x, weights[0], o), weights, 1)
     elif op == 'depthwise_conv2d':
@@ -126,6 +131,9 @@ def forward(case, x, weights):
         y = x[:, :, t:x.shape[2] - b, l:x.shape[3] - r]
     elif op == 'up_sampling2d_nearest':
         y = x.repeat_interleave(o['size'][0], 2).repeat_interleave(o['size'][1], 3)
+    elif op == 'up_sampling2d_bilinear':
+        size = (x.shape[2] * o['size'][0], x.shape[3] * o['size'][1])
+        y = F.interpolate(x, size=size, mode='bilinear', align_corners=False)
     elif op in ('max_pooling1d', 'average_pooling1d'):
         # Each window over the steps inside the sequence only, as Keras's "same" pooling.
         k, s = o['poolSize'], o['strides']
@@ -153,7 +161,11 @@ def run(case):
     if x.dim() == 4:
         x = x.permute(0, 3, 1, 2)
     weights = [torch.tensor(w['values']).reshape(w['shape']).requires_grad_() for w in case.get('weights', [])]
-    y = forward(case, x, weights)
+    y, taken = x, 0
+    for step in case['steps']:
+        y = forward(step['op'], step.get('options') or {}, y, weights[taken:taken + step['weightCount']])
+        taken += step['weightCount']
+    assert taken == len(weights)
     if y.dim() == 4:
         y = y.permute(0, 2, 3, 1)
     result = {'output': y.flatten().tolist(), 'outputShape': list(y.shape)}
@@ -182,10 +194,11 @@ export function torchReferences(cases: ReferenceCase[]): ReferenceResult[] {
 
 export interface TorchCase {
   title: string;
-  make: () => Layer;
+  /** One layer, or several applied in order (each with its op in `op`). */
+  make: () => Layer | Layer[];
   /** Without the batch axis; the batch is 2. */
   inputShape: number[];
-  op: string;
+  op: string | { op: string; options?: Record<string, unknown> }[];
   /** What the Python op reads: strides, dilationRate, padding, activation, ... as Keras spells them. */
   options?: Record<string, unknown>;
   /** Also compare one SGD step (learning rate 0.1, mean squared error) against PyTorch's. */
@@ -200,34 +213,50 @@ export function randomValues(count: number, seed: number): number[] {
 
 const LEARNING_RATE = 0.1;
 
+// Every describeAgainstTorch of a test file adds its cases while jest collects the file; the first
+// beforeAll computes them all in one Python child (jest gives each file its own module state).
+const pendingCases: ReferenceCase[] = [];
+let computedReferences: ReferenceResult[] | undefined;
+
+function allReferences(): ReferenceResult[] {
+  if (!computedReferences || computedReferences.length !== pendingCases.length) computedReferences = torchReferences(pendingCases);
+  return computedReferences;
+}
+
 /**
  * Each case's layer, on random inputs and random Keras-layout weights (setWeights), computes what PyTorch
  * computes with the same weights converted; with `train`, one trainOnBatch step moves the weights as
- * PyTorch's SGD step does. All references come from one Python child.
+ * PyTorch's SGD step does. All references of a test file come from one Python child.
  */
 export function describeAgainstTorch(title: string, cases: TorchCase[]): void {
   describeIf(pythonHas('torch'), 'the comparisons with PyTorch need python3-torch (apt-get install python3-torch)')(title, () => {
     const prepared = cases.map((c, i) => {
       const batchShape = [2, ...c.inputShape];
-      const model = fixedModel(c.inputShape, [c.make()], [], { optimizer: new SGD({ learningRate: LEARNING_RATE }), loss: 'mse' });
+      const made = c.make();
+      const layers = Array.isArray(made) ? made : [made];
+      const model = fixedModel(c.inputShape, layers, [], { optimizer: new SGD({ learningRate: LEARNING_RATE }), loss: 'mse' });
+      const ops = typeof c.op === 'string' ? [{ op: c.op, options: c.options }] : c.op;
+      if (ops.length !== layers.length) throw new Error(`${c.title}: ${layers.length} layers but ${ops.length} ops`);
+      const steps = ops.map((o, j) => ({ ...o, weightCount: layers[j].weightInfo((layers[j].inputShapes as number[][])[0]).length }));
       const weights = model.getWeights().map((w, j) => ({ values: randomValues(w.size, 1000 * i + j + 1), shape: [...w.shape] }));
       const x = randomValues(batchShape.reduce((a, b) => a * b, 1), 1000 * i + 500);
       const outputSize = 2 * (model.outputShape as number[]).reduce((a, b) => a * b, 1);
       const target = randomValues(outputSize, 1000 * i + 700);
-      return { c, model, batchShape, weights, x, target };
+      return { c, model, steps, batchShape, weights, x, target };
     });
+    const first = pendingCases.length;
+    for (const p of prepared) {
+      pendingCases.push({
+        steps: p.steps,
+        x: p.x,
+        shape: p.batchShape,
+        weights: p.weights,
+        train: p.c.train ? { target: p.target, learningRate: LEARNING_RATE } : undefined,
+      });
+    }
     let references: ReferenceResult[] = [];
     beforeAll(() => {
-      references = torchReferences(
-        prepared.map((p) => ({
-          op: p.c.op,
-          x: p.x,
-          shape: p.batchShape,
-          weights: p.weights,
-          options: p.c.options,
-          train: p.c.train ? { target: p.target, learningRate: LEARNING_RATE } : undefined,
-        })),
-      );
+      references = allReferences().slice(first, first + prepared.length);
     });
 
     test.each(prepared.map((p, i) => [p.c.title, i] as const))('%s', async (_title, i) => {
