@@ -1,10 +1,11 @@
 export { Layer, LayerArgs, ApplyOptions, WeightInfo } from './layer';
 export { Input, InputArgs, InputLayer, InputLayerArgs, Dense, DenseArgs, Flatten, Dropout, DropoutArgs, Activation, ActivationArgs } from './core';
 export { Reshape, ReshapeArgs, Permute, PermuteArgs, SpatialDropout2D, RandomLayer, RandomLayerArgs } from './core';
-export { ReLU, ReLUArgs } from './activations';
+export { ReLU, ReLUArgs, LeakyReLU, LeakyReLUArgs, PReLU, PReLUArgs, ELU, ELUArgs, Softmax, SoftmaxArgs } from './activations';
+export { GaussianNoise, GaussianNoiseArgs } from './noise';
 export { Conv2D, Conv2DArgs, Convolution2D, Convolution2DArgs } from './convolutional';
 export { MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Pooling2DArgs, GlobalPooling2DArgs } from './pooling';
-export { BatchNormalization, BatchNormalizationArgs } from './normalization';
+export { BatchNormalization, BatchNormalizationArgs, LayerNormalization, LayerNormalizationArgs } from './normalization';
 export { Rescaling, RescalingArgs } from './rescaling';
 export { Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, ConcatenateArgs } from './merge';
 export { SymbolicTensor } from './symbolic';
