@@ -148,7 +148,9 @@ BuiltLayer Conv2D(const SpecReader& spec) {
 class ChannelsLastLinearImpl : public torch::nn::Module {
  public:
   explicit ChannelsLastLinearImpl(torch::nn::Linear linear) : linear_(register_module("linear", linear)) {}
-  torch::Tensor forward(const torch::Tensor& x) { return linear_->forward(x.permute({0, 2, 3, 1})).permute({0, 3, 1, 2}); }
+  torch::Tensor forward(const torch::Tensor& x) {
+    return linear_->forward(x.permute({0, 2, 3, 1})).permute({0, 3, 1, 2});
+  }
 
  private:
   torch::nn::Linear linear_;
@@ -269,7 +271,9 @@ class SeededDropoutImpl : public SeededRandomModule {
 
  private:
   std::vector<int64_t> MaskShape(const torch::Tensor& x) const {
-    if (static_cast<size_t>(x.dim()) != noiseShape_.size()) throw std::invalid_argument("Dropout: noiseShape does not match the input's rank");
+    if (static_cast<size_t>(x.dim()) != noiseShape_.size()) {
+      throw std::invalid_argument("Dropout: noiseShape does not match the input's rank");
+    }
     std::vector<int64_t> shape;
     for (size_t d = 0; d < noiseShape_.size(); ++d) shape.push_back(noiseShape_[d] == 0 ? x.size(d) : noiseShape_[d]);
     return shape;
@@ -321,8 +325,8 @@ class MovedAxisBatchNormImpl : public torch::nn::Module {
   MovedAxisBatchNormImpl(torch::nn::BatchNorm1d norm, int64_t dim) : norm_(register_module("norm", norm)), dim_(dim) {}
   torch::Tensor forward(const torch::Tensor& x) {
     const auto& options = norm_->options;
-    torch::Tensor y = torch::batch_norm(x.movedim(dim_, 1), norm_->weight, norm_->bias, norm_->running_mean, norm_->running_var,
-                                        is_training(), options.momentum().value(), options.eps(),
+    torch::Tensor y = torch::batch_norm(x.movedim(dim_, 1), norm_->weight, norm_->bias, norm_->running_mean,
+                                        norm_->running_var, is_training(), options.momentum().value(), options.eps(),
                                         at::globalContext().userEnabledCuDNN());
     return y.movedim(1, dim_);
   }
@@ -342,7 +346,10 @@ BuiltLayer BatchNormalization(const SpecReader& spec) {
     return BatchNorm<torch::nn::BatchNorm2d, torch::nn::BatchNorm2dOptions>(spec, features);
   }
   BuiltLayer built = BatchNorm<torch::nn::BatchNorm1d, torch::nn::BatchNorm1dOptions>(spec, features);
-  if (rank != 2) built.module = torch::nn::AnyModule(MovedAxisBatchNorm(torch::nn::BatchNorm1d(std::dynamic_pointer_cast<torch::nn::BatchNorm1dImpl>(built.module.ptr())), dim));
+  if (rank != 2) {
+    torch::nn::BatchNorm1d norm(std::dynamic_pointer_cast<torch::nn::BatchNorm1dImpl>(built.module.ptr()));
+    built.module = torch::nn::AnyModule(MovedAxisBatchNorm(norm, dim));
+  }
   return built;
 }
 
@@ -490,9 +497,10 @@ BuiltLayer Softmax(const SpecReader& spec) {
 }
 
 // Keras's PReLU: relu(x) - alpha * relu(-x), alpha of shape `alphaShape` (the input's, 1 on shared axes).
-class PReLUImpl : public torch::nn::Module {
+class ParametricReLUImpl : public torch::nn::Module {
  public:
-  explicit PReLUImpl(const std::vector<int64_t>& alphaShape) : alpha(register_parameter("alpha", torch::empty(alphaShape))) {
+  explicit ParametricReLUImpl(const std::vector<int64_t>& alphaShape)
+      : alpha(register_parameter("alpha", torch::empty(alphaShape))) {
     for (size_t i = 0; i < alphaShape.size(); ++i) axes_.push_back(static_cast<int64_t>(i) + 1);
   }
   torch::Tensor forward(const torch::Tensor& x) {
@@ -503,10 +511,10 @@ class PReLUImpl : public torch::nn::Module {
  private:
   std::vector<int64_t> axes_;
 };
-TORCH_MODULE(PReLU);
+TORCH_MODULE(ParametricReLU);
 
-BuiltLayer PReLULayer(const SpecReader& spec) {
-  PReLU prelu(spec.Integers("alphaShape"));
+BuiltLayer PReLU(const SpecReader& spec) {
+  ParametricReLU prelu(spec.Integers("alphaShape"));
   Initialize(prelu->alpha, spec.Object("alphaInitializer"), spec.Integer("fanIn"), spec.Integer("fanOut"));
   BuiltLayer built;
   built.weights.push_back({prelu->alpha, WeightLayout::Same, true});
@@ -516,16 +524,19 @@ BuiltLayer PReLULayer(const SpecReader& spec) {
 
 // Keras's LayerNormalization over `axes` (sorted, with the batch axis): (x - mean) / sqrt(variance + epsilon)
 // with the biased variance, then gamma and beta of shape [input[axis] for each axis].
-class LayerNormalizationImpl : public torch::nn::Module {
+class LayerNormImpl : public torch::nn::Module {
  public:
-  LayerNormalizationImpl(std::vector<int64_t> axes, int64_t rank, const std::vector<int64_t>& shape, double epsilon, bool scale, bool center)
+  LayerNormImpl(std::vector<int64_t> axes, int64_t rank, const std::vector<int64_t>& shape, double epsilon, bool scale,
+                bool center)
       : axes_(std::move(axes)), rank_(rank), epsilon_(epsilon) {
     if (scale) gamma = register_parameter("gamma", torch::empty(shape));
     if (center) beta = register_parameter("beta", torch::empty(shape));
     dims_ = NativeDims(axes_, rank_);
     // Trailing axes in the tensor's own layout: torch's fused layer_norm, whose weights have Keras's shape.
     trailing_ = true;
-    for (size_t i = 0; i < dims_.size(); ++i) trailing_ = trailing_ && dims_[i] == rank_ - static_cast<int64_t>(dims_.size() - i);
+    for (size_t i = 0; i < dims_.size(); ++i) {
+      trailing_ = trailing_ && dims_[i] == rank_ - static_cast<int64_t>(dims_.size() - i);
+    }
     normalizedShape_ = shape;
   }
 
@@ -546,13 +557,13 @@ class LayerNormalizationImpl : public torch::nn::Module {
   double epsilon_;
   bool trailing_;
 };
-TORCH_MODULE(LayerNormalization);
+TORCH_MODULE(LayerNorm);
 
-BuiltLayer LayerNormalizationLayer(const SpecReader& spec) {
+BuiltLayer LayerNormalization(const SpecReader& spec) {
   const std::vector<int64_t> shape = spec.Integers("paramShape");
   const bool scale = spec.Boolean("scale", true);
   const bool center = spec.Boolean("center", true);
-  LayerNormalization norm(spec.Integers("axes"), spec.Integer("rank"), shape, spec.Number("epsilon"), scale, center);
+  LayerNorm norm(spec.Integers("axes"), spec.Integer("rank"), shape, spec.Number("epsilon"), scale, center);
   BuiltLayer built;
   if (scale) {
     Initialize(norm->gamma, spec.Object("gammaInitializer"), spec.Integer("fanIn"), spec.Integer("fanOut"));
@@ -567,9 +578,9 @@ BuiltLayer LayerNormalizationLayer(const SpecReader& spec) {
 }
 
 // Keras's GaussianNoise: adds N(0, stddev) noise in training, from the layer's own stream.
-class GaussianNoiseImpl : public SeededRandomModule {
+class AdditiveGaussianNoiseImpl : public SeededRandomModule {
  public:
-  GaussianNoiseImpl(double stddev, uint64_t seed) : SeededRandomModule(seed), stddev_(stddev) {}
+  AdditiveGaussianNoiseImpl(double stddev, uint64_t seed) : SeededRandomModule(seed), stddev_(stddev) {}
   torch::Tensor forward(const torch::Tensor& x) {
     if (!is_training() || stddev_ == 0) return x;
     return x + at::empty_like(x).normal_(0.0, stddev_, GeneratorFor(x));
@@ -578,11 +589,12 @@ class GaussianNoiseImpl : public SeededRandomModule {
  private:
   double stddev_;
 };
-TORCH_MODULE(GaussianNoise);
+TORCH_MODULE(AdditiveGaussianNoise);
 
-BuiltLayer GaussianNoiseLayer(const SpecReader& spec) {
+BuiltLayer GaussianNoise(const SpecReader& spec) {
   BuiltLayer built;
-  built.module = torch::nn::AnyModule(GaussianNoise(spec.Number("stddev"), static_cast<uint64_t>(spec.Number("seed"))));
+  built.module = torch::nn::AnyModule(
+      AdditiveGaussianNoise(spec.Number("stddev"), static_cast<uint64_t>(spec.Number("seed"))));
   return built;
 }
 
@@ -605,9 +617,9 @@ BuiltLayer BuildKind(const std::string& kind, const SpecReader& named) {
   if (kind == "reshape") return Reshape(named);
   if (kind == "permute") return Permute(named);
   if (kind == "softmax") return Softmax(named);
-  if (kind == "prelu") return PReLULayer(named);
-  if (kind == "layer_normalization") return LayerNormalizationLayer(named);
-  if (kind == "gaussian_noise") return GaussianNoiseLayer(named);
+  if (kind == "prelu") return PReLU(named);
+  if (kind == "layer_normalization") return LayerNormalization(named);
+  if (kind == "gaussian_noise") return GaussianNoise(named);
   throw std::invalid_argument("layer spec: unknown kind " + kind);
 }
 }  // namespace

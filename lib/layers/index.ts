@@ -1,6 +1,6 @@
 export { Layer, LayerArgs, ApplyOptions, WeightInfo } from './layer';
 export { Input, InputArgs, InputLayer, InputLayerArgs, Dense, DenseArgs, Flatten, Dropout, DropoutArgs, Activation, ActivationArgs } from './core';
-export { Reshape, ReshapeArgs, Permute, PermuteArgs, SpatialDropout2D, RandomLayer, RandomLayerArgs } from './core';
+export { Reshape, ReshapeArgs, Permute, PermuteArgs, SpatialDropout2D, SpatialDropout2DArgs, RandomLayer, RandomLayerArgs } from './core';
 export { ReLU, ReLUArgs, LeakyReLU, LeakyReLUArgs, PReLU, PReLUArgs, ELU, ELUArgs, Softmax, SoftmaxArgs } from './activations';
 export { GaussianNoise, GaussianNoiseArgs } from './noise';
 export { Conv2D, Conv2DArgs, Convolution2D, Convolution2DArgs } from './convolutional';

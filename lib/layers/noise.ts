@@ -24,7 +24,7 @@ export class GaussianNoise extends RandomLayer {
   }
 
   toSpecs(): LayerSpec[] {
-    return [{ kind: 'gaussian_noise', stddev: this.stddev, seed: this.nativeSeed }];
+    return [{ kind: 'gaussian_noise', stddev: this.stddev, seed: this.streamSeed }];
   }
 
   override getConfig(): Record<string, unknown> {
