@@ -73,3 +73,15 @@ export function getInitializer(context: string, argument: string, identifier: un
   }
   return config as unknown as InitializerConfig;
 }
+
+/**
+ * Keras's fan-in and fan-out of a weight of `shape` (initializers' compute_fans): a vector's length for both,
+ * a matrix's rows and columns, else a kernel's last two axes times the product of the others.
+ */
+export function kerasFans(shape: readonly number[]): { fanIn: number; fanOut: number } {
+  if (shape.length === 0) return { fanIn: 1, fanOut: 1 };
+  if (shape.length === 1) return { fanIn: shape[0], fanOut: shape[0] };
+  if (shape.length === 2) return { fanIn: shape[0], fanOut: shape[1] };
+  const receptiveField = shape.slice(0, -2).reduce((a, b) => a * b, 1);
+  return { fanIn: shape[shape.length - 2] * receptiveField, fanOut: shape[shape.length - 1] * receptiveField };
+}

@@ -85,6 +85,17 @@ torch::Tensor Pad(const torch::Tensor& x, const std::vector<int64_t>& padding, d
   return F::pad(x, F::PadFuncOptions({padding[2], padding[3], padding[0], padding[1]}).value(value));
 }
 
+// Rank-4 tensors are NCHW here while Keras's axes are channels-last: views between the two, and Keras's
+// axis (counted with the batch axis) as the dim of the tensor here.
+torch::Tensor ChannelsLastView(const torch::Tensor& x) { return x.dim() == 4 ? x.permute({0, 2, 3, 1}) : x; }
+torch::Tensor NativeView(const torch::Tensor& x) { return x.dim() == 4 ? x.permute({0, 3, 1, 2}) : x; }
+
+// Keras's axis (counted with the batch axis, channels-last) -> the dim of the tensor as it is here.
+int64_t NativeDim(int64_t kerasAxis, int64_t rank) {
+  if (rank != 4 || kerasAxis == 0) return kerasAxis;
+  return kerasAxis == 3 ? 1 : kerasAxis + 1;
+}
+
 torch::Tensor ApplyActivation(const std::string& name, double alpha, const torch::Tensor& x) {
   if (name == "relu") return torch::relu(x);
   if (name == "sigmoid") return torch::sigmoid(x);
@@ -169,7 +180,9 @@ BuiltLayer Conv2D(const SpecReader& spec, WeightLayout kernelLayout) {
 class ChannelsLastLinearImpl : public torch::nn::Module {
  public:
   explicit ChannelsLastLinearImpl(torch::nn::Linear linear) : linear_(register_module("linear", linear)) {}
-  torch::Tensor forward(const torch::Tensor& x) { return linear_->forward(x.permute({0, 2, 3, 1})).permute({0, 3, 1, 2}); }
+  torch::Tensor forward(const torch::Tensor& x) {
+    return linear_->forward(x.permute({0, 2, 3, 1})).permute({0, 3, 1, 2});
+  }
 
  private:
   torch::nn::Linear linear_;
@@ -290,7 +303,9 @@ class SeededDropoutImpl : public SeededRandomModule {
 
  private:
   std::vector<int64_t> MaskShape(const torch::Tensor& x) const {
-    if (static_cast<size_t>(x.dim()) != noiseShape_.size()) throw std::invalid_argument("Dropout: noiseShape does not match the input's rank");
+    if (static_cast<size_t>(x.dim()) != noiseShape_.size()) {
+      throw std::invalid_argument("Dropout: noiseShape does not match the input's rank");
+    }
     std::vector<int64_t> shape;
     for (size_t d = 0; d < noiseShape_.size(); ++d) shape.push_back(noiseShape_[d] == 0 ? x.size(d) : noiseShape_[d]);
     return shape;
@@ -335,12 +350,39 @@ BuiltLayer BatchNorm(const SpecReader& spec, int64_t features) {
   return built;
 }
 
+// BatchNormalization over an axis other than the channels of a [batch, features] or image tensor (those
+// take torch's modules as they are): the axis moves to dim 1, where torch's batch_norm takes it.
+class MovedAxisBatchNormImpl : public torch::nn::Module {
+ public:
+  MovedAxisBatchNormImpl(torch::nn::BatchNorm1d norm, int64_t dim) : norm_(register_module("norm", norm)), dim_(dim) {}
+  torch::Tensor forward(const torch::Tensor& x) {
+    const auto& options = norm_->options;
+    torch::Tensor y = torch::batch_norm(x.movedim(dim_, 1), norm_->weight, norm_->bias, norm_->running_mean,
+                                        norm_->running_var, is_training(), options.momentum().value(), options.eps(),
+                                        at::globalContext().userEnabledCuDNN());
+    return y.movedim(1, dim_);
+  }
+
+ private:
+  torch::nn::BatchNorm1d norm_;
+  int64_t dim_;
+};
+TORCH_MODULE(MovedAxisBatchNorm);
+
+// `axis`: Keras's, counted with the batch axis (default the last).
 BuiltLayer BatchNormalization(const SpecReader& spec) {
   int64_t features = spec.Integer("features");
-  if (spec.Integer("rank") == 4) {
+  const int64_t rank = spec.Integer("rank");
+  const int64_t dim = NativeDim(spec.Has("axis") ? spec.Integer("axis") : rank - 1, rank);
+  if (rank == 4 && dim == 1) {
     return BatchNorm<torch::nn::BatchNorm2d, torch::nn::BatchNorm2dOptions>(spec, features);
   }
-  return BatchNorm<torch::nn::BatchNorm1d, torch::nn::BatchNorm1dOptions>(spec, features);
+  BuiltLayer built = BatchNorm<torch::nn::BatchNorm1d, torch::nn::BatchNorm1dOptions>(spec, features);
+  if (rank != 2) {
+    torch::nn::BatchNorm1d norm(std::dynamic_pointer_cast<torch::nn::BatchNorm1dImpl>(built.module.ptr()));
+    built.module = torch::nn::AnyModule(MovedAxisBatchNorm(norm, dim));
+  }
+  return built;
 }
 
 BuiltLayer Activation(const SpecReader& spec) {
@@ -548,16 +590,7 @@ BuiltLayer Conv2DTranspose(const SpecReader& spec) {
 }
 
 // ---- Keras's reshaping, activation and normalization layers beyond the seed's ----
-// Their axes are Keras's, channels-last; rank-4 tensors are NCHW here, so these views convert around them.
-
-torch::Tensor ChannelsLastView(const torch::Tensor& x) { return x.dim() == 4 ? x.permute({0, 2, 3, 1}) : x; }
-torch::Tensor NativeView(const torch::Tensor& x) { return x.dim() == 4 ? x.permute({0, 3, 1, 2}) : x; }
-
-// Keras's axis (counted with the batch axis, channels-last) -> the dim of the tensor as it is here.
-int64_t NativeDim(int64_t kerasAxis, int64_t rank) {
-  if (rank != 4 || kerasAxis == 0) return kerasAxis;
-  return kerasAxis == 3 ? 1 : kerasAxis + 1;
-}
+// Their axes are Keras's, channels-last; rank-4 tensors are NCHW here (ChannelsLastView, NativeView, NativeDim).
 
 // Keras's activations.relu with max_value, negative_slope and threshold, term for term, so that the
 // gradients at the edges are Keras's too.
@@ -609,6 +642,134 @@ BuiltLayer Permute(const SpecReader& spec) {
   return built;
 }
 
+// Keras's axes (`axes`, counted with the batch axis, channels-last) as dims of the tensor here.
+std::vector<int64_t> NativeDims(const std::vector<int64_t>& axes, int64_t rank) {
+  std::vector<int64_t> dims;
+  for (int64_t axis : axes) dims.push_back(NativeDim(axis, rank));
+  return dims;
+}
+
+// A weight stored in Keras's shape (what getWeights speaks) over Keras's axes `axes` of a rank-`rank` input,
+// as a view that broadcasts against the tensor here: Keras's broadcast shape, then NCHW for rank 4.
+torch::Tensor Broadcastable(const torch::Tensor& weight, const std::vector<int64_t>& axes, int64_t rank) {
+  std::vector<int64_t> shape(rank, 1);
+  for (size_t i = 0; i < axes.size(); ++i) shape[axes[i]] = weight.size(i);
+  return NativeView(weight.reshape(shape));
+}
+
+// Keras's Softmax layer over one axis or several (exp(x - logsumexp(x)) over all of them, as Keras).
+BuiltLayer Softmax(const SpecReader& spec) {
+  const std::vector<int64_t> dims = NativeDims(spec.Integers("axes"), spec.Integer("rank"));
+  BuiltLayer built;
+  built.module = torch::nn::AnyModule(torch::nn::Functional([dims](const torch::Tensor& x) {
+    if (dims.size() == 1) return torch::softmax(x, dims[0]);
+    return torch::exp(x - torch::logsumexp(x, dims, true));
+  }));
+  return built;
+}
+
+// Keras's PReLU: relu(x) - alpha * relu(-x), alpha of shape `alphaShape` (the input's, 1 on shared axes).
+class ParametricReLUImpl : public torch::nn::Module {
+ public:
+  explicit ParametricReLUImpl(const std::vector<int64_t>& alphaShape)
+      : alpha(register_parameter("alpha", torch::empty(alphaShape))) {
+    for (size_t i = 0; i < alphaShape.size(); ++i) axes_.push_back(static_cast<int64_t>(i) + 1);
+  }
+  torch::Tensor forward(const torch::Tensor& x) {
+    return torch::relu(x) - Broadcastable(alpha, axes_, x.dim()) * torch::relu(-x);
+  }
+  torch::Tensor alpha;
+
+ private:
+  std::vector<int64_t> axes_;
+};
+TORCH_MODULE(ParametricReLU);
+
+BuiltLayer PReLU(const SpecReader& spec) {
+  ParametricReLU prelu(spec.Integers("alphaShape"));
+  Initialize(prelu->alpha, spec.Object("alphaInitializer"), spec.Integer("fanIn"), spec.Integer("fanOut"));
+  BuiltLayer built;
+  built.weights.push_back({prelu->alpha, WeightLayout::Same, true});
+  built.module = torch::nn::AnyModule(prelu);
+  return built;
+}
+
+// Keras's LayerNormalization over `axes` (sorted, with the batch axis): (x - mean) / sqrt(variance + epsilon)
+// with the biased variance, then gamma and beta of shape [input[axis] for each axis].
+class LayerNormImpl : public torch::nn::Module {
+ public:
+  LayerNormImpl(std::vector<int64_t> axes, int64_t rank, const std::vector<int64_t>& shape, double epsilon, bool scale,
+                bool center)
+      : axes_(std::move(axes)), rank_(rank), epsilon_(epsilon) {
+    if (scale) gamma = register_parameter("gamma", torch::empty(shape));
+    if (center) beta = register_parameter("beta", torch::empty(shape));
+    dims_ = NativeDims(axes_, rank_);
+    // Trailing axes in the tensor's own layout: torch's fused layer_norm, whose weights have Keras's shape.
+    trailing_ = true;
+    for (size_t i = 0; i < dims_.size(); ++i) {
+      trailing_ = trailing_ && dims_[i] == rank_ - static_cast<int64_t>(dims_.size() - i);
+    }
+    normalizedShape_ = shape;
+  }
+
+  torch::Tensor forward(const torch::Tensor& x) {
+    if (trailing_) return torch::layer_norm(x, normalizedShape_, gamma, beta, epsilon_);
+    auto [variance, mean] = torch::var_mean(x, dims_, /*unbiased=*/false, /*keepdim=*/true);
+    torch::Tensor y = (x - mean) * torch::rsqrt(variance + epsilon_);
+    if (gamma.defined()) y = y * Broadcastable(gamma, axes_, rank_);
+    if (beta.defined()) y = y + Broadcastable(beta, axes_, rank_);
+    return y;
+  }
+
+  torch::Tensor gamma, beta;
+
+ private:
+  std::vector<int64_t> axes_, dims_, normalizedShape_;
+  int64_t rank_;
+  double epsilon_;
+  bool trailing_;
+};
+TORCH_MODULE(LayerNorm);
+
+BuiltLayer LayerNormalization(const SpecReader& spec) {
+  const std::vector<int64_t> shape = spec.Integers("paramShape");
+  const bool scale = spec.Boolean("scale", true);
+  const bool center = spec.Boolean("center", true);
+  LayerNorm norm(spec.Integers("axes"), spec.Integer("rank"), shape, spec.Number("epsilon"), scale, center);
+  BuiltLayer built;
+  if (scale) {
+    Initialize(norm->gamma, spec.Object("gammaInitializer"), spec.Integer("fanIn"), spec.Integer("fanOut"));
+    built.weights.push_back({norm->gamma, WeightLayout::Same, true});
+  }
+  if (center) {
+    Initialize(norm->beta, spec.Object("betaInitializer"), spec.Integer("fanIn"), spec.Integer("fanOut"));
+    built.weights.push_back({norm->beta, WeightLayout::Same, true});
+  }
+  built.module = torch::nn::AnyModule(norm);
+  return built;
+}
+
+// Keras's GaussianNoise: adds N(0, stddev) noise in training, from the layer's own stream.
+class AdditiveGaussianNoiseImpl : public SeededRandomModule {
+ public:
+  AdditiveGaussianNoiseImpl(double stddev, uint64_t seed) : SeededRandomModule(seed), stddev_(stddev) {}
+  torch::Tensor forward(const torch::Tensor& x) {
+    if (!is_training() || stddev_ == 0) return x;
+    return x + at::empty_like(x).normal_(0.0, stddev_, GeneratorFor(x));
+  }
+
+ private:
+  double stddev_;
+};
+TORCH_MODULE(AdditiveGaussianNoise);
+
+BuiltLayer GaussianNoise(const SpecReader& spec) {
+  BuiltLayer built;
+  built.module = torch::nn::AnyModule(
+      AdditiveGaussianNoise(spec.Number("stddev"), static_cast<uint64_t>(spec.Number("seed"))));
+  return built;
+}
+
 }  // namespace
 
 namespace {
@@ -637,6 +798,10 @@ BuiltLayer BuildKind(const std::string& kind, const SpecReader& named) {
   if (kind == "relu") return ReLU(named);
   if (kind == "reshape") return Reshape(named);
   if (kind == "permute") return Permute(named);
+  if (kind == "softmax") return Softmax(named);
+  if (kind == "prelu") return PReLU(named);
+  if (kind == "layer_normalization") return LayerNormalization(named);
+  if (kind == "gaussian_noise") return GaussianNoise(named);
   if (std::optional<BuiltLayer> preprocessing = BuildPreprocessingLayer(kind, named)) return std::move(*preprocessing);
   throw std::invalid_argument("layer spec: unknown kind " + kind);
 }

@@ -49,8 +49,9 @@ BuiltLayer BuildLayer(Napi::Object spec);
 // gradients as before it (relu: it never decreases, and its gradient is zero wherever it ties inputs).
 bool CommutesWithMaxPooling(const std::string& name);
 
-// Restarts a Dropout module's (or a random preprocessing layer's) random stream at `seed` (fit does so each epoch, so that an epoch's masks
-// depend on the layer's seed and the epoch alone); false for every other module.
+// Restarts the random stream of a Dropout, GaussianNoise or random preprocessing module at `seed` (fit does
+// so each epoch, so that an epoch's draws depend on the layer's seed and the epoch alone); false for every
+// other module.
 bool ReseedRandomStream(const BuiltLayer& layer, uint64_t seed);
 
 // Keras layout <-> torch layout for one weight; `weight` is `slot`'s tensor or a copy of it.

@@ -290,17 +290,13 @@ export interface RandomLayerArgs extends LayerArgs {
 export abstract class RandomLayer extends Layer {
   /** The seed given to the constructor, or null. */
   readonly seed: number | null;
-  private readonly streamSeed: number;
+  /** The seed the layer's native stream starts from: `seed`, or one forked from setSeed's generator. */
+  protected readonly streamSeed: number;
 
   constructor(args: RandomLayerArgs, className: string) {
     super(args, className);
     this.seed = args.seed === undefined || args.seed === null ? null : checkNonNegativeInteger(`${className} '${this.name}'`, 'seed', args.seed);
     this.streamSeed = this.seed ?? forkSeed();
-  }
-
-  /** @internal The seed the native stream starts from. */
-  protected get nativeSeed(): number {
-    return this.streamSeed;
   }
 
   /** @internal Restarts the layer's stream at a seed of its own seed and `epoch`. */
@@ -367,7 +363,7 @@ export class Dropout extends RandomLayer {
   toSpecs(): LayerSpec[] {
     // 0: the mask follows the input along the axis.
     const noiseShape = this.noiseShape?.map((d) => d ?? 0);
-    return [{ kind: 'dropout', rate: this.rate, seed: this.nativeSeed, ...(noiseShape ? { noiseShape } : {}) }];
+    return [{ kind: 'dropout', rate: this.rate, seed: this.streamSeed, ...(noiseShape ? { noiseShape } : {}) }];
   }
 
   override getConfig(): Record<string, unknown> {
@@ -380,6 +376,10 @@ function checkRate(context: string, rate: unknown): number {
   return checkNumberInRange(context, 'rate', rate, 0, 1, { maxExclusive: true });
 }
 
+export interface SpatialDropout2DArgs extends RandomLayerArgs {
+  rate?: number;
+}
+
 /**
  * Drops whole feature maps (channels) of images during training, as Keras's SpatialDropout2D: Dropout with
  * one draw per sample and channel.
@@ -389,8 +389,8 @@ export class SpatialDropout2D extends RandomLayer {
   readonly rate: number;
 
   constructor(rate: number, args?: RandomLayerArgs);
-  constructor(args: RandomLayerArgs & { rate?: number });
-  constructor(rateOrArgs: number | (RandomLayerArgs & { rate?: number }), maybeArgs: RandomLayerArgs = {}) {
+  constructor(args: SpatialDropout2DArgs);
+  constructor(rateOrArgs: number | SpatialDropout2DArgs, maybeArgs: RandomLayerArgs = {}) {
     const args = isOptionsObject(rateOrArgs) ? rateOrArgs : { ...optionsAfterPositional('SpatialDropout2D', maybeArgs), rate: rateOrArgs };
     checkKnownOptions('SpatialDropout2D', args, [...LAYER_ARG_KEYS, 'rate', 'seed']);
     super(args, 'SpatialDropout2D');
@@ -403,7 +403,7 @@ export class SpatialDropout2D extends RandomLayer {
   }
 
   toSpecs(): LayerSpec[] {
-    return [{ kind: 'dropout', rate: this.rate, seed: this.nativeSeed, noiseShape: [0, 1, 1, 0] }];
+    return [{ kind: 'dropout', rate: this.rate, seed: this.streamSeed, noiseShape: [0, 1, 1, 0] }];
   }
 
   override getConfig(): Record<string, unknown> {

@@ -30,9 +30,10 @@ export {
   GlobalPooling1DArgs,
 } from './pooling';
 export { ZeroPadding2D, ZeroPadding2DArgs, Cropping2D, Cropping2DArgs, UpSampling2D, UpSampling2DArgs, SideAmounts } from './spatial';
-export { Reshape, ReshapeArgs, Permute, PermuteArgs, SpatialDropout2D, RandomLayer, RandomLayerArgs } from './core';
-export { ReLU, ReLUArgs } from './activations';
-export { BatchNormalization, BatchNormalizationArgs } from './normalization';
+export { Reshape, ReshapeArgs, Permute, PermuteArgs, SpatialDropout2D, SpatialDropout2DArgs, RandomLayer, RandomLayerArgs } from './core';
+export { ReLU, ReLUArgs, LeakyReLU, LeakyReLUArgs, PReLU, PReLUArgs, ELU, ELUArgs, Softmax, SoftmaxArgs } from './activations';
+export { GaussianNoise, GaussianNoiseArgs } from './noise';
+export { BatchNormalization, BatchNormalizationArgs, LayerNormalization, LayerNormalizationArgs } from './normalization';
 export { Rescaling, RescalingArgs } from './rescaling';
 export { Normalization, NormalizationArgs, AdaptData } from './preprocessing';
 export { Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, ConcatenateArgs } from './merge';

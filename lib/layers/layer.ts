@@ -248,10 +248,36 @@ export abstract class Layer {
     );
   }
 
+  /**
+   * Keras's `axis` option (counted with the batch axis, negative from the end) on an input of `inputShape`:
+   * the axes counted from the batch axis, sorted, as Keras canonicalizes them.
+   */
+  protected canonicalAxes(axis: number | readonly number[], inputShape: readonly number[]): number[] {
+    const rank = inputShape.length + 1;
+    const list = typeof axis === 'number' ? [axis] : axis;
+    const axes = list.map((a) => (a < 0 ? a + rank : a));
+    if (axes.some((a) => a < 1 || a >= rank) || new Set(axes).size !== axes.length) {
+      throw this.inputError(`a rank with distinct axes ${JSON.stringify(axis)} after the batch axis 0`, inputShape);
+    }
+    return [...axes].sort((a, b) => a - b);
+  }
+
   /** The rank check most layers start with. */
   protected requireRank(inputShape: readonly number[], rank: number, description: string): void {
     if (inputShape.length !== rank) throw this.inputError(`rank ${rank} (${description})`, inputShape);
   }
+}
+
+/**
+ * Keras's `axis` option: a non-zero integer (counted with the batch axis, negative from the end) or, with
+ * `several`, a non-empty list of distinct ones.
+ */
+export function checkAxis(context: string, value: unknown, several: boolean): number | number[] {
+  const isAxis = (a: unknown): a is number => typeof a === 'number' && Number.isInteger(a) && a !== 0;
+  if (isAxis(value)) return value;
+  if (several && Array.isArray(value) && value.length > 0 && value.every(isAxis) && new Set(value).size === value.length) return [...value];
+  const what = several ? 'a non-zero integer or a list of distinct ones' : 'a non-zero integer';
+  throw invalidArgument(context, `axis to be ${what} (counted with the batch axis 0, negative from the end)`, value);
 }
 
 /** The options object that follows positional arguments, checked before it is spread (a string would spread into '0', '1', ...). */

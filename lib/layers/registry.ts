@@ -1,10 +1,11 @@
 /** Class name -> layer class, so that a saved config (className + getConfig()) recreates its layer. */
 import { ValueError } from '../errors';
 import { Activation, Dense, Dropout, Flatten, InputLayer, Permute, Reshape, SpatialDropout2D } from './core';
-import { ReLU } from './activations';
+import { ELU, LeakyReLU, PReLU, ReLU, Softmax } from './activations';
+import { GaussianNoise } from './noise';
 import { Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D } from './convolutional';
 import type { Layer } from './layer';
-import { BatchNormalization } from './normalization';
+import { BatchNormalization, LayerNormalization } from './normalization';
 import {
   AveragePooling1D,
   AveragePooling2D,
@@ -58,6 +59,12 @@ const LAYERS: Record<string, LayerConstructor> = {
   Permute,
   SpatialDropout2D,
   ReLU,
+  LeakyReLU,
+  PReLU,
+  ELU,
+  Softmax,
+  LayerNormalization,
+  GaussianNoise,
 };
 
 /** Models are layers made from a config differently; lib/models registers them, so nested models load too. */

@@ -76,7 +76,7 @@ export interface CompileSpec {
 export interface NativeLayer {
   /** Drops this object's hold on the weights now (models built on the layer keep theirs until disposed). */
   dispose(): void;
-  /** Restarts the random streams of its Dropout modules at `seed` (native/layers.h's ReseedRandomStream). */
+  /** Restarts the random streams of its Dropout and GaussianNoise modules at `seed` (native/layers.h's ReseedRandomStream). */
   reseedRandomStreams(seed: number): void;
   /** Sets its weights from Keras-layout values, in order (Normalization.adapt on a built layer). */
   setWeights(weights: NativeTensor[]): void;

@@ -2,7 +2,9 @@ import {
   Activation, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling2D, Input, InputLayer, Layer, Model, Multiply, Permute, Reshape, setSeed, SGD,
   SpatialDropout2D, SymbolicTensor, tensor, Tensor,
 } from '../../lib';
-import { expectClose, range, values } from '../helpers';
+import { expectClose, range, seededRandom, values } from '../helpers';
+import { describeIf } from '../helpers/peers';
+import { pythonHas, runPython } from '../helpers/python';
 import { describeLayer, fixedModel } from './harness';
 
 describeLayer('Dense', {
@@ -355,5 +357,44 @@ describe('Dropout noiseShape and SpatialDropout2D numerics', () => {
       // In training the sums move away from 16: whole samples or channels are dropped or doubled.
       expect((await model.trainOnBatch(x, sums)) as number).toBeGreaterThan(1);
     }
+  });
+});
+
+describeIf(pythonHas('torch'), 'the Dense comparisons need python3-torch (apt-get install python3-torch)')('Dense on the last axis against PyTorch', () => {
+  const next = seededRandom(41);
+  const data = Array.from({ length: 48 }, () => Math.round((next() * 4 - 2) * 1000) / 1000);
+  const kernel = Array.from({ length: 12 }, () => Math.round((next() - 0.5) * 1000) / 1000);
+  const bias = [0.1, -0.2, 0.3];
+  const SHAPES: Record<string, number[]> = { images: [2, 2, 3, 4], sequences: [2, 6, 4], features: [12, 4] };
+  let reference: Record<string, { y: number[]; kernel: number[]; bias: number[] }>;
+
+  beforeAll(() => {
+    reference = JSON.parse(
+      runPython(`
+import json, torch
+out = {}
+for name, shape in ${JSON.stringify(SHAPES)}.items():
+    x = torch.tensor(${JSON.stringify(data)}).reshape(shape)
+    kernel = torch.tensor(${JSON.stringify(kernel)}).reshape(4, 3).requires_grad_()
+    bias = torch.tensor(${JSON.stringify(bias)}).requires_grad_()
+    y = x @ kernel + bias
+    ((y - 0.5) ** 2).mean().backward()
+    out[name] = {'y': y.flatten().tolist(), 'kernel': (kernel - 0.1 * kernel.grad).flatten().tolist(), 'bias': (bias - 0.1 * bias.grad).tolist()}
+print(json.dumps(out))
+`),
+    );
+  });
+
+  test.each(Object.keys(SHAPES))('%s: x . kernel + bias on the last axis, and one SGD step', async (name) => {
+    const shape = SHAPES[name];
+    const model = fixedModel(shape.slice(1), [new Dense(3)], [tensor(new Float32Array(kernel), [4, 3]), bias], { optimizer: new SGD({ learningRate: 0.1 }), loss: 'mse' });
+    const x = tensor(new Float32Array(data), shape);
+    const y = await model.predict(x);
+    expect(y.shape).toEqual([...shape.slice(0, -1), 3]);
+    expectClose(values(y), reference[name].y, 1e-5);
+    await model.trainOnBatch(x, tensor(new Float32Array(y.shape.reduce((a, b) => a * b, 1)).fill(0.5), [...y.shape]));
+    const [newKernel, newBias] = model.getWeights().map(values);
+    expectClose(newKernel, reference[name].kernel, 1e-5);
+    expectClose(newBias, reference[name].bias, 1e-5);
   });
 });
