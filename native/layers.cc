@@ -372,13 +372,17 @@ bool CommutesWithMaxPooling(const std::string& name) {
   return name == "relu";
 }
 
-torch::Tensor ToKerasLayout(const torch::Tensor& weight, WeightLayout layout) {
+torch::Tensor KerasView(const torch::Tensor& weight, WeightLayout layout) {
   switch (layout) {
-    case WeightLayout::ConvKernel: return weight.permute({2, 3, 1, 0}).contiguous();
-    case WeightLayout::DenseKernel: return weight.t().contiguous();
+    case WeightLayout::ConvKernel: return weight.permute({2, 3, 1, 0});
+    case WeightLayout::DenseKernel: return weight.t();
     case WeightLayout::Same: break;
   }
-  return weight.contiguous();
+  return weight;
+}
+
+torch::Tensor ToKerasLayout(const torch::Tensor& weight, WeightLayout layout) {
+  return KerasView(weight, layout).contiguous();
 }
 
 torch::Tensor FromKerasLayout(const torch::Tensor& weight, WeightLayout layout) {

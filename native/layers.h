@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "regularization.h"
+
 namespace keras_torch {
 
 // How a weight is laid out in Keras (what getWeights/setWeights speak) versus in libtorch.
@@ -26,6 +28,9 @@ struct WeightSlot {
   WeightLayout layout;
   bool parameter;        // a parameter the optimizer updates (unless its layer is frozen), or a buffer
   std::string name = {};  // Keras's name within the layer: "kernel", "bias", "gamma", "moving_mean", ...
+  // Keras's kernel_regularizer, kernel_constraint, ... of this weight, as lib describes them.
+  Regularizer regularizer = {};
+  Constraint constraint = {};
 };
 
 struct BuiltLayer {
@@ -49,7 +54,9 @@ bool CommutesWithMaxPooling(const std::string& name);
 // depend on the layer's seed and the epoch alone); false for every other module.
 bool ReseedRandomStream(const BuiltLayer& layer, uint64_t seed);
 
-// Keras layout <-> torch layout for one weight.
+// Keras layout <-> torch layout for one weight. KerasView is the weight itself seen in Keras's layout
+// (writing into it writes the weight); ToKerasLayout is a contiguous copy of it.
+torch::Tensor KerasView(const torch::Tensor& weight, WeightLayout layout);
 torch::Tensor ToKerasLayout(const torch::Tensor& weight, WeightLayout layout);
 torch::Tensor FromKerasLayout(const torch::Tensor& weight, WeightLayout layout);
 

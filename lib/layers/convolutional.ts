@@ -4,10 +4,20 @@ import { invalidArgument } from '../errors';
 import { getInitializer, InitializerConfig, InitializerIdentifier } from '../initializers';
 import type { LayerSpec } from '../native/binding';
 import { checkBoolean, checkIntegerPair, checkKnownOptions, checkPositiveInteger } from '../validation';
-import { isOptionsObject, Layer, LayerArgs, LAYER_ARG_KEYS, WeightInfo, optionsAfterPositional } from './layer';
+import {
+  isOptionsObject,
+  KERNEL_AND_BIAS,
+  KernelAndBiasRegularizationArgs,
+  Layer,
+  LayerArgs,
+  LAYER_ARG_KEYS,
+  optionsAfterPositional,
+  WeightInfo,
+  weightOptionKeys,
+} from './layer';
 import { checkPadding, outputSize, PaddingMode, paddingAmounts } from './padding';
 
-export interface Conv2DArgs extends LayerArgs {
+export interface Conv2DArgs extends LayerArgs, KernelAndBiasRegularizationArgs {
   filters?: number;
   kernelSize?: number | [number, number];
   /** Default 1. */
@@ -30,6 +40,7 @@ export interface Conv2DArgs extends LayerArgs {
 
 const CONV_KEYS = [
   ...LAYER_ARG_KEYS,
+  ...weightOptionKeys(KERNEL_AND_BIAS),
   'filters',
   'kernelSize',
   'strides',
@@ -77,6 +88,7 @@ export class Conv2D extends Layer {
     this.useBias = checkBoolean(context, 'useBias', args.useBias ?? true);
     this.kernelInitializer = getInitializer(context, 'kernelInitializer', args.kernelInitializer ?? 'glorot_uniform');
     this.biasInitializer = getInitializer(context, 'biasInitializer', args.biasInitializer ?? 'zeros');
+    this.regularizeWeights(args, KERNEL_AND_BIAS);
   }
 
   computeOutputShape(inputShape: readonly number[]): number[] {

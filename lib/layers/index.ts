@@ -1,4 +1,4 @@
-export { Layer, LayerArgs, ApplyOptions, WeightInfo } from './layer';
+export { Layer, LayerArgs, ApplyOptions, WeightInfo, KernelAndBiasRegularizationArgs } from './layer';
 export { Input, InputArgs, InputLayer, InputLayerArgs, Dense, DenseArgs, Flatten, Dropout, DropoutArgs, Activation, ActivationArgs } from './core';
 export { Conv2D, Conv2DArgs, Convolution2D, Convolution2DArgs } from './convolutional';
 export { MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Pooling2DArgs, GlobalPooling2DArgs } from './pooling';
