@@ -159,21 +159,28 @@ describeLayer('Dense and Conv2D with regularizers and constraints', {
 });
 
 describe('the penalties in the loss', () => {
-  test('evaluate and trainOnBatch report the data loss plus l2 * sum(kernel²) + l1 * sum(|bias|), as Keras', async () => {
+  test('evaluate, trainOnBatch and fit report the data loss plus l2 * sum(kernel²) + l1 * sum(|bias|), as Keras', async () => {
     const model = new Sequential([
       new InputLayer({ inputShape: [3] }),
       new Dense(2, { kernelRegularizer: regularizers.l2(0.05), biasRegularizer: regularizers.l1(0.2) }),
     ]);
     model.compile({ optimizer: new SGD({ learningRate: 0.1 }), loss: 'mse' });
-    const [kernel, bias] = setSeededWeights(model, 11);
+    setSeededWeights(model, 11);
     const x = randomTensor([4, 3], 1);
     const y = randomTensor([4, 2], 2);
-    const predictions = values(await model.predict(x));
-    const expected = meanSquaredError(predictions, values(y)) + l2Of(kernel, 0.05) + l1Of(bias, 0.2);
+    const expectedLoss = async () => {
+      const [kernel, bias] = model.getWeights().map(values);
+      return meanSquaredError(values(await model.predict(x)), values(y)) + l2Of(kernel, 0.05) + l1Of(bias, 0.2);
+    };
+    const expected = await expectedLoss();
     expectClose([(await model.evaluate(x, y, { verbose: 0 })) as number], [expected]);
     expectClose([(await model.testOnBatch(x, y)) as number], [expected]);
-    // trainOnBatch reports the loss of the weights it started from.
+    // trainOnBatch and fit report the loss of the weights each step started from.
     expectClose([(await model.trainOnBatch(x, y)) as number], [expected]);
+    const next = await expectedLoss();
+    expect(Math.abs(next - expected)).toBeGreaterThan(1e-3);
+    const history = await model.fit(x, y, { epochs: 1, batchSize: 4, verbose: 0 });
+    expectClose(history.history.loss, [next]);
   });
 
   test("an activity regularizer adds its penalty on the layer's output (after its activation) divided by the batch size", async () => {
