@@ -6,3 +6,4 @@ export { BatchNormalization, BatchNormalizationArgs } from './normalization';
 export { Rescaling, RescalingArgs } from './rescaling';
 export { Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, ConcatenateArgs } from './merge';
 export { SymbolicTensor } from './symbolic';
+export { ActivityRegularization, ActivityRegularizationArgs } from './regularization';

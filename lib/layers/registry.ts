@@ -6,6 +6,7 @@ import type { Layer } from './layer';
 import { BatchNormalization } from './normalization';
 import { AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D } from './pooling';
 import { Rescaling } from './rescaling';
+import { ActivityRegularization } from './regularization';
 import { Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract } from './merge';
 
 type LayerConstructor = new (config: never) => Layer;
@@ -22,6 +23,7 @@ const LAYERS: Record<string, LayerConstructor> = {
   GlobalAveragePooling2D,
   BatchNormalization,
   Rescaling,
+  ActivityRegularization,
   Add,
   Subtract,
   Multiply,

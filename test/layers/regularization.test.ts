@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
+  ActivityRegularization,
   BatchNormalization,
   constraints,
   Conv2D,
@@ -143,6 +144,14 @@ describeLayer('Dense and Conv2D with regularizers and constraints', {
       weightShapes: [[3, 3, 2, 2], [2]],
     },
     {
+      title: 'ActivityRegularization',
+      make: () => new ActivityRegularization({ l1: 0.1, l2: 0.2 }),
+      inputShape: [2, 3],
+      outputShape: [2, 3],
+      params: 0,
+      weightShapes: [],
+    },
+    {
       title: 'BatchNormalization with gamma and beta options',
       make: () => new BatchNormalization({ gammaRegularizer: 'l2', betaRegularizer: 'l1', gammaConstraint: 'non_neg', betaConstraint: 'max_norm' }),
       inputShape: [4],
@@ -152,6 +161,7 @@ describeLayer('Dense and Conv2D with regularizers and constraints', {
     },
   ],
   badOptions: [
+    { title: 'a negative ActivityRegularization factor', make: () => new ActivityRegularization({ l2: -0.1 }), error: /ActivityRegularization: expected l2 to be a number in \[0, Infinity\] but received -0.1/ },
     { title: 'a typo in an option name', make: () => new Dense(2, { kernelRegulariser: 'l2' } as never), error: /Dense: expected options among .*kernelRegularizer.* but received "kernelRegulariser"/ },
     { title: 'a negative factor', make: () => new Conv2D(2, 3, { kernelRegularizer: { className: 'L1', config: { l1: -1 } } }), error: /expected kernelRegularizer to be a valid L1/ },
     { title: 'an unknown constraint', make: () => new BatchNormalization({ gammaConstraint: 'positive' as never }), error: /expected gammaConstraint to be one of/ },
@@ -205,6 +215,19 @@ describe('the penalties in the loss', () => {
     }
     const penalty = (l1Of(hidden, 0.1) + l2Of(hidden, 0.3)) / 5;
     const expected = meanSquaredError(values(await model.predict(x)), values(y)) + penalty;
+    expectClose([(await model.evaluate(x, y, { verbose: 0 })) as number], [expected]);
+  });
+
+  test('ActivityRegularization adds (l1 * sum(|x|) + l2 * sum(x²)) / batch size of what passes through it', async () => {
+    const layer = new ActivityRegularization({ l1: 0.2, l2: 0.1 });
+    expect(layer.getConfig()).toEqual({ name: layer.name, trainable: true, l1: 0.2, l2: 0.1 });
+    const model = new Sequential([new InputLayer({ inputShape: [3] }), new Dense(2), layer]);
+    model.compile({ optimizer: 'sgd', loss: 'mse' });
+    setSeededWeights(model, 25);
+    const x = randomTensor([4, 3], 15);
+    const y = randomTensor([4, 2], 16);
+    const outputs = values(await model.predict(x));
+    const expected = meanSquaredError(outputs, values(y)) + (l1Of(outputs, 0.2) + l2Of(outputs, 0.1)) / 4;
     expectClose([(await model.evaluate(x, y, { verbose: 0 })) as number], [expected]);
   });
 
