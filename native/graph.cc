@@ -248,7 +248,13 @@ torch::Tensor Graph::WeightPenalty() const {
 void Graph::ApplyConstraints() {
   for (WeightSlot& slot : weights_) {
     if (!slot.constraint.active() || !slot.tensor.requires_grad() || !slot.tensor.grad().defined()) continue;
-    slot.constraint.Apply(KerasView(slot.tensor, slot.layout));
+    torch::Tensor keras = KerasView(slot.tensor, slot.layout);
+    slot.constraint.Apply(keras);
+    // A layout whose Keras view is a copy rather than a view gets the projected values written back.
+    if (!keras.is_alias_of(slot.tensor)) {
+      torch::NoGradGuard noGrad;
+      slot.tensor.copy_(FromKerasLayout(keras, slot.layout));
+    }
   }
 }
 

@@ -54,8 +54,9 @@ bool CommutesWithMaxPooling(const std::string& name);
 // depend on the layer's seed and the epoch alone); false for every other module.
 bool ReseedRandomStream(const BuiltLayer& layer, uint64_t seed);
 
-// Keras layout <-> torch layout for one weight. KerasView is the weight itself seen in Keras's layout
-// (writing into it writes the weight); ToKerasLayout is a contiguous copy of it.
+// Keras layout <-> torch layout for one weight. KerasView is the weight seen in Keras's layout, a view
+// where the layout allows (writing into it writes the weight: constraints project through it); add a new
+// layout there, and ToKerasLayout, its contiguous copy, follows.
 torch::Tensor KerasView(const torch::Tensor& weight, WeightLayout layout);
 torch::Tensor ToKerasLayout(const torch::Tensor& weight, WeightLayout layout);
 torch::Tensor FromKerasLayout(const torch::Tensor& weight, WeightLayout layout);
