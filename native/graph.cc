@@ -30,7 +30,8 @@ torch::Tensor FromChannelsLast(const torch::Tensor& x) { return x.dim() == 4 ? x
 torch::Tensor ToChannelsLast(const torch::Tensor& x) { return x.dim() == 4 ? x.permute({0, 2, 3, 1}) : x; }
 }  // namespace
 
-GraphLayer::GraphLayer(Napi::Array specs, Napi::Array weights) {
+GraphLayer::GraphLayer(Napi::Array specs, Napi::Array weights, Napi::Value activity)
+    : activityRegularizer(ReadRegularizer(activity, "activity regularizer")) {
   for (uint32_t j = 0; j < specs.Length(); ++j) {
     BuiltLayer module = BuildLayer(specs.Get(j).As<Napi::Object>());
     if (module.merge && j != 0) throw std::invalid_argument("layer spec: a merge must come first");
@@ -52,6 +53,13 @@ GraphLayer::GraphLayer(Napi::Array specs, Napi::Array weights) {
         throw std::invalid_argument("layer weight " + slot.name + ": lib describes shape " + ShapeToString(expected) +
                                     " but the module holds " + ShapeToString(keras.sizes()) +
                                     (slot.parameter ? "" : " as a buffer"));
+      }
+      const std::string context = "layer weight " + slot.name;
+      slot.regularizer = ReadRegularizer(weights.Get(index).As<Napi::Object>().Get("regularizer"), context);
+      slot.constraint = ReadConstraint(weights.Get(index).As<Napi::Object>().Get("constraint"),
+                                       static_cast<int64_t>(expected.size()), context);
+      if ((slot.regularizer.active() || slot.constraint.active()) && !slot.parameter) {
+        throw std::invalid_argument(context + ": a buffer takes no regularizer or constraint");
       }
       ++index;
     }
@@ -132,7 +140,11 @@ void Graph::MoveActivationsAfterPooling() {
     GraphNode& first = nodes_[a];
     const GraphLayer& producer = *layers_[first.layer];
     const size_t id = inputCount_ + a;
-    if (producer.modules.empty() || first.skipLastModule || consumers_[id] != 1 || isOutput(id)) continue;
+    // An activity regularizer reads the layer's output after its activation.
+    if (producer.modules.empty() || first.skipLastModule || consumers_[id] != 1 || isOutput(id) ||
+        producer.activityRegularizer.active()) {
+      continue;
+    }
     const BuiltLayer& last = producer.modules.back();
     if (last.kind != "activation" || !CommutesWithMaxPooling(last.activation)) continue;
     for (size_t b = a + 1; b < nodes_.size(); ++b) {
@@ -149,7 +161,7 @@ void Graph::MoveActivationsAfterPooling() {
 }
 
 std::vector<torch::Tensor> Graph::Forward(const std::vector<torch::Tensor>& inputs,
-                                          const std::vector<std::string>& logitsFor) {
+                                          const std::vector<std::string>& logitsFor, torch::Tensor* activityPenalty) {
   if (inputs.size() != inputCount_) {
     throw std::invalid_argument("expected " + std::to_string(inputCount_) + " inputs but received " +
                                 std::to_string(inputs.size()));
@@ -212,6 +224,11 @@ std::vector<torch::Tensor> Graph::Forward(const std::vector<torch::Tensor>& inpu
     }
     values[id] = x;
     exclusive[id] = owned;
+    if (activityPenalty && layer.activityRegularizer.active()) {
+      // Keras divides by the batch size, so that the weight of the penalty does not depend on it.
+      torch::Tensor penalty = layer.activityRegularizer.Penalty(x) / static_cast<double>(x.size(0));
+      *activityPenalty = activityPenalty->defined() ? *activityPenalty + penalty : penalty;
+    }
     // Autograd keeps what backward needs; this only drops the graph's own references.
     for (size_t done : releaseAfter_[n]) values[done] = torch::Tensor();
   }
@@ -222,6 +239,29 @@ std::vector<torch::Tensor> Graph::Forward(const std::vector<torch::Tensor>& inpu
     results.push_back(ToChannelsLast(logits ? beforeActivation[id] : values[id]));
   }
   return results;
+}
+
+torch::Tensor Graph::WeightPenalty() const {
+  torch::Tensor total;
+  for (const WeightSlot& slot : weights_) {
+    if (!slot.regularizer.active() || !slot.tensor.requires_grad()) continue;
+    torch::Tensor penalty = slot.regularizer.Penalty(slot.tensor);
+    total = total.defined() ? total + penalty : penalty;
+  }
+  return total;
+}
+
+void Graph::ApplyConstraints() {
+  for (WeightSlot& slot : weights_) {
+    if (!slot.constraint.active() || !slot.tensor.requires_grad() || !slot.tensor.grad().defined()) continue;
+    torch::Tensor keras = KerasView(slot.tensor, slot);
+    slot.constraint.Apply(keras);
+    // A layout whose Keras view is a copy rather than a view gets the projected values written back.
+    if (!keras.is_alias_of(slot.tensor)) {
+      torch::NoGradGuard noGrad;
+      slot.tensor.copy_(FromKerasLayout(keras, slot.layout));
+    }
+  }
 }
 
 void Graph::SetTraining(bool training) {

@@ -20,9 +20,13 @@ namespace keras_torch {
 // Keras: a layer applied at several nodes (a shared layer), or a model used inside another (a pretrained
 // base under a new head), runs the same modules, so it has one set of weights wherever it appears.
 struct GraphLayer {
-  // `specs` build the modules; `weights` ([{name, shape, trainable}], lib's WeightInfo) name their weights.
-  GraphLayer(Napi::Array specs, Napi::Array weights);
+  // `specs` build the modules; `weights` ([{name, shape, trainable, regularizer?, constraint?}], lib's
+  // NativeWeightInfo) name their weights and give their penalties; `activityRegularizer` is lib's
+  // RegularizerSpec or null.
+  GraphLayer(Napi::Array specs, Napi::Array weights, Napi::Value activityRegularizer);
   std::vector<BuiltLayer> modules;
+  // Keras's activity_regularizer: a penalty on each output of the layer, divided by its batch size.
+  Regularizer activityRegularizer;
   // False: no gradient reaches its weights, and its BatchNormalization runs in inference mode, as a
   // frozen layer does in Keras.
   bool trainable = true;
@@ -51,9 +55,18 @@ class Graph {
   Graph(Napi::Object spec, const std::function<std::shared_ptr<GraphLayer>(Napi::Value)>& layerOf);
 
   // Channels-last inputs in, channels-last outputs out. `logitsFor[i]` names the activation that output i
-  // ends with and that its loss folds in (empty: the output as predict returns it).
+  // ends with and that its loss folds in (empty: the output as predict returns it). With
+  // `activityPenalty`, the sum of the layers' activity penalties goes there (undefined when none has one).
   std::vector<torch::Tensor> Forward(const std::vector<torch::Tensor>& inputs,
-                                     const std::vector<std::string>& logitsFor);
+                                     const std::vector<std::string>& logitsFor,
+                                     torch::Tensor* activityPenalty = nullptr);
+
+  // The sum of the weight regularizers' penalties over the trainable weights (Keras's trainable_weights:
+  // a frozen layer's weights add nothing), or undefined when no such weight has a regularizer.
+  torch::Tensor WeightPenalty() const;
+  // Projects every trainable weight that has a constraint and was just updated (it has a gradient), as
+  // Keras's optimizer does after applying the gradients.
+  void ApplyConstraints();
 
   // Sets train/eval mode, keeping frozen layers' BatchNormalization in eval mode while training.
   void SetTraining(bool training);

@@ -832,19 +832,23 @@ bool CommutesWithMaxPooling(const std::string& name) {
   return name == "relu";
 }
 
-torch::Tensor ToKerasLayout(const torch::Tensor& weight, const WeightSlot& slot) {
+torch::Tensor KerasView(const torch::Tensor& weight, const WeightSlot& slot) {
   switch (slot.layout) {
-    case WeightLayout::ConvKernel: return weight.permute({2, 3, 1, 0}).contiguous();
-    case WeightLayout::DenseKernel: return weight.t().contiguous();
+    case WeightLayout::ConvKernel: return weight.permute({2, 3, 1, 0});
+    case WeightLayout::DenseKernel: return weight.t();
     case WeightLayout::DepthwiseKernel: {
       // Torch's output channel c * multiplier + m reads input channel c, as TensorFlow's depthwise output.
       const int64_t multiplier = slot.depthMultiplier;
-      return weight.reshape({weight.size(0) / multiplier, multiplier, weight.size(2), weight.size(3)}).permute({2, 3, 0, 1}).contiguous();
+      return weight.reshape({weight.size(0) / multiplier, multiplier, weight.size(2), weight.size(3)}).permute({2, 3, 0, 1});
     }
-    case WeightLayout::Conv1DKernel: return weight.permute({2, 1, 0}).contiguous();
+    case WeightLayout::Conv1DKernel: return weight.permute({2, 1, 0});
     case WeightLayout::Same: break;
   }
-  return weight.contiguous();
+  return weight;
+}
+
+torch::Tensor ToKerasLayout(const torch::Tensor& weight, const WeightSlot& slot) {
+  return KerasView(weight, slot).contiguous();
 }
 
 torch::Tensor FromKerasLayout(const torch::Tensor& weight, WeightLayout layout) {

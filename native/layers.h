@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "regularization.h"
+
 namespace keras_torch {
 
 // How a weight is laid out in Keras (what getWeights/setWeights speak) versus in libtorch.
@@ -30,6 +32,9 @@ struct WeightSlot {
   bool parameter;        // a parameter the optimizer updates (unless its layer is frozen), or a buffer
   std::string name = {};  // Keras's name within the layer: "kernel", "bias", "gamma", "moving_mean", ...
   int64_t depthMultiplier = 1;  // DepthwiseKernel only: torch's first axis holds in * depthMultiplier
+  // Keras's kernel_regularizer, kernel_constraint, ... of this weight, as lib describes them.
+  Regularizer regularizer = {};
+  Constraint constraint = {};
 };
 
 struct BuiltLayer {
@@ -54,7 +59,10 @@ bool CommutesWithMaxPooling(const std::string& name);
 // other module.
 bool ReseedRandomStream(const BuiltLayer& layer, uint64_t seed);
 
-// Keras layout <-> torch layout for one weight; `weight` is `slot`'s tensor or a copy of it.
+// Keras layout <-> torch layout for one weight. KerasView is the weight seen in Keras's layout, a view
+// where the layout allows (writing into it writes the weight: constraints project through it); add a new
+// layout there, and ToKerasLayout, its contiguous copy, follows.
+torch::Tensor KerasView(const torch::Tensor& weight, const WeightSlot& slot);
 torch::Tensor ToKerasLayout(const torch::Tensor& weight, const WeightSlot& slot);
 torch::Tensor FromKerasLayout(const torch::Tensor& weight, WeightLayout layout);
 

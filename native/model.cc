@@ -41,7 +41,7 @@ void NativeLayer::SetWeights(const Napi::CallbackInfo& info) {
       if (!converted.sizes().equals(slots[i]->tensor.sizes())) {
         throw Napi::Error::New(env, "setWeights: weights[" + std::to_string(i) + "] (" + slots[i]->name + ") has shape " +
                                         ShapeToString(value.sizes()) + " where the layer holds " +
-                                        ShapeToString(ToKerasLayout(slots[i]->tensor.detach(), slots[i]->layout).sizes()));
+                                        ShapeToString(ToKerasLayout(slots[i]->tensor.detach(), *slots[i]).sizes()));
       }
       values.push_back(converted);
     }
@@ -76,13 +76,13 @@ void NativeLayer::Dispose(const Napi::CallbackInfo& info) { Release(); }
 
 NativeLayer::NativeLayer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeLayer>(info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 3 || !info[0].IsArray() || !info[1].IsBoolean() || !info[2].IsArray()) {
-    throw Napi::TypeError::New(env, "NativeLayer: expected (layerSpecs, trainable, weights)");
+  if (info.Length() != 4 || !info[0].IsArray() || !info[1].IsBoolean() || !info[2].IsArray()) {
+    throw Napi::TypeError::New(env, "NativeLayer: expected (layerSpecs, trainable, weights, activityRegularizer)");
   }
   Guard(env, "build layer", [&] {
     // Initialising weights draws from libtorch's generator; no step may run meanwhile.
     std::lock_guard<std::mutex> lock(ModelsMutex());
-    layer_ = std::make_shared<GraphLayer>(info[0].As<Napi::Array>(), info[2].As<Napi::Array>());
+    layer_ = std::make_shared<GraphLayer>(info[0].As<Napi::Array>(), info[2].As<Napi::Array>(), info[3]);
     layer_->SetTrainable(info[1].As<Napi::Boolean>().Value());
     for (const BuiltLayer& module : layer_->modules) {
       for (const WeightSlot& slot : module.weights) externalBytes_ += slot.tensor.numel() * slot.tensor.element_size();
@@ -101,12 +101,13 @@ std::shared_ptr<GraphLayer> NativeLayer::LayerOf(Napi::Value value) {
   return layer;
 }
 
-std::vector<torch::Tensor> ModelState::Forward(const std::vector<torch::Tensor>& inputs, bool stopBeforeFoldedActivation) {
+std::vector<torch::Tensor> ModelState::Forward(const std::vector<torch::Tensor>& inputs, bool stopBeforeFoldedActivation,
+                                               torch::Tensor* activityPenalty) {
   std::vector<std::string> logitsFor;
   if (stopBeforeFoldedActivation) {
     for (const LossConfig& output : outputs) logitsFor.push_back(output.foldedActivation);
   }
-  return graph->Forward(inputs, logitsFor);
+  return graph->Forward(inputs, logitsFor, activityPenalty);
 }
 
 Napi::Function NativeModel::Init(Napi::Env env) {

@@ -42,7 +42,9 @@ struct ModelState {
   const std::vector<WeightSlot>& weights() const { return graph->weights(); }
   // Inputs and results are channels-last at the API. With `stopBeforeFoldedActivation` each output whose
   // activation its loss folds in comes out as logits (stable loss, as Keras and PyTorch compute it).
-  std::vector<torch::Tensor> Forward(const std::vector<torch::Tensor>& inputs, bool stopBeforeFoldedActivation);
+  // `activityPenalty` as Graph::Forward's.
+  std::vector<torch::Tensor> Forward(const std::vector<torch::Tensor>& inputs, bool stopBeforeFoldedActivation,
+                                     torch::Tensor* activityPenalty = nullptr);
 };
 
 // One layer's modules and weights, owned by the JS Layer and shared by every model that uses it.

@@ -187,7 +187,8 @@ void StepWorker::Execute() {
     model.graph->SetTraining(training);
     std::vector<torch::Tensor> inputs;
     for (const torch::Tensor& x : xs_) inputs.push_back(ToModelInput(x, model));
-    std::vector<torch::Tensor> outputs = model.Forward(inputs, /*stopBeforeFoldedActivation=*/true);
+    torch::Tensor activityPenalty;
+    std::vector<torch::Tensor> outputs = model.Forward(inputs, /*stopBeforeFoldedActivation=*/true, &activityPenalty);
     torch::Tensor weights = sampleWeight_.defined() ? ToModelDevice(sampleWeight_, model) : torch::Tensor();
     torch::Tensor total;
     std::vector<torch::Tensor> outputLosses, metrics;
@@ -219,6 +220,11 @@ void StepWorker::Execute() {
       }
     }
     if (!total.defined()) throw std::invalid_argument("no output has a loss");
+    // Keras's total loss, which fit minimises and fit and evaluate report: the outputs' losses plus the
+    // layers' activity and weight penalties (model.losses).
+    if (activityPenalty.defined()) total = total + activityPenalty;
+    torch::Tensor weightPenalty = model.graph->WeightPenalty();
+    if (weightPenalty.defined()) total = total + weightPenalty;
     // A model without trainable weights (only activations, say) still reports its loss, as Keras does.
     if (training && total.requires_grad()) {
       ClearGradients(*model.optimizer);
@@ -226,6 +232,7 @@ void StepWorker::Execute() {
       // Data-parallel training: every rank steps with the gradients averaged over all ranks.
       AverageGradients(model.graph->root().parameters());
       ApplyUpdate(*model.optimizer, model.updateRules, model.iterations);
+      model.graph->ApplyConstraints();
       int64_t stateBytes = 0;
       ForEachStateTensor(*model.optimizer, [&](torch::Tensor& t) { stateBytes += t.numel() * t.element_size(); });
       model.optimizerBytes = stateBytes;

@@ -15,11 +15,21 @@ import {
   checkPositiveInteger,
   checkSingleInteger,
 } from '../validation';
-import { isOptionsObject, Layer, LayerArgs, LAYER_ARG_KEYS, WeightInfo, optionsAfterPositional } from './layer';
+import {
+  isOptionsObject,
+  KERNEL_AND_BIAS,
+  KernelAndBiasRegularizationArgs,
+  Layer,
+  LayerArgs,
+  LAYER_ARG_KEYS,
+  optionsAfterPositional,
+  WeightInfo,
+  weightOptionKeys,
+} from './layer';
 import { checkPadding, effectiveSize, outputSize, PaddingMode, paddingAmounts } from './padding';
 
 /** The options every 2D convolution shares. */
-interface BaseConv2DArgs extends LayerArgs {
+interface BaseConv2DArgs extends LayerArgs, KernelAndBiasRegularizationArgs {
   kernelSize?: number | [number, number];
   /** Default 1. */
   strides?: number | [number, number];
@@ -73,8 +83,9 @@ abstract class BaseConv2D extends Layer {
   /** `Conv2D 'conv2d_1'`, how errors name the layer. */
   protected readonly context: string;
 
-  constructor(className: string, args: BaseConv2DArgs, ownKeys: readonly string[]) {
-    checkKnownOptions(className, args, [...BASE_CONV_KEYS, ...ownKeys]);
+  /** `weightPrefixes`: the option prefix of each weight's regularizer and constraint (`kernel` -> 'kernel'). */
+  constructor(className: string, args: BaseConv2DArgs, ownKeys: readonly string[], weightPrefixes: Record<string, string> = KERNEL_AND_BIAS) {
+    checkKnownOptions(className, args, [...BASE_CONV_KEYS, ...ownKeys, ...weightOptionKeys(weightPrefixes)]);
     super(args, className);
     const context = `${className} '${this.name}'`;
     this.context = context;
@@ -87,6 +98,7 @@ abstract class BaseConv2D extends Layer {
     this.activation = getActivation(context, args.activation);
     this.useBias = checkBoolean(context, 'useBias', args.useBias ?? true);
     this.biasInitializer = getInitializer(context, 'biasInitializer', args.biasInitializer ?? 'zeros');
+    this.regularizeWeights(args, weightPrefixes);
   }
 
   /** The output channels for `inputChannels`. */
@@ -235,7 +247,7 @@ export class DepthwiseConv2D extends BaseConv2D {
     const args = isOptionsObject(kernelSizeOrArgs)
       ? kernelSizeOrArgs
       : { ...optionsAfterPositional('DepthwiseConv2D', maybeArgs), kernelSize: kernelSizeOrArgs };
-    super('DepthwiseConv2D', args, ['depthMultiplier', 'depthwiseInitializer']);
+    super('DepthwiseConv2D', args, ['depthMultiplier', 'depthwiseInitializer'], { depthwise: 'depthwise_kernel', bias: 'bias' });
     this.depthMultiplier = checkPositiveInteger(this.context, 'depthMultiplier', args.depthMultiplier ?? 1);
     this.depthwiseInitializer = getInitializer(this.context, 'depthwiseInitializer', args.depthwiseInitializer ?? 'glorot_uniform');
   }
@@ -312,7 +324,11 @@ export class SeparableConv2D extends BaseConv2D {
     const args = isOptionsObject(filtersOrArgs)
       ? filtersOrArgs
       : { ...optionsAfterPositional('SeparableConv2D', maybeArgs), filters: filtersOrArgs, kernelSize };
-    super('SeparableConv2D', args, ['filters', 'depthMultiplier', 'depthwiseInitializer', 'pointwiseInitializer']);
+    super('SeparableConv2D', args, ['filters', 'depthMultiplier', 'depthwiseInitializer', 'pointwiseInitializer'], {
+      depthwise: 'depthwise_kernel',
+      pointwise: 'pointwise_kernel',
+      bias: 'bias',
+    });
     const context = this.context;
     this.filters = checkPositiveInteger(context, 'filters', args.filters);
     this.depthMultiplier = checkPositiveInteger(context, 'depthMultiplier', args.depthMultiplier ?? 1);

@@ -5,7 +5,17 @@ import { getInitializer, InitializerConfig, InitializerIdentifier } from '../ini
 import type { LayerSpec } from '../native/binding';
 import { batchSeed, forkSeed } from '../random';
 import { checkBoolean, checkKnownOptions, checkNonNegativeInteger, checkNumberInRange, checkPositiveInteger, formatShape } from '../validation';
-import { isOptionsObject, Layer, LayerArgs, LAYER_ARG_KEYS, WeightInfo, optionsAfterPositional } from './layer';
+import {
+  isOptionsObject,
+  KERNEL_AND_BIAS,
+  KernelAndBiasRegularizationArgs,
+  Layer,
+  LayerArgs,
+  LAYER_ARG_KEYS,
+  optionsAfterPositional,
+  WeightInfo,
+  weightOptionKeys,
+} from './layer';
 import { Node, SymbolicTensor } from './symbolic';
 
 export interface InputLayerArgs extends LayerArgs {
@@ -18,7 +28,7 @@ export class InputLayer extends Layer {
   readonly className = 'InputLayer';
 
   constructor(args: InputLayerArgs) {
-    checkKnownOptions('InputLayer', args ?? {}, [...LAYER_ARG_KEYS, 'shape']);
+    checkKnownOptions('InputLayer', args ?? {}, [...LAYER_ARG_KEYS.filter((key) => key !== 'activityRegularizer'), 'shape']);
     const { shape, ...rest } = args ?? {};
     super({ ...rest, inputShape: rest.inputShape ?? shape }, 'InputLayer');
     if (!this.batchInputShape) throw invalidArgument('InputLayer', 'inputShape (or shape)', args);
@@ -79,7 +89,7 @@ function inputLayerName(): string {
   return inputCounter++ === 0 ? 'input_layer' : `input_layer_${inputCounter - 1}`;
 }
 
-export interface DenseArgs extends LayerArgs {
+export interface DenseArgs extends LayerArgs, KernelAndBiasRegularizationArgs {
   units?: number;
   /** Keras 1's name for units. */
   outputDim?: number;
@@ -93,7 +103,16 @@ export interface DenseArgs extends LayerArgs {
   biasInitializer?: InitializerIdentifier;
 }
 
-const DENSE_KEYS = [...LAYER_ARG_KEYS, 'units', 'outputDim', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer'];
+const DENSE_KEYS = [
+  ...LAYER_ARG_KEYS,
+  ...weightOptionKeys(KERNEL_AND_BIAS),
+  'units',
+  'outputDim',
+  'activation',
+  'useBias',
+  'kernelInitializer',
+  'biasInitializer',
+];
 
 /** A fully connected layer: `activation(x · kernel + bias)` on the last axis of inputs of any rank. */
 export class Dense extends Layer {
@@ -119,6 +138,7 @@ export class Dense extends Layer {
     this.useBias = checkBoolean(context, 'useBias', args.useBias ?? true);
     this.kernelInitializer = getInitializer(context, 'kernelInitializer', args.kernelInitializer ?? 'glorot_uniform');
     this.biasInitializer = getInitializer(context, 'biasInitializer', args.biasInitializer ?? 'zeros');
+    this.regularizeWeights(args, KERNEL_AND_BIAS);
   }
 
   /** Maps the last axis, as Keras's Dense: [batch, a, b, features] -> [batch, a, b, units]. */

@@ -1,4 +1,4 @@
-export { Layer, LayerArgs, ApplyOptions, WeightInfo } from './layer';
+export { Layer, LayerArgs, ApplyOptions, WeightInfo, KernelAndBiasRegularizationArgs } from './layer';
 export { Input, InputArgs, InputLayer, InputLayerArgs, Dense, DenseArgs, Flatten, Dropout, DropoutArgs, Activation, ActivationArgs } from './core';
 export {
   Conv2D,
@@ -38,3 +38,4 @@ export { Rescaling, RescalingArgs } from './rescaling';
 export { Normalization, NormalizationArgs, AdaptData } from './preprocessing';
 export { Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, ConcatenateArgs } from './merge';
 export { SymbolicTensor } from './symbolic';
+export { ActivityRegularization, ActivityRegularizationArgs } from './regularization';

@@ -4,9 +4,11 @@
  * `build(inputShape)`). A layer owns its weights: the native layer is built once and shared by every node
  * and every model that uses the layer.
  */
+import { Constraint, ConstraintIdentifier, getConstraint, serializeConstraint } from '../constraints';
 import { described, invalidArgument, ValueError } from '../errors';
-import type { LayerSpec, NativeLayer } from '../native/binding';
+import type { LayerSpec, NativeLayer, NativeWeightInfo } from '../native/binding';
 import { loadBinding } from '../native/loader';
+import { getRegularizer, Regularizer, RegularizerIdentifier, serializeRegularizer } from '../regularizers';
 import { checkBoolean, checkKnownOptions, checkPlainObject, checkShape, formatShape } from '../validation';
 import { isSymbolicTensor, Node, SymbolicTensor } from './symbolic';
 
@@ -20,9 +22,41 @@ export interface LayerArgs {
   name?: string;
   /** Whether training updates the layer's weights. Default true. */
   trainable?: boolean;
+  /**
+   * A penalty on the layer's output, added to the loss divided by the batch size, as Keras does (in fit
+   * and evaluate alike). Default none.
+   */
+  activityRegularizer?: RegularizerIdentifier | null;
 }
 
-export const LAYER_ARG_KEYS = ['inputShape', 'inputDim', 'name', 'trainable'] as const;
+export const LAYER_ARG_KEYS = ['inputShape', 'inputDim', 'name', 'trainable', 'activityRegularizer'] as const;
+
+/** The regularizer and constraint options of a layer with a kernel and a bias (Dense, Conv2D, ...). */
+export interface KernelAndBiasRegularizationArgs {
+  /** A penalty on the kernel added to the loss. Default none. */
+  kernelRegularizer?: RegularizerIdentifier | null;
+  /** A penalty on the bias added to the loss. Default none. */
+  biasRegularizer?: RegularizerIdentifier | null;
+  /** A projection of the kernel after each optimizer step. Default none. */
+  kernelConstraint?: ConstraintIdentifier | null;
+  /** A projection of the bias after each optimizer step. Default none. */
+  biasConstraint?: ConstraintIdentifier | null;
+}
+
+/** Keras's option prefixes of a kernel-and-bias layer, each naming the weight it applies to. */
+export const KERNEL_AND_BIAS = { kernel: 'kernel', bias: 'bias' } as const;
+
+/** The option names `regularizeWeights` reads for these prefixes: `kernelRegularizer`, `kernelConstraint`, ... */
+export function weightOptionKeys(prefixes: Record<string, string>): string[] {
+  return Object.keys(prefixes).flatMap((prefix) => [`${prefix}Regularizer`, `${prefix}Constraint`]);
+}
+
+/** A weight's regularizer and constraint, and the option prefix they were given under. */
+interface WeightOptions {
+  prefix: string;
+  regularizer: Regularizer | null;
+  constraint: Constraint | null;
+}
 
 /** Options of `layer.apply`. */
 export interface ApplyOptions {
@@ -75,6 +109,10 @@ export abstract class Layer {
   /** The built models that use the layer's weights; the last one disposed frees them. */
   private readonly users = new Set<object>();
   private weightsDisposed = false;
+  /** Keras's weight name -> its regularizer and constraint, for the weights the layer lets users regularize. */
+  private readonly weightOptions = new Map<string, WeightOptions>();
+  /** A penalty on the layer's output (Keras's activity_regularizer), or null. */
+  readonly activityRegularizer: Regularizer | null;
 
   constructor(args: LayerArgs, className: string) {
     checkPlainObject(className, 'options', args);
@@ -88,6 +126,38 @@ export abstract class Layer {
     }
     if (args.inputShape !== undefined) this.batchInputShape = checkShape(className, 'inputShape', args.inputShape);
     if (args.inputDim !== undefined) this.batchInputShape = checkShape(className, 'inputDim', [args.inputDim]);
+    this.activityRegularizer = getRegularizer(`${className} '${this.name}'`, 'activityRegularizer', args.activityRegularizer);
+  }
+
+  /**
+   * Reads the regularizer and constraint options of the layer's weights, for each Keras option prefix and
+   * the weight it applies to (`{ kernel: 'kernel', bias: 'bias' }`; DepthwiseConv2D's `{ depthwise:
+   * 'kernel', bias: 'bias' }`): `kernelRegularizer`, `kernelConstraint`, ... The penalties then reach the
+   * native layer with the weights (a weight the layer does not have, a bias with useBias false, is left
+   * alone, as Keras does) and the options appear in getConfig. Call once, in the constructor.
+   */
+  protected regularizeWeights(args: object, prefixes: Record<string, string>): void {
+    const context = `${this.className} '${this.name}'`;
+    const options = args as Record<string, unknown>;
+    for (const [prefix, weight] of Object.entries(prefixes)) {
+      this.weightOptions.set(weight, {
+        prefix,
+        regularizer: getRegularizer(context, `${prefix}Regularizer`, options[`${prefix}Regularizer`]),
+        constraint: getConstraint(context, `${prefix}Constraint`, options[`${prefix}Constraint`]),
+      });
+    }
+  }
+
+  /** @internal The weights as the native layer takes them: WeightInfo with each weight's penalties. */
+  nativeWeightInfo(inputShape: readonly number[]): NativeWeightInfo[] {
+    const context = `${this.className} '${this.name}'`;
+    return this.weightInfo(inputShape).map((weight) => {
+      const options = this.weightOptions.get(weight.name);
+      const described: NativeWeightInfo = { ...weight };
+      if (options?.regularizer) described.regularizer = options.regularizer.toSpec();
+      if (options?.constraint) described.constraint = options.constraint.toSpec(context, `${options.prefix}Constraint`, weight.shape.length);
+      return described;
+    });
   }
 
   get trainable(): boolean {
@@ -165,6 +235,8 @@ export abstract class Layer {
   fixInputShapes(context: string, shapes: readonly (readonly number[])[]): void {
     const copy = shapes.map((shape) => [...shape]);
     if (!this.builtShapes) {
+      // A constraint's axes must exist on its weight: say so when the layer is connected, not at the first step.
+      this.nativeWeightInfo(copy[0]);
       this.builtShapes = copy;
       return;
     }
@@ -184,7 +256,12 @@ export abstract class Layer {
     let native = this.natives.get(key);
     if (!native) {
       this.fixInputShapes(`${this.className} '${this.name}'`, shapes);
-      native = new (loadBinding().NativeLayer)(this.toSpecs(shapes[0]), this.trainable, this.weightInfo(shapes[0]));
+      native = new (loadBinding().NativeLayer)(
+        this.toSpecs(shapes[0]),
+        this.trainable,
+        this.nativeWeightInfo(shapes[0]),
+        this.activityRegularizer?.toSpec() ?? null,
+      );
       this.natives.set(key, native);
     }
     return native;
@@ -226,6 +303,11 @@ export abstract class Layer {
   getConfig(): Record<string, unknown> {
     const config: Record<string, unknown> = { name: this.name, trainable: this.trainable };
     if (this.batchInputShape) config.inputShape = [...this.batchInputShape];
+    for (const { prefix, regularizer, constraint } of this.weightOptions.values()) {
+      config[`${prefix}Regularizer`] = serializeRegularizer(regularizer);
+      config[`${prefix}Constraint`] = serializeConstraint(constraint);
+    }
+    if (this.activityRegularizer) config.activityRegularizer = serializeRegularizer(this.activityRegularizer);
     return config;
   }
 

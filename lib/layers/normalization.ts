@@ -1,8 +1,10 @@
 /** Keras's BatchNormalization (with Keras's meaning of momentum and its epsilon default) and LayerNormalization. */
+import type { ConstraintIdentifier } from '../constraints';
 import { getInitializer, InitializerConfig, InitializerIdentifier, kerasFans } from '../initializers';
 import type { LayerSpec } from '../native/binding';
+import type { RegularizerIdentifier } from '../regularizers';
 import { checkBoolean, checkKnownOptions, checkNumberInRange } from '../validation';
-import { checkAxis, Layer, LayerArgs, LAYER_ARG_KEYS, WeightInfo } from './layer';
+import { checkAxis, Layer, LayerArgs, LAYER_ARG_KEYS, WeightInfo, weightOptionKeys } from './layer';
 
 export interface BatchNormalizationArgs extends LayerArgs {
   /**
@@ -18,7 +20,17 @@ export interface BatchNormalizationArgs extends LayerArgs {
   center?: boolean;
   /** Learn a scale (gamma). Default true. */
   scale?: boolean;
+  /** A penalty on gamma added to the loss. Default none. */
+  gammaRegularizer?: RegularizerIdentifier | null;
+  /** A penalty on beta added to the loss. Default none. */
+  betaRegularizer?: RegularizerIdentifier | null;
+  /** A projection of gamma after each optimizer step. Default none. */
+  gammaConstraint?: ConstraintIdentifier | null;
+  /** A projection of beta after each optimizer step. Default none. */
+  betaConstraint?: ConstraintIdentifier | null;
 }
+
+const GAMMA_AND_BETA = { gamma: 'gamma', beta: 'beta' } as const;
 
 /**
  * Normalises each channel by the batch's statistics while training and by moving averages otherwise.
@@ -33,7 +45,15 @@ export class BatchNormalization extends Layer {
   readonly scale: boolean;
 
   constructor(args: BatchNormalizationArgs = {}) {
-    checkKnownOptions('BatchNormalization', args, [...LAYER_ARG_KEYS, 'axis', 'momentum', 'epsilon', 'center', 'scale']);
+    checkKnownOptions('BatchNormalization', args, [
+      ...LAYER_ARG_KEYS,
+      ...weightOptionKeys(GAMMA_AND_BETA),
+      'axis',
+      'momentum',
+      'epsilon',
+      'center',
+      'scale',
+    ]);
     super(args, 'BatchNormalization');
     const context = `BatchNormalization '${this.name}'`;
     this.axis = checkAxis(context, args.axis ?? -1, false) as number;
@@ -41,6 +61,7 @@ export class BatchNormalization extends Layer {
     this.epsilon = checkNumberInRange(context, 'epsilon', args.epsilon ?? 1e-3, 0, Infinity, { minExclusive: true });
     this.center = checkBoolean(context, 'center', args.center ?? true);
     this.scale = checkBoolean(context, 'scale', args.scale ?? true);
+    this.regularizeWeights(args, GAMMA_AND_BETA);
   }
 
   computeOutputShape(inputShape: readonly number[]): number[] {

@@ -19,6 +19,7 @@ import {
 import { Rescaling } from './rescaling';
 import { Cropping2D, UpSampling2D, ZeroPadding2D } from './spatial';
 import { Normalization } from './preprocessing';
+import { ActivityRegularization } from './regularization';
 import { Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract } from './merge';
 
 type LayerConstructor = new (config: never) => Layer;
@@ -36,6 +37,7 @@ const LAYERS: Record<string, LayerConstructor> = {
   BatchNormalization,
   Rescaling,
   Normalization,
+  ActivityRegularization,
   Add,
   Subtract,
   Multiply,

@@ -72,6 +72,30 @@ export interface CompileSpec {
   outputs: OutputCompileSpec[];
 }
 
+/** A weight or activity regularizer's factors (lib/regularizers.ts): `l1 * sum(|x|) + l2 * sum(x²)`. */
+export interface RegularizerSpec {
+  l1: number;
+  l2: number;
+}
+
+/**
+ * A weight constraint (lib/constraints.ts), applied after each optimizer step. `axes` are non-negative,
+ * on the weight's Keras layout; MaxNorm is a min_max_norm from 0 at rate 1.
+ */
+export type ConstraintSpec =
+  | { kind: 'min_max_norm'; minValue: number; maxValue: number; rate: number; axes: number[] }
+  | { kind: 'unit_norm'; axes: number[] }
+  | { kind: 'non_neg' };
+
+/** One weight of a layer as lib describes it to the native layer (lib/layers/layer.ts's WeightInfo, with its penalties). */
+export interface NativeWeightInfo {
+  name: string;
+  shape: number[];
+  trainable: boolean;
+  regularizer?: RegularizerSpec;
+  constraint?: ConstraintSpec;
+}
+
 /** One layer's torch::nn modules and weights; built once, shared by every model that uses the layer. */
 export interface NativeLayer {
   /** Drops this object's hold on the weights now (models built on the layer keep theirs until disposed). */
@@ -221,7 +245,12 @@ export interface NativeDecodeResult {
 export interface NativeBinding {
   NativeTensor: new (data: NativeTypedArray, shape: number[], dtype: NativeDtype) => NativeTensor;
   /** `weights` names the modules' weights, in order (the native side checks their shapes against it). */
-  NativeLayer: new (specs: LayerSpec[], trainable: boolean, weights: { name: string; shape: number[]; trainable: boolean }[]) => NativeLayer;
+  NativeLayer: new (
+    specs: LayerSpec[],
+    trainable: boolean,
+    weights: NativeWeightInfo[],
+    activityRegularizer: RegularizerSpec | null,
+  ) => NativeLayer;
   NativeModel: new (graph: GraphSpec, device: string) => NativeModel;
   concat(tensors: NativeTensor[]): NativeTensor;
   /** A learning-rate schedule's value at a step (see lib/schedules.ts). */
