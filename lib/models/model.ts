@@ -32,7 +32,7 @@ import {
 } from '../training/trainer';
 import { checkKnownOptions, checkPlainObject, formatShape } from '../validation';
 import { FunctionalConfig, LeafLayer, TensorReference, Topology } from './functional';
-import { readModelFile, restoreWeights, saveModelFile, WeightedModel } from './persistence';
+import { ModelSource, readModelFile, restoreWeights, saveModelFile, sourceName, WeightedModel } from './persistence';
 import type { StoredTensor } from '../io/safetensors';
 import { formatSummary, SummaryRow } from './summary';
 
@@ -447,15 +447,22 @@ export class Model<O extends TensorStructure = TensorStructure> extends Layer im
 
   /**
    * Writes the whole model to one .safetensors file: weights, optimizer state, config, class indices.
-   * The write is atomic: an interrupted save leaves the previous file intact.
+   * The write is atomic: an interrupted save leaves the previous file intact. Without a file, resolves the
+   * same bytes as a Buffer (for an object store or a database); `loadModel(buffer)` reads them back.
    */
-  async save(file: string): Promise<void> {
+  save(): Promise<Buffer>;
+  save(file: string): Promise<void>;
+  async save(file?: string): Promise<void | Buffer> {
+    if (file === undefined) return this.trainer.schedule(() => saveModelFile(this, undefined));
     checkFilePath('save', file);
     await this.trainer.schedule(() => saveModelFile(this, file));
   }
 
-  /** Writes the weights alone (no optimizer state) to a .safetensors file. */
-  async saveWeights(file: string): Promise<void> {
+  /** Writes the weights alone (no optimizer state) to a .safetensors file, or resolves its bytes without a file. */
+  saveWeights(): Promise<Buffer>;
+  saveWeights(file: string): Promise<void>;
+  async saveWeights(file?: string): Promise<void | Buffer> {
+    if (file === undefined) return this.trainer.schedule(() => saveModelFile(this, undefined, { includeOptimizer: false }));
     checkFilePath('saveWeights', file);
     await this.trainer.schedule(() => saveModelFile(this, file, { includeOptimizer: false }));
   }
@@ -481,11 +488,11 @@ export class Model<O extends TensorStructure = TensorStructure> extends Layer im
     await this.trainer.schedule(async () => restoreWeights(this, file, { ...loaded, tensors: renamed }, { optimizer: true }));
   }
 
-  /** Loads weights saved by save() or saveWeights() from a model with the same layers. */
-  async loadWeights(file: string): Promise<void> {
-    checkFilePath('loadWeights', file);
-    const loaded = await readModelFile(file);
-    await this.trainer.schedule(async () => restoreWeights(this, file, loaded, { optimizer: false }));
+  /** Loads weights saved by save() or saveWeights() (a file, or the Buffer they resolved) from a model with the same layers. */
+  async loadWeights(source: ModelSource): Promise<void> {
+    checkModelSource('loadWeights', source);
+    const loaded = await readModelFile(source);
+    await this.trainer.schedule(async () => restoreWeights(this, sourceName(source), loaded, { optimizer: false }));
   }
 
   /** @internal The config persistence stores. */
@@ -535,6 +542,12 @@ function structureList(context: string, argument: string, value: unknown): Symbo
 
 export function checkFilePath(operation: string, file: unknown): void {
   if (typeof file !== 'string' || file.length === 0) throw invalidArgument(operation, 'a file path', file);
+}
+
+/** A model file's path, or its bytes (a Buffer or Uint8Array, as save() without a file resolves). */
+export function checkModelSource(operation: string, source: unknown): asserts source is ModelSource {
+  if (source instanceof Uint8Array) return;
+  if (typeof source !== 'string' || source.length === 0) throw invalidArgument(operation, 'a file path or a Buffer of a saved model', source);
 }
 
 /** Rebuilds a functional model from Keras's functional config: layers first, then their nodes in order. */
