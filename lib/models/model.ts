@@ -35,6 +35,8 @@ import { FunctionalConfig, LeafLayer, TensorReference, Topology } from './functi
 import { ModelSource, readModelFile, restoreWeights, saveModelFile, sourceName, WeightedModel } from './persistence';
 import type { StoredTensor } from '../io/safetensors';
 import { formatSummary, SummaryRow } from './summary';
+import { Predictor } from './predictor';
+import { ImageBatchOptions, imagesToBatch } from '../preprocessing/image-buffers';
 
 export type TensorStructure = SymbolicTensor | SymbolicTensor[] | Record<string, SymbolicTensor>;
 
@@ -68,6 +70,7 @@ export class Model<O extends TensorStructure = TensorStructure> extends Layer im
   private disposed = false;
   private targetDevice?: string;
   private outputForm: 'single' | 'array' | 'object' = 'single';
+  private batcher?: Predictor<PredictionOf<O>>;
 
   constructor(args: ModelArgs<O>) {
     const subclass = new.target !== Model;
@@ -356,6 +359,42 @@ export class Model<O extends TensorStructure = TensorStructure> extends Layer im
   /** The model's outputs for one batch. */
   predictOnBatch(x: DataLike): Promise<PredictionOf<O>> {
     return this.trainer.predictOnBatch(x) as Promise<PredictionOf<O>>;
+  }
+
+  /**
+   * predict through the model's own dynamic batcher (a `Predictor` with its defaults: batches of up to 32
+   * rows, a 2 ms window): calls that arrive together run as one native predict, each getting its own rows.
+   * For other settings, make a `new Predictor(model, { maxBatchSize, maxDelayMs })`.
+   */
+  predictBatched(x: DataLike): Promise<PredictionOf<O>> {
+    if (!this.batcher) this.batcher = new Predictor<PredictionOf<O>>(this);
+    return this.batcher.predict(x);
+  }
+
+  /**
+   * The model's outputs for encoded images (JPEG or PNG Buffers, as HTTP bodies arrive): decoded, resized to
+   * `targetSize` and converted to `colorMode` as loadImg does (both default to the model's input shape),
+   * multiplied by `rescale`, in one native call off the event loop for JPEGs, then predicted.
+   */
+  async predictImages(buffers: Uint8Array[], options: ImageBatchOptions = {}): Promise<PredictionOf<O>> {
+    const x = await imagesToBatch('predictImages', buffers, options, this.inputShape);
+    return this.predict(x);
+  }
+
+  /** @internal For Predictor: one call's checked inputs. */
+  predictionInputs(operation: string, x: DataLike): Tensor[] {
+    if (this.disposed) throw new ValueError(`${operation}: model '${this.name}' was disposed`);
+    return this.trainer.predictionInputs(operation, x);
+  }
+
+  /** @internal For Predictor: one native predict. */
+  predictTensors(operation: string, xs: Tensor[]): Promise<Tensor[]> {
+    return this.trainer.predictTensors(operation, xs);
+  }
+
+  /** @internal For Predictor: outputs in the form predict returns them. */
+  structuredPrediction(outputs: Tensor[]): PredictionOf<O> {
+    return this.trainer.structuredPrediction(outputs) as PredictionOf<O>;
   }
 
   /** One training step on one batch; resolves the loss, or [loss, ...metrics] with metrics. */
