@@ -25,6 +25,7 @@
  *   npm run bench [-- --quick] [-- --threads 2 --epochs 2 --data DIR --python /usr/bin/python3 --out FILE]
  *                 [-- --tcmalloc /path/to/libtcmalloc_minimal.so.4]
  *   npm run bench -- --scaling    (train and inference img/s over batch sizes 8-256 and image sizes 32-224)
+ *   npm run bench -- --serving    (rows a/b, b1t, b4, b5 and i only: inference, latency, the HTTP load test)
  *
  * Prints a table and writes JSON to bench/results/ (or --out). A peer that is not installed is skipped with
  * a message. Ratios are "times better than the peer" (throughput ours/theirs, time theirs/ours); the
@@ -49,6 +50,8 @@ interface Options {
   data: string | null;
   out: string | null;
   scaling: boolean;
+  /** Only the rows of serving: a/b (inference, single-image latency), b1t, b4, b5 and the HTTP load test i. */
+  serving: boolean;
   /** libtcmalloc_minimal.so.4 for the tcmalloc peer; found with dpkg when not given. */
   tcmalloc: string | null;
 }
@@ -77,7 +80,7 @@ const root = (() => {
 })();
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { quick: false, threads: 2, epochs: 2, python: '/usr/bin/python3', data: null, out: null, scaling: false, tcmalloc: null };
+  const options: Options = { quick: false, threads: 2, epochs: 2, python: '/usr/bin/python3', data: null, out: null, scaling: false, serving: false, tcmalloc: null };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {
@@ -92,6 +95,7 @@ function parseArgs(argv: string[]): Options {
     else if (flag === '--data') options.data = value();
     else if (flag === '--out') options.out = value();
     else if (flag === '--scaling') options.scaling = true;
+    else if (flag === '--serving') options.serving = true;
     else if (flag === '--tcmalloc') options.tcmalloc = value();
     else throw new Error(`bench: unknown option ${flag}`);
   }
@@ -472,6 +476,11 @@ export async function runBench(options: Options, log: (line: string) => void = c
       () => true,
     ),
   );
+
+  if (options.serving) {
+    meta.loadAverageAfter = loadAverage();
+    return { meta, rows, accuracy: { ours: [], peer: [] } };
+  }
 
   // c, d, e need image folders.
   log('c/d/e: image folders...');
