@@ -17,10 +17,15 @@
  *   g. the seed fit on in-memory batches with metrics ['accuracy', 'AUC', 'Precision', 'Recall'] vs the same
  *      fit with accuracy alone (bench/metrics-cost.ts): what streaming metrics cost.
  *   h. fit fed by an async generator of in-memory batches vs the same batches from tensors (bench/iterable-fit.ts).
+ *   b1t, b4, b5: inference at batch 32 vs PyTorch on tcmalloc, and at batches 1 and 8 vs PyTorch (fastest
+ *      way, glibc tuned or not) and vs PyTorch on tcmalloc;
+ *   i. the HTTP load test (bench/serve-load.ts): examples/serve.ts with the seed CNN, 200 connections posting
+ *      64x64 JPEGs, dynamic batching vs per-request predict: requests/s (i1), p99 (i2), failures (i3).
  *
  *   npm run bench [-- --quick] [-- --threads 2 --epochs 2 --data DIR --python /usr/bin/python3 --out FILE]
  *                 [-- --tcmalloc /path/to/libtcmalloc_minimal.so.4]
  *   npm run bench -- --scaling    (train and inference img/s over batch sizes 8-256 and image sizes 32-224)
+ *   npm run bench -- --serving    (rows a/b, b1t, b4, b5 and i only: inference, latency, the HTTP load test)
  *
  * Prints a table and writes JSON to bench/results/ (or --out). A peer that is not installed is skipped with
  * a message. Ratios are "times better than the peer" (throughput ours/theirs, time theirs/ours); the
@@ -35,6 +40,7 @@ import { metricsCost } from './metrics-cost';
 import { iterableFitFigures } from './iterable-fit';
 import { residualModel } from './residual-model';
 import { seedModel } from './seed-model';
+import { serveLoad } from './serve-load';
 
 interface Options {
   quick: boolean;
@@ -44,6 +50,8 @@ interface Options {
   data: string | null;
   out: string | null;
   scaling: boolean;
+  /** Only the rows of serving: a/b (inference, single-image latency), b1t, b4, b5 and the HTTP load test i. */
+  serving: boolean;
   /** libtcmalloc_minimal.so.4 for the tcmalloc peer; found with dpkg when not given. */
   tcmalloc: string | null;
 }
@@ -72,7 +80,7 @@ const root = (() => {
 })();
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { quick: false, threads: 2, epochs: 2, python: '/usr/bin/python3', data: null, out: null, scaling: false, tcmalloc: null };
+  const options: Options = { quick: false, threads: 2, epochs: 2, python: '/usr/bin/python3', data: null, out: null, scaling: false, serving: false, tcmalloc: null };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {
@@ -87,6 +95,7 @@ function parseArgs(argv: string[]): Options {
     else if (flag === '--data') options.data = value();
     else if (flag === '--out') options.out = value();
     else if (flag === '--scaling') options.scaling = true;
+    else if (flag === '--serving') options.serving = true;
     else if (flag === '--tcmalloc') options.tcmalloc = value();
     else throw new Error(`bench: unknown option ${flag}`);
   }
@@ -228,6 +237,15 @@ export async function ourResidualSteps(size: number, batchSize: number, steps: n
   const model = residualModel(size);
   const x = randomImages(batchSize, size);
   const y = tensor(Float32Array.from({ length: batchSize }, () => Math.floor(Math.random() * 10)), [batchSize]);
+  return measureSteps(model, x, y, null, steps, repeats);
+}
+
+/** ourSteps without the single-image latencies, at any batch size (the inference rows at batches 1 and 8). */
+async function ourBatchSteps(size: number, batchSize: number, steps: number, repeats: number): Promise<StepFigures> {
+  setSeed(1);
+  const model = seedModel(size);
+  const x = randomImages(batchSize, size);
+  const y = tensor(Float32Array.from({ length: batchSize }, () => (Math.random() > 0.5 ? 1 : 0)), [batchSize, 1]);
   return measureSteps(model, x, y, null, steps, repeats);
 }
 
@@ -394,6 +412,75 @@ export async function runBench(options: Options, log: (line: string) => void = c
       () => true,
     ),
   );
+
+  // b1t, b4, b5: inference at batch 32 against PyTorch on tcmalloc, and at batches 1 and 8 against PyTorch
+  // with and without tcmalloc, each side measured as in a/b (train steps between the predictions).
+  rows.push(
+    row(
+      { id: 'b1t', name: `inference, batch ${batchSize}`, unit: 'img/s', ours: median(imagesPerSecond(mine.predict_ms)), peer: tcmallocPeer.figures ? median(imagesPerSecond(fastestPeerPredict([tcmallocPeer.figures]))) : null, peerName: 'PyTorch on tcmalloc, fastest of no_grad, inference_mode, channels_last', ratioKind: 'speedup', target: '>= 1.0x', spread: { ours: imagesPerSecond(mine.predict_ms), peer: tcmallocPeer.figures ? imagesPerSecond(fastestPeerPredict([tcmallocPeer.figures])) : [] }, skipped: tcmallocPeer.reason },
+      (o, p) => o / p,
+      (r) => r >= 1.0,
+    ),
+  );
+  for (const [id, batch] of [['b4', 1], ['b5', 8]] as const) {
+    log(`${id}: inference at batch ${batch}...`);
+    const batchSteps = steps * (batch === 1 ? 10 : 4);
+    const args = [path.join(root, 'bench', 'torch_peer.py'), 'steps', '--no-single', '--threads', String(options.threads), '--size', String(size), '--batch-size', String(batch), '--steps', String(batchSteps), '--repeats', String(repeats)];
+    const plain = torchMissing ? null : runJson<PeerStepFigures>(options.python, args);
+    const tuned = torchMissing ? null : runJson<PeerStepFigures>(options.python, args, { ...process.env, ...TUNED_GLIBC });
+    const onTcmalloc = runTcmallocPeer(options.python, args, tcmalloc, torchMissing);
+    const ours = await ourBatchSteps(size, batch, batchSteps, repeats);
+    const rate = (ms: number[]) => ms.map((v) => (batch * 1000) / v);
+    const fastest = fastestPeerPredict([plain, tuned]);
+    const fastestTcmalloc = onTcmalloc.figures ? fastestPeerPredict([onTcmalloc.figures]) : [];
+    rows.push(
+      row(
+        { id, name: `inference, batch ${batch}`, unit: 'img/s', ours: median(rate(ours.predict_ms)), peer: plain ? median(rate(fastest)) : null, peerName: `${peerName}, fastest of no_grad, inference_mode, channels_last, glibc tuned or not`, ratioKind: 'speedup', target: '>= 1.0x', spread: { ours: rate(ours.predict_ms), peer: rate(fastest) }, skipped },
+        (o, p) => o / p,
+        (r) => r >= 1.0,
+      ),
+      row(
+        { id: `${id}t`, name: `inference, batch ${batch}`, unit: 'img/s', ours: median(rate(ours.predict_ms)), peer: onTcmalloc.figures ? median(rate(fastestTcmalloc)) : null, peerName: 'PyTorch on tcmalloc, fastest of no_grad, inference_mode, channels_last', ratioKind: 'speedup', target: '>= 1.0x', spread: { ours: rate(ours.predict_ms), peer: rate(fastestTcmalloc) }, skipped: onTcmalloc.reason },
+        (o, p) => o / p,
+        (r) => r >= 1.0,
+      ),
+    );
+  }
+
+  // i: the HTTP load test (bench/serve-load.ts), dynamic batching against per-request predict.
+  // The smoke run checks that both servers answer every request, with a lighter load than the real one.
+  const connections = options.quick ? 20 : 200;
+  log(`i: HTTP load test of examples/serve.js, ${connections} connections...`);
+  let load: Awaited<ReturnType<typeof serveLoad>> | null = null;
+  let loadError: string | undefined;
+  try {
+    load = await serveLoad({ seconds: options.quick ? 3 : 10, connections, threads: options.threads });
+  } catch (error) {
+    loadError = `the load test failed: ${(error as Error).message.split('\n')[0]}`;
+    log(`  ${loadError}`);
+  }
+  rows.push(
+    row(
+      { id: 'i1', name: `HTTP classifier (examples/serve.ts), ${connections} connections posting 64x64 JPEGs, seed CNN`, unit: 'req/s', ours: load?.batched.requestsPerSecond ?? null, peer: load?.perRequest.requestsPerSecond ?? null, peerName: 'the same server predicting each request alone', ratioKind: 'speedup', target: '>= 3x', spread: { ours: load ? [load.batched.requestsPerSecond] : [], peer: load ? [load.perRequest.requestsPerSecond] : [] }, skipped: loadError },
+      (o, p) => o / p,
+      (r) => r >= 3,
+    ),
+    row(
+      { id: 'i2', name: 'the same load, p99 latency', unit: 'ms', ours: load?.batched.p99_ms ?? null, peer: load?.perRequest.p99_ms ?? null, peerName: 'the same server predicting each request alone', ratioKind: 'speedup', target: '>= 1.0x (p99 no worse)', spread: { ours: load ? [load.batched.p99_ms] : [], peer: load ? [load.perRequest.p99_ms] : [] }, skipped: loadError },
+      (o, p) => p / o,
+      (r) => r >= 1.0,
+    ),
+    row(
+      { id: 'i3', name: 'the same load, requests not answered 200 (both servers)', unit: 'requests', ours: load ? load.batched.failed + load.perRequest.failed : null, peer: null, peerName: '(no peer)', ratioKind: 'value', target: '0', spread: { ours: load ? [load.batched.failed, load.perRequest.failed] : [], peer: [] }, skipped: loadError },
+      () => 0,
+      () => true,
+    ),
+  );
+
+  if (options.serving) {
+    meta.loadAverageAfter = loadAverage();
+    return { meta, rows, accuracy: { ours: [], peer: [] } };
+  }
 
   // c, d, e need image folders.
   log('c/d/e: image folders...');

@@ -6,6 +6,8 @@ export { ValueError } from './errors';
 export * from './layers';
 export { Model, ModelArgs, PredictionOf, TensorStructure } from './models/model';
 export { Sequential, SequentialArgs, loadModel } from './models/sequential';
+export { Predictor, PredictorOptions, PredictorStats } from './models/predictor';
+export type { ImageBatchOptions } from './preprocessing/image-buffers';
 export {
   CompileArgs,
   LossIdentifier,

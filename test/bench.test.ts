@@ -33,7 +33,7 @@ afterAll(() => {
   if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
 });
 
-const ids = ['a', 'a2', 'a3', 'b1', 'b2', 'b3', 'c', 'd', 'e1', 'e2', 'f1', 'f2', 'f3', 'g', 'h'];
+const ids = ['a', 'a2', 'a3', 'b1', 'b2', 'b3', 'b1t', 'b4', 'b4t', 'b5', 'b5t', 'i1', 'i2', 'i3', 'c', 'd', 'e1', 'e2', 'f1', 'f2', 'f3', 'g', 'h'];
 
 function checkRow(row: Row): void {
   expect(typeof row.name).toBe('string');
@@ -62,11 +62,13 @@ describe('bench --quick', () => {
     expect(result.rows.map((row) => row.id)).toEqual(ids);
     result.rows.forEach(checkRow);
     // The in-memory rows never depend on image folders or peers.
-    for (const id of ['a', 'a2', 'a3', 'b1', 'b2', 'b3', 'f1', 'f2', 'f3', 'g', 'h']) expect(result.rows.find((row) => row.id === id)!.ours).toBeGreaterThan(0);
+    for (const id of ['a', 'a2', 'a3', 'b1', 'b2', 'b3', 'b4', 'b5', 'i1', 'f1', 'f2', 'f3', 'g', 'h']) expect(result.rows.find((row) => row.id === id)!.ours).toBeGreaterThan(0);
     expect(stdout).toMatch(/\| a +\| train step/);
     expect(stdout).toMatch(/\| f1 +\| residual CNN train step/);
+    // The HTTP load test answered every request it sent, with and without dynamic batching.
+    expect(result.rows.find((row) => row.id === 'i3')!.ours).toBe(0);
     // The tcmalloc peer is measured where Debian's library is installed, else skipped with the reason.
-    for (const id of ['a3', 'f2']) {
+    for (const id of ['a3', 'b1t', 'b4t', 'b5t', 'f2']) {
       const row = result.rows.find((r) => r.id === id)!;
       expect(row.peerName).toMatch(/tcmalloc/);
       if (row.peer === null) expect(row.skipped).toMatch(/tcmalloc|torch|python/i);
@@ -78,8 +80,10 @@ describe('bench --quick', () => {
     expect(stdout).toMatch(/PyTorch peer skipped: .*no-such-python not found/);
     for (const row of result.rows) {
       checkRow(row);
-      // Rows g and h compare keras-torch with itself (accuracy alone; fit from tensors), which needs nothing installed.
+      // Rows g, h and i compare keras-torch with itself (accuracy alone; fit from tensors; per-request
+      // predict), which needs nothing installed.
       if (row.id === 'g' || row.id === 'h') expect(row.peer).toBeGreaterThan(0);
+      else if (row.id === 'i1' || row.id === 'i2') expect(row.peer).not.toBeNull();
       else expect(row.peer).toBeNull();
     }
     expect(result.rows.find((row) => row.id === 'a')!.skipped).toMatch(/not found/);
@@ -92,7 +96,7 @@ describe('bench --quick', () => {
     const { stdout, result } = bench(['--tcmalloc', missing]);
     const torchMissing = /PyTorch peer skipped/.test(stdout);
     if (!torchMissing) expect(stdout).toMatch(/PyTorch-on-tcmalloc peer skipped: .*no-such-libtcmalloc.* not found/);
-    for (const id of ['a3', 'f2']) {
+    for (const id of ['a3', 'b1t', 'b4t', 'b5t', 'f2']) {
       const row = result.rows.find((r) => r.id === id)!;
       checkRow(row);
       expect(row.peer).toBeNull();

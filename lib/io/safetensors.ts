@@ -38,12 +38,11 @@ export interface SafetensorsFile {
   metadata: Record<string, string>;
 }
 
-/** Writes `tensors` and string `metadata` to `file` atomically: a temporary file, fsync, then rename. */
-export async function writeSafetensors(
-  file: string,
-  tensors: Map<string, StoredTensor>,
-  metadata: Record<string, string>,
-): Promise<void> {
+/**
+ * The file's parts in order: the 8-byte header length, the JSON header, then each tensor's bytes (views
+ * of the tensors' own memory, not copies).
+ */
+function safetensorsParts(tensors: Map<string, StoredTensor>, metadata: Record<string, string>): Uint8Array[] {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const [name, stored] of tensors) {
@@ -57,7 +56,22 @@ export async function writeSafetensors(
   const headerBytes = Buffer.from(json, 'utf8');
   const length = Buffer.alloc(8);
   length.writeBigUInt64LE(BigInt(headerBytes.length));
+  const data = [...tensors.values()].map((stored) => new Uint8Array(stored.data.buffer, stored.data.byteOffset, stored.data.byteLength));
+  return [length, headerBytes, ...data];
+}
 
+/** `tensors` and string `metadata` as the bytes of a safetensors file, in one Buffer. */
+export function encodeSafetensors(tensors: Map<string, StoredTensor>, metadata: Record<string, string>): Buffer {
+  return Buffer.concat(safetensorsParts(tensors, metadata));
+}
+
+/** Writes `tensors` and string `metadata` to `file` atomically: a temporary file, fsync, then rename. */
+export async function writeSafetensors(
+  file: string,
+  tensors: Map<string, StoredTensor>,
+  metadata: Record<string, string>,
+): Promise<void> {
+  const parts = safetensorsParts(tensors, metadata);
   const target = await replaceableTarget(file);
   const directory = path.dirname(target);
   await removeStaleTemporaries(directory);
@@ -76,11 +90,7 @@ export async function writeSafetensors(
     throw failure(error);
   }
   try {
-    await handle.write(length);
-    await handle.write(headerBytes);
-    for (const stored of tensors.values()) {
-      await handle.write(new Uint8Array(stored.data.buffer, stored.data.byteOffset, stored.data.byteLength));
-    }
+    for (const part of parts) await handle.write(part);
     await handle.sync();
     await handle.close();
   } catch (error) {

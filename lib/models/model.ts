@@ -32,9 +32,11 @@ import {
 } from '../training/trainer';
 import { checkKnownOptions, checkPlainObject, formatShape } from '../validation';
 import { FunctionalConfig, LeafLayer, TensorReference, Topology } from './functional';
-import { readModelFile, restoreWeights, saveModelFile, WeightedModel } from './persistence';
+import { ModelSource, readModelFile, restoreWeights, saveModelFile, sourceName, WeightedModel } from './persistence';
 import type { StoredTensor } from '../io/safetensors';
 import { formatSummary, SummaryRow } from './summary';
+import { Predictor } from './predictor';
+import { ImageBatchOptions, imagesToBatch } from '../preprocessing/image-buffers';
 
 export type TensorStructure = SymbolicTensor | SymbolicTensor[] | Record<string, SymbolicTensor>;
 
@@ -68,6 +70,7 @@ export class Model<O extends TensorStructure = TensorStructure> extends Layer im
   private disposed = false;
   private targetDevice?: string;
   private outputForm: 'single' | 'array' | 'object' = 'single';
+  private batcher?: Predictor<PredictionOf<O>>;
 
   constructor(args: ModelArgs<O>) {
     const subclass = new.target !== Model;
@@ -358,6 +361,42 @@ export class Model<O extends TensorStructure = TensorStructure> extends Layer im
     return this.trainer.predictOnBatch(x) as Promise<PredictionOf<O>>;
   }
 
+  /**
+   * predict through the model's own dynamic batcher (a `Predictor` with its defaults: batches of up to 32
+   * rows, a 2 ms window): calls that arrive together run as one native predict, each getting its own rows.
+   * For other settings, make a `new Predictor(model, { maxBatchSize, maxDelayMs })`.
+   */
+  predictBatched(x: DataLike): Promise<PredictionOf<O>> {
+    if (!this.batcher) this.batcher = new Predictor<PredictionOf<O>>(this);
+    return this.batcher.predict(x);
+  }
+
+  /**
+   * The model's outputs for encoded images (JPEG or PNG Buffers, as HTTP bodies arrive): decoded, resized to
+   * `targetSize` and converted to `colorMode` as loadImg does (both default to the model's input shape),
+   * multiplied by `rescale`, in one native call off the event loop for JPEGs, then predicted.
+   */
+  async predictImages(buffers: Uint8Array[], options: ImageBatchOptions = {}): Promise<PredictionOf<O>> {
+    const x = await imagesToBatch('predictImages', buffers, options, this.inputShape);
+    return this.predict(x);
+  }
+
+  /** @internal For Predictor: one call's checked inputs. */
+  predictionInputs(operation: string, x: DataLike): Tensor[] {
+    if (this.disposed) throw new ValueError(`${operation}: model '${this.name}' was disposed`);
+    return this.trainer.predictionInputs(operation, x);
+  }
+
+  /** @internal For Predictor: one native predict. */
+  predictTensors(operation: string, xs: Tensor[]): Promise<Tensor[]> {
+    return this.trainer.predictTensors(operation, xs);
+  }
+
+  /** @internal For Predictor: outputs in the form predict returns them. */
+  structuredPrediction(outputs: Tensor[]): PredictionOf<O> {
+    return this.trainer.structuredPrediction(outputs) as PredictionOf<O>;
+  }
+
   /** One training step on one batch; resolves the loss, or [loss, ...metrics] with metrics. */
   trainOnBatch(x: DataLike, y: DataLike, args: OnBatchArgs = {}): Promise<number | number[]> {
     return this.trainer.trainOnBatch(x, y, args);
@@ -447,15 +486,22 @@ export class Model<O extends TensorStructure = TensorStructure> extends Layer im
 
   /**
    * Writes the whole model to one .safetensors file: weights, optimizer state, config, class indices.
-   * The write is atomic: an interrupted save leaves the previous file intact.
+   * The write is atomic: an interrupted save leaves the previous file intact. Without a file, resolves the
+   * same bytes as a Buffer (for an object store or a database); `loadModel(buffer)` reads them back.
    */
-  async save(file: string): Promise<void> {
+  save(): Promise<Buffer>;
+  save(file: string): Promise<void>;
+  async save(file?: string): Promise<void | Buffer> {
+    if (file === undefined) return this.trainer.schedule(() => saveModelFile(this, undefined));
     checkFilePath('save', file);
     await this.trainer.schedule(() => saveModelFile(this, file));
   }
 
-  /** Writes the weights alone (no optimizer state) to a .safetensors file. */
-  async saveWeights(file: string): Promise<void> {
+  /** Writes the weights alone (no optimizer state) to a .safetensors file, or resolves its bytes without a file. */
+  saveWeights(): Promise<Buffer>;
+  saveWeights(file: string): Promise<void>;
+  async saveWeights(file?: string): Promise<void | Buffer> {
+    if (file === undefined) return this.trainer.schedule(() => saveModelFile(this, undefined, { includeOptimizer: false }));
     checkFilePath('saveWeights', file);
     await this.trainer.schedule(() => saveModelFile(this, file, { includeOptimizer: false }));
   }
@@ -481,11 +527,11 @@ export class Model<O extends TensorStructure = TensorStructure> extends Layer im
     await this.trainer.schedule(async () => restoreWeights(this, file, { ...loaded, tensors: renamed }, { optimizer: true }));
   }
 
-  /** Loads weights saved by save() or saveWeights() from a model with the same layers. */
-  async loadWeights(file: string): Promise<void> {
-    checkFilePath('loadWeights', file);
-    const loaded = await readModelFile(file);
-    await this.trainer.schedule(async () => restoreWeights(this, file, loaded, { optimizer: false }));
+  /** Loads weights saved by save() or saveWeights() (a file, or the Buffer they resolved) from a model with the same layers. */
+  async loadWeights(source: ModelSource): Promise<void> {
+    checkModelSource('loadWeights', source);
+    const loaded = await readModelFile(source);
+    await this.trainer.schedule(async () => restoreWeights(this, sourceName(source), loaded, { optimizer: false }));
   }
 
   /** @internal The config persistence stores. */
@@ -535,6 +581,12 @@ function structureList(context: string, argument: string, value: unknown): Symbo
 
 export function checkFilePath(operation: string, file: unknown): void {
   if (typeof file !== 'string' || file.length === 0) throw invalidArgument(operation, 'a file path', file);
+}
+
+/** A model file's path, or its bytes (a Buffer or Uint8Array, as save() without a file resolves). */
+export function checkModelSource(operation: string, source: unknown): asserts source is ModelSource {
+  if (source instanceof Uint8Array) return;
+  if (typeof source !== 'string' || source.length === 0) throw invalidArgument(operation, 'a file path or a Buffer of a saved model', source);
 }
 
 /** Rebuilds a functional model from Keras's functional config: layers first, then their nodes in order. */

@@ -5,7 +5,7 @@
  * (layers, compile options, class indices) as JSON in `__metadata__`.
  */
 import { ValueError } from '../errors';
-import { readSafetensors, StoredTensor, writeSafetensors } from '../io/safetensors';
+import { encodeSafetensors, parseSafetensors, readSafetensors, SafetensorsFile, StoredTensor, writeSafetensors } from '../io/safetensors';
 import type { Layer, WeightInfo } from '../layers/layer';
 import { layerFromConfig } from '../layers/registry';
 import type { NativeModel, NativeTensor } from '../native/binding';
@@ -58,7 +58,18 @@ function stored(native: NativeTensor): StoredTensor {
   return { dtype: native.dtype(), shape: native.shape(), data: native.dataSync() };
 }
 
-export async function saveModelFile(model: WeightedModel, file: string, { includeOptimizer = true } = {}): Promise<void> {
+/** Where a model is read from or written to: a file path, or bytes in memory (an object store, a database). */
+export type ModelSource = string | Uint8Array;
+
+/** How errors name a source: the file path, or "the model buffer". */
+export function sourceName(source: ModelSource): string {
+  return typeof source === 'string' ? source : 'the model buffer';
+}
+
+/** Writes the model to `file`, or, with no file, resolves the same bytes as a Buffer. */
+export async function saveModelFile(model: WeightedModel, file: string, options?: { includeOptimizer?: boolean }): Promise<void>;
+export async function saveModelFile(model: WeightedModel, file: undefined, options?: { includeOptimizer?: boolean }): Promise<Buffer>;
+export async function saveModelFile(model: WeightedModel, file: string | undefined, { includeOptimizer = true } = {}): Promise<void | Buffer> {
   const { native, names } = model.weightEntries('save');
   const tensors = new Map<string, StoredTensor>();
   native.getWeights(true).forEach((weight, i) => tensors.set(names[i], stored(weight)));
@@ -79,6 +90,7 @@ export async function saveModelFile(model: WeightedModel, file: string, { includ
   };
   if (compile) metadata.compile = JSON.stringify(compile);
   if (model.classIndices) metadata.class_indices = JSON.stringify(model.classIndices);
+  if (file === undefined) return encodeSafetensors(tensors, metadata);
   await writeSafetensors(file, tensors, metadata);
 }
 
@@ -98,8 +110,11 @@ export interface LoadedFile {
   tensors: Map<string, StoredTensor>;
 }
 
-export async function readModelFile(file: string): Promise<LoadedFile> {
-  const { tensors, metadata } = await readSafetensors(file);
+/** Reads and checks a model file, or the bytes of one (parseSafetensors's checks either way). */
+export async function readModelFile(source: ModelSource): Promise<LoadedFile> {
+  const file = sourceName(source);
+  const { tensors, metadata }: SafetensorsFile =
+    typeof source === 'string' ? await readSafetensors(source) : parseSafetensors(Buffer.from(source.buffer, source.byteOffset, source.byteLength), file);
   const config = parseJson<ModelConfig>(file, 'config', metadata.config);
   const sequential = config?.className === 'Sequential' && Array.isArray(config.layers);
   const functional = config?.className === 'Functional' && typeof config.config === 'object' && config.config !== null;

@@ -11,8 +11,8 @@ import type { SymbolicTensor } from '../layers/symbolic';
 import { getOptimizerFromConfig } from '../optimizers';
 import { checkPlainObject, formatShape } from '../validation';
 import { Topology } from './functional';
-import { checkFilePath, Model, ModelArgs, TensorStructure } from './model';
-import { checkStoredWeights, layersFromConfig, readModelFile, restoreWeights, SequentialConfig } from './persistence';
+import { checkModelSource, Model, ModelArgs, TensorStructure } from './model';
+import { checkStoredWeights, layersFromConfig, ModelSource, readModelFile, restoreWeights, SequentialConfig, sourceName } from './persistence';
 
 export interface SequentialArgs {
   layers?: Layer[];
@@ -168,12 +168,14 @@ function sequentialFromConfig(file: string, config: SequentialConfig): Sequentia
 registerLayerFactory('Sequential', (config) => sequentialFromConfig('Sequential config', config as unknown as SequentialConfig));
 
 /**
- * Recreates a model saved with `model.save()`: same layers and graph, weights, compile options, optimizer
- * state. Typed as a one-output model; for several outputs name their form: `loadModel<SymbolicTensor[]>(file)`.
+ * Recreates a model saved with `model.save()`, from its file or from the Buffer `save()` resolved: same
+ * layers and graph, weights, compile options, optimizer state. Typed as a one-output model; for several
+ * outputs name their form: `loadModel<SymbolicTensor[]>(file)`.
  */
-export async function loadModel<O extends TensorStructure = SymbolicTensor>(file: string): Promise<Model<O>> {
-  checkFilePath('loadModel', file);
-  const loaded = await readModelFile(file);
+export async function loadModel<O extends TensorStructure = SymbolicTensor>(source: ModelSource): Promise<Model<O>> {
+  checkModelSource('loadModel', source);
+  const loaded = await readModelFile(source);
+  const file = sourceName(source);
   let model: Model<O>;
   try {
     model = loaded.config.className === 'Sequential' ? (sequentialFromConfig(file, loaded.config) as unknown as Model<O>) : (Model.fromConfig(loaded.config.config as never) as Model<O>);

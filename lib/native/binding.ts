@@ -281,4 +281,15 @@ export interface NativeBinding {
   moments(tensor: NativeTensor, axes: number[]): Promise<[NativeTensor, NativeTensor]>;
   /** Present when the addon was built with libjpeg (native/image_decode.cc). */
   decodeImageFiles?(paths: string[], options: NativeDecodeOptions): Promise<NativeDecodeResult>;
+  /** decodeImageFiles for encoded images in memory; with `scale`, float32 `values` (pixels times it) instead of `pixels`. Absent without libjpeg. */
+  decodeImageBuffers?(buffers: Uint8Array[], options: NativeDecodeOptions & { scale?: number }): Promise<NativeBufferDecodeResult>;
+}
+
+export interface NativeBufferDecodeResult {
+  /** Without a scale: n images [height, width, channels], channels-last; zeros where not decoded. */
+  pixels?: Uint8Array;
+  /** With a scale: the same, as float32 values times the scale. */
+  values?: Float32Array;
+  /** Per buffer, as NativeDecodeResult's. */
+  decoded: Uint8Array;
 }

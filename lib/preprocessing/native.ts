@@ -41,4 +41,11 @@ export function nativeDecoder(): ((paths: string[], options: NativeDecodeOptions
   return typeof binding.decodeImageFiles === 'function' ? binding.decodeImageFiles.bind(binding) : null;
 }
 
+/** The addon's decoder of encoded images in memory (native/image_decode.cc), or null without libjpeg. */
+export function nativeBufferDecoder(): NonNullable<NativeBinding['decodeImageBuffers']> | null {
+  if (!nativeDecodingEnabled) return null;
+  const binding = loadBinding();
+  return typeof binding.decodeImageBuffers === 'function' ? binding.decodeImageBuffers.bind(binding) : null;
+}
+
 export type { NativeAugmentOptions, NativeDecodeOptions, NativeDecodeResult } from '../native/binding';

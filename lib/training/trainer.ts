@@ -497,6 +497,21 @@ export class Trainer {
     return this.structured(await this.predictBatch('predictOnBatch', this.toInputs('predictOnBatch', x)));
   }
 
+  /** @internal One call's inputs as tensors in the model's input order, checked against its input shapes (dynamic batching). */
+  predictionInputs(operation: string, x: DataLike): Tensor[] {
+    return this.toInputs(operation, x);
+  }
+
+  /** @internal One native predict of checked inputs: one tensor per output (dynamic batching). */
+  predictTensors(operation: string, xs: Tensor[]): Promise<Tensor[]> {
+    return this.predictBatch(operation, xs);
+  }
+
+  /** @internal Outputs in the form predict returns them. */
+  structuredPrediction(outputs: Tensor[]): Prediction {
+    return this.structured(outputs);
+  }
+
   /** One training step; its metrics are this batch's alone, as tfjs reports them. */
   async trainOnBatch(x: DataLike, y: DataLike, args: OnBatchArgs = {}): Promise<number | number[]> {
     checkPlainObject('trainOnBatch', 'options', args);
