@@ -225,14 +225,15 @@ export class Dropout extends Layer {
 }
 
 /**
- * @internal Restarts the stream of every Dropout among `layers` (and in nested models) for `epoch`, as fit
- * does when each epoch begins.
+ * @internal Restarts the stream of every layer with one (Dropout, the random preprocessing layers) among
+ * `layers` (and in nested models) for `epoch`, as fit does when each epoch begins.
  */
-export function reseedDropoutForEpoch(layers: readonly Layer[], epoch: number): void {
+export function reseedRandomLayersForEpoch(layers: readonly Layer[], epoch: number): void {
   for (const layer of layers) {
-    if (layer instanceof Dropout) layer.reseedForEpoch(epoch);
+    const seeded = layer as Partial<{ reseedForEpoch(epoch: number): void }>;
+    if (typeof seeded.reseedForEpoch === 'function') seeded.reseedForEpoch(epoch);
     const nested = (layer as { layers?: readonly Layer[] }).layers;
-    if (Array.isArray(nested)) reseedDropoutForEpoch(nested, epoch);
+    if (Array.isArray(nested)) reseedRandomLayersForEpoch(nested, epoch);
   }
 }
 

@@ -7,6 +7,7 @@ import { BatchNormalization } from './normalization';
 import { AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D } from './pooling';
 import { Rescaling } from './rescaling';
 import { Normalization } from './preprocessing';
+import { CenterCrop, RandomBrightness, RandomContrast, RandomCrop, RandomFlip, RandomRotation, RandomTranslation, RandomZoom, Resizing } from './image-preprocessing';
 import { Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract } from './merge';
 
 type LayerConstructor = new (config: never) => Layer;
@@ -24,6 +25,15 @@ const LAYERS: Record<string, LayerConstructor> = {
   BatchNormalization,
   Rescaling,
   Normalization,
+  Resizing,
+  CenterCrop,
+  RandomFlip,
+  RandomRotation,
+  RandomZoom,
+  RandomTranslation,
+  RandomContrast,
+  RandomBrightness,
+  RandomCrop,
   Add,
   Subtract,
   Multiply,

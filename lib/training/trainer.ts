@@ -13,7 +13,7 @@ import { rank as distributedRank } from '../distributed';
 import { described, invalidArgument, ValueError } from '../errors';
 import { foldableActivation, getLoss, isSerializedLoss, Loss, serializeLoss } from '../losses';
 import { getMetric, Metric, serializeMetric } from '../metrics';
-import { reseedDropoutForEpoch } from '../layers/core';
+import { reseedRandomLayersForEpoch } from '../layers/core';
 import type { Layer } from '../layers/layer';
 import type { NativeModel, NativeTensor } from '../native/binding';
 import { getOptimizer, Optimizer, OptimizerIdentifier } from '../optimizers';
@@ -388,10 +388,10 @@ export class Trainer {
 
     const history = new History();
     // As in Keras, the progress bar comes last, so it shows what other callbacks add to the logs.
-    // First of all, each epoch restarts the Dropout streams from the layers' seeds and the epoch, so an
-    // epoch's masks do not depend on the epochs before it (a fit resumed there draws the same ones).
-    const dropoutStreams: CallbackHooks = { onEpochBegin: (epoch) => reseedDropoutForEpoch(this.model.layers, epoch) };
-    const callbacks: CallbackHooks[] = [dropoutStreams, ...(parallel ? [new RankAveraging()] : []), ...callbacksGiven, history];
+    // First of all, each epoch restarts the random layers' streams (Dropout, augmentation) from their seeds
+    // and the epoch, so an epoch's draws do not depend on the epochs before it (a fit resumed there draws the same ones).
+    const randomStreams: CallbackHooks = { onEpochBegin: (epoch) => reseedRandomLayersForEpoch(this.model.layers, epoch) };
+    const callbacks: CallbackHooks[] = [randomStreams, ...(parallel ? [new RankAveraging()] : []), ...callbacksGiven, history];
     // With several ranks only rank 0 prints, as torch.distributed scripts do.
     if (verbose > 0 && (!parallel || distributedRank() === 0)) callbacks.push(new ProgressLogger(verbose as 1 | 2));
     const list = new CallbackList(callbacks);
