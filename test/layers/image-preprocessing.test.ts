@@ -1,5 +1,8 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import {
-  CenterCrop, Conv2D, Dense, Flatten, Input, Layer, Model, RandomBrightness, RandomContrast, RandomCrop, RandomFlip, RandomRotation, RandomTranslation,
+  CenterCrop, Conv2D, Dense, Flatten, Input, Layer, loadModel, Model, RandomBrightness, RandomContrast, RandomCrop, RandomFlip, RandomRotation, RandomTranslation,
   RandomZoom, Resizing, setSeed, SGD, Tensor, tensor,
 } from '../../lib';
 import { expectClose, seededRandom, values } from '../helpers';
@@ -167,6 +170,37 @@ describe('random layers: training and inference', () => {
     const model = trainingModel(new RandomFlip({ seed: 1 }), shape);
     const batches = [await predicted(model, tensor(data, shape)), await predicted(model, tensor(data, shape))];
     expect(batches[1]).not.toEqual(batches[0]);
+  });
+
+  test('fit restarts each stream per epoch from the seed: epochs differ, a second fit repeats them', async () => {
+    // SGD with rate 0 keeps the weights, so each epoch's loss shows that epoch's brightness shift alone.
+    const input = Input({ shape: [2, 2, 1] });
+    const shifted = new RandomBrightness(0.5, { valueRange: [0, 1] }).apply(input);
+    const output = new Dense(1, { kernelInitializer: 'ones', biasInitializer: 'zeros' }).apply(new Flatten().apply(shifted));
+    const model = new Model({ inputs: input, outputs: output });
+    model.compile({ optimizer: new SGD({ learningRate: 0 }), loss: 'mse' });
+    const run = async () => (await model.fit(tensor([0.4, 0.5, 0.6, 0.5], [1, 2, 2, 1]), tensor([[0]]), { epochs: 3, verbose: 0 })).history.loss;
+    const first = await run();
+    expect(new Set(first).size).toBe(3);
+    expect(await run()).toEqual(first);
+  });
+
+  test('save and load keep the layers and their options', async () => {
+    const model = fixedModel([6, 8, 3], [
+      new RandomFlip('horizontal', { seed: 3 }), new RandomRotation([-0.1, 0.2], { fillMode: 'constant', fillValue: 2 }), new RandomCrop(5, 5),
+      new Resizing(4, 4, { interpolation: 'nearest' }), new CenterCrop(3, 3), new RandomContrast(0.1), new RandomBrightness(0.1, { valueRange: [0, 1] }),
+      new RandomZoom(0.2, { widthFactor: 0.1 }), new RandomTranslation(0.1, 0.2),
+    ]);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'image-layers-'));
+    try {
+      await model.save(path.join(dir, 'm.safetensors'));
+      const loaded = await loadModel(path.join(dir, 'm.safetensors'));
+      expect(loaded.layers.map((l) => [l.className, l.getConfig()])).toEqual(model.layers.map((l) => [l.className, l.getConfig()]));
+      const x = tensor(data.slice(0, 2 * 6 * 8 * 3).map((v) => v / 255), [2, 6, 8, 3]);
+      expect(values(await loaded.predict(x))).toEqual(values(await model.predict(x)));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('RandomFlip: each image is itself or its mirror image, both occur; horizontal_and_vertical flips both axes at once', async () => {
