@@ -165,17 +165,22 @@ std::vector<torch::Tensor> Graph::Forward(const std::vector<torch::Tensor>& inpu
   // Without autograd (predict, evaluate), a ReLU or a shortcut sum may write into a tensor nothing else
   // reads: the graph's own activations, never the caller's inputs.
   const bool inference = !at::GradMode::is_enabled();
+  // Values that share memory with another value still to be read: a module may return its input or a view
+  // of it (Dropout and the random preprocessing layers in inference, CenterCrop's window), and writing
+  // into such a value would change the other one (the caller's input, a shortcut's other branch).
+  std::vector<bool> shared(values.size(), false);
   for (size_t n = 0; n < nodes_.size(); ++n) {
     GraphNode& node = nodes_[n];
     GraphLayer& layer = *layers_[node.layer];
     const size_t id = inputCount_ + n;
     const size_t count = layer.modules.size() - (node.skipLastModule ? 1 : 0);
     auto scratch = [&](size_t input) {
-      return inference && input >= inputCount_ && lastReader_[input] == n &&
+      return inference && input >= inputCount_ && !shared[input] && lastReader_[input] == n &&
              std::count(node.inputs.begin(), node.inputs.end(), input) == 1;
     };
     torch::Tensor x;
     bool owned;  // x may be overwritten
+    bool viewOfInput = false;  // x is the node's (first) input or a view of it
     size_t start = 0;
     if (!layer.modules.empty() && layer.modules.front().merge) {
       std::vector<torch::Tensor> operands;
@@ -186,7 +191,9 @@ std::vector<torch::Tensor> Graph::Forward(const std::vector<torch::Tensor>& inpu
     } else {
       x = values[node.inputs[0]];
       owned = scratch(node.inputs[0]);
+      viewOfInput = true;
     }
+    const bool inputOwned = owned;
     auto run = [&](BuiltLayer& module, bool keepInput) {
       if (owned && !keepInput && module.kind == "activation" && module.activation == "relu") {
         x.relu_();
@@ -195,9 +202,11 @@ std::vector<torch::Tensor> Graph::Forward(const std::vector<torch::Tensor>& inpu
       torch::nn::Module& torchModule = *module.module.ptr();
       const bool wasTraining = torchModule.is_training();
       if (node.training.has_value()) torchModule.train(*node.training);
+      const torch::Tensor before = x;
       x = module.module.forward(x);
       if (node.training.has_value()) torchModule.train(wasTraining);
-      owned = inference;
+      if (!x.is_alias_of(before)) viewOfInput = false;
+      owned = inference && (!viewOfInput || inputOwned);
     };
     for (size_t k = start; k < count; ++k) {
       const bool logits = wantsLogits[id] && k + 1 == count;
@@ -206,6 +215,7 @@ std::vector<torch::Tensor> Graph::Forward(const std::vector<torch::Tensor>& inpu
       if (k == 0 && node.afterFirstModule) run(*node.afterFirstModule, false);
     }
     values[id] = x;
+    if (inference && viewOfInput && !inputOwned) shared[id] = shared[node.inputs[0]] = true;
     // Autograd keeps what backward needs; this only drops the graph's own references.
     for (size_t done : releaseAfter_[n]) values[done] = torch::Tensor();
   }

@@ -2,8 +2,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  CenterCrop, Conv2D, Dense, Flatten, Input, Layer, loadModel, Model, RandomBrightness, RandomContrast, RandomCrop, RandomFlip, RandomRotation, RandomTranslation,
-  RandomZoom, Resizing, setSeed, SGD, Tensor, tensor,
+  Activation, Add, CenterCrop, Conv2D, Dense, Dropout, Flatten, Input, Layer, loadModel, Model, RandomBrightness, RandomContrast,
+  RandomCrop, RandomFlip, RandomRotation, RandomTranslation, RandomZoom, Rescaling, Resizing, setSeed, SGD, Tensor, tensor,
 } from '../../lib';
 import { expectClose, seededRandom, values } from '../helpers';
 import { describeIf } from '../helpers/peers';
@@ -201,6 +201,26 @@ describe('random layers: training and inference', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test.each([
+    ['RandomFlip', () => new RandomFlip()],
+    ['CenterCrop of the whole image', () => new CenterCrop(3, 3)],
+    ['Resizing to the same size', () => new Resizing(3, 3)],
+    ['Dropout', () => new Dropout(0.5)],
+  ] as [string, () => Layer][])('predict never writes into what a layer passes on unchanged (%s): the input, a shortcut', async (_name, make) => {
+    const input = Input({ shape: [3, 3, 1] });
+    const copy = new Rescaling(1).apply(input);
+    const passed = make().apply(copy);
+    const rectified = new Activation('relu').apply(passed);
+    const direct = new Activation('relu').apply(make().apply(input));
+    const model = new Model({ inputs: input, outputs: [new Add().apply([copy, rectified]), direct] });
+    const data = [-1, 2, -3, 4, -5, 6, -7, 8, -9];
+    const x = tensor(data, [1, 3, 3, 1]);
+    const [sum, relu] = (await model.predict(x)) as Tensor[];
+    expect(values(x)).toEqual(data);
+    expect(values(sum)).toEqual(data.map((v) => v + Math.max(v, 0)));
+    expect(values(relu)).toEqual(data.map((v) => Math.max(v, 0)));
   });
 
   test('RandomFlip: each image is itself or its mirror image, both occur; horizontal_and_vertical flips both axes at once', async () => {
