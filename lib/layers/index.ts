@@ -36,6 +36,11 @@ export { GaussianNoise, GaussianNoiseArgs } from './noise';
 export { BatchNormalization, BatchNormalizationArgs, LayerNormalization, LayerNormalizationArgs } from './normalization';
 export { Rescaling, RescalingArgs } from './rescaling';
 export { Normalization, NormalizationArgs, AdaptData } from './preprocessing';
+export {
+  Resizing, ResizingArgs, CenterCrop, CenterCropArgs, RandomFlip, RandomFlipArgs, RandomRotation, RandomRotationArgs, RandomZoom, RandomZoomArgs,
+  RandomTranslation, RandomTranslationArgs, RandomContrast, RandomBrightness, RandomColorArgs, RandomCrop, RandomCropArgs,
+  RandomAffineArgs, Factor, FlipMode, ResizeInterpolation, AffineInterpolation,
+} from './image-preprocessing';
 export { Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, ConcatenateArgs } from './merge';
 export { SymbolicTensor } from './symbolic';
 export { ActivityRegularization, ActivityRegularizationArgs } from './regularization';

@@ -20,6 +20,7 @@ import { Rescaling } from './rescaling';
 import { Cropping2D, UpSampling2D, ZeroPadding2D } from './spatial';
 import { Normalization } from './preprocessing';
 import { ActivityRegularization } from './regularization';
+import { CenterCrop, RandomBrightness, RandomContrast, RandomCrop, RandomFlip, RandomRotation, RandomTranslation, RandomZoom, Resizing } from './image-preprocessing';
 import { Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract } from './merge';
 
 type LayerConstructor = new (config: never) => Layer;
@@ -38,6 +39,15 @@ const LAYERS: Record<string, LayerConstructor> = {
   Rescaling,
   Normalization,
   ActivityRegularization,
+  Resizing,
+  CenterCrop,
+  RandomFlip,
+  RandomRotation,
+  RandomZoom,
+  RandomTranslation,
+  RandomContrast,
+  RandomBrightness,
+  RandomCrop,
   Add,
   Subtract,
   Multiply,

@@ -93,6 +93,9 @@ describe('Normalization numerics', () => {
     await expect(layer.adapt(tensor(new Float32Array(8), [2, 4]))).rejects.toThrow(/Normalization 'normalization(_\d+)?'.adapt: expected data of \[3\] on the kept axes but received shape \[2, 4\]/);
     await expect(layer.adapt(tensor(new Float32Array(3), [3]))).rejects.toThrow(/expected data with a batch axis and at least one more/);
     await expect(new Normalization({ mean: 0, variance: 1 }).adapt(tensor([[1]]))).rejects.toThrow(/the layer was given mean and variance/);
+    const adapted = new Normalization();
+    await adapted.adapt(tensor(new Float32Array(6), [2, 3]));
+    expect(() => fixedModel([4], [adapted])).toThrow(/expected input of the shape adapt\(\) saw on the kept axes \(\[3\]\) but received \[\*, 4\]/);
     await expect(new Normalization().adapt('pixels' as unknown as number[])).rejects.toThrow(/expected data to be a Tensor, a typed array or nested arrays of numbers but received "pixels"/);
     await expect(new Normalization().adapt((function* () {})())).rejects.toThrow(/expected at least one batch but received an empty iterable/);
   });
