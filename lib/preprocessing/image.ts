@@ -152,7 +152,7 @@ export async function decodeImage(source: string | Buffer | Buffer[], settings: 
       const box = settings.keepAspectRatio ? aspectRatioCrop(width, height, targetWidth, targetHeight) : undefined;
       const resized = settings.interpolation === 'nearest'
         ? resizeNearest(data, width, height, channels, targetWidth, targetHeight, box)
-        : resizePil(data, width, height, channels, targetWidth, targetHeight, settings.interpolation, box);
+        : await resizePil(data, width, height, channels, targetWidth, targetHeight, settings.interpolation, box);
       return new Image(resized, targetWidth, targetHeight, channels);
     }
     return new Image(data, width, height, channels);

@@ -3,7 +3,8 @@
  * every interpolation but 'nearest': a horizontal pass into 8-bit rows, then a vertical pass, each output
  * pixel a weighted sum of the source pixels under the filter, the filter widened by the scale when
  * shrinking, the weights rounded to 22-bit fixed point as Pillow rounds them. RGBA is resized premultiplied
- * by its alpha and divided back, as Pillow's resize goes through its 'RGBa' mode.
+ * by its alpha and divided back, as Pillow's resize goes through its 'RGBa' mode. It runs on the event loop
+ * in slices of a fraction of a millisecond, yielding between them: a large image does not hold the loop.
  */
 
 export type ResampleFilter = 'box' | 'bilinear' | 'hamming' | 'bicubic' | 'lanczos';
@@ -92,6 +93,11 @@ function coefficients(inSize: number, start: number, end: number, outSize: numbe
   return { first, count, weights, size };
 }
 
+/** Multiply-adds per slice of work between two turns of the event loop (a fraction of a millisecond). */
+const TAPS_PER_SLICE = 1 << 16;
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /** Pillow's clip8: the fixed-point sum back to a byte. */
 function clip8(sum: number): number {
   const value = sum >> PRECISION_BITS;
@@ -105,7 +111,7 @@ export type ResizeBox = [number, number, number, number];
  * Resizes 8-bit channels-last pixels as PIL's `Image.resize(size, filter, box)` for an image of 1, 3 or 4
  * channels (L, RGB, RGBA); `box` defaults to the whole image.
  */
-export function resizePil(
+export async function resizePil(
   pixels: Uint8Array,
   width: number,
   height: number,
@@ -114,7 +120,8 @@ export function resizePil(
   targetHeight: number,
   filter: ResampleFilter,
   box: ResizeBox = [0, 0, width, height],
-): Uint8Array {
+): Promise<Uint8Array> {
+  let taps = 0;
   const source = channels === 4 ? premultiply(pixels) : pixels;
   const [left, top, right, bottom] = box;
   const horizontal = coefficients(width, left, right, targetWidth, filter);
@@ -139,6 +146,11 @@ export function resizePil(
           for (let i = 0; i < count[x]; i++) sum += current[line + (first[x] + i) * channels + c] * weights[x * size + i];
           out[(y * targetWidth + x) * channels + c] = clip8(sum);
         }
+        taps += count[x] * channels;
+      }
+      if (taps >= TAPS_PER_SLICE) {
+        taps = 0;
+        await nextTurn();
       }
     }
     current = out;
@@ -153,6 +165,11 @@ export function resizePil(
         let sum = 1 << (PRECISION_BITS - 1);
         for (let i = 0; i < count[y]; i++) sum += current[(start + i) * stride + j] * weights[y * size + i];
         out[y * stride + j] = clip8(sum);
+      }
+      taps += count[y] * stride;
+      if (taps >= TAPS_PER_SLICE) {
+        taps = 0;
+        await nextTurn();
       }
     }
     current = out;
