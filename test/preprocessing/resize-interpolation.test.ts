@@ -4,11 +4,13 @@
  * premultiplied by alpha), exactly as keras_preprocessing's load_img (PIL) gives them; keepAspectRatio's
  * centred crop as tf.keras's load_img resizes it (PIL's resize with a box); and flowFromDirectory's batches
  * through the same resize. All references come from one Python child, which writes the fixtures with PIL.
+ * And a large resize leaves the event loop turning.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { ImageDataGenerator, loadImg } from '../../lib/preprocessing';
 import { INTERPOLATIONS, type ColorMode, type Interpolation } from '../../lib/preprocessing/image';
+import { resizePil } from '../../lib/preprocessing/pil-resample';
 import { describeIf } from '../helpers/peers';
 import { runPython } from '../helpers/python';
 import { kerasAvailable, makeTempDir } from './helpers';
@@ -115,4 +117,23 @@ describeKeras('resize interpolations against PIL', () => {
       expect(Array.from(batch.dataSync() as Float32Array)).toEqual(answers[index]);
     }
   });
+});
+
+test("a large image's resize lets the event loop turn while it runs", async () => {
+  // Counted, not timed: a resize that held the loop would let no setImmediate run before it resolved.
+  const width = 1200;
+  const height = 900;
+  const pixels = Uint8Array.from({ length: width * height * 3 }, (_, i) => (i * 7) & 0xff);
+  let settled = false;
+  let turns = 0;
+  const turn = () => {
+    if (settled || turns === 10) return;
+    turns += 1;
+    setImmediate(turn);
+  };
+  const resizing = resizePil(pixels, width, height, 3, 120, 90, 'bicubic').finally(() => (settled = true));
+  setImmediate(turn);
+  const resized = await resizing;
+  expect(resized).toHaveLength(120 * 90 * 3);
+  expect(turns).toBe(10);
 });
