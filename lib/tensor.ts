@@ -196,7 +196,12 @@ function toTypedArray(values: ArrayLike<number> | ArrayLike<bigint>, dtype: DTyp
   const out = new TYPED_ARRAYS[dtype](values.length);
   if (dtype === 'int64') {
     const target = out as BigInt64Array;
-    for (let i = 0; i < values.length; i++) target[i] = BigInt(Math.trunc(Number(values[i])));
+    for (let i = 0; i < values.length; i++) {
+      const value = Number(values[i]);
+      // BigInt() throws a bare RangeError on NaN and infinities.
+      if (!Number.isFinite(value)) throw invalidArgument('tensor', `finite values for dtype int64 (values[${i}])`, value);
+      target[i] = BigInt(Math.trunc(value));
+    }
   } else if (dtype === 'bool') {
     for (let i = 0; i < values.length; i++) out[i] = Number(values[i]) !== 0 ? 1 : 0;
   } else {

@@ -7,9 +7,16 @@ import sharp from 'sharp';
 // The command line as users run it: the compiled dist/cli.js (scripts/setup.sh builds it).
 const cli = path.resolve(__dirname, '..', 'dist', 'cli.js');
 
+// A training run takes seconds on an idle machine and minutes on a loaded one: the bound only stops a hang.
+const RUN_TIMEOUT_MS = 300_000;
+/** The tests that train through the CLI: a few runs of up to RUN_TIMEOUT_MS each. */
+const TRAINING_TEST_TIMEOUT_MS = 900_000;
+
 function run(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120000 });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  const result = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: RUN_TIMEOUT_MS });
+  // A killed run reads as a null status; its stderr says why.
+  const killed = result.signal ? `\nkilled by ${result.signal} (timeout ${RUN_TIMEOUT_MS / 1000} s)` : '';
+  return { status: result.status, stdout: result.stdout, stderr: `${result.stderr}${killed}` };
 }
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'keras-torch-cli-'));
@@ -78,7 +85,7 @@ describe('keras-torch command line', () => {
     const missing = run('predict', path.join(tmp, 'nope.safetensors'), images[0]);
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/nope\.safetensors: cannot read the model file/);
-  });
+  }, TRAINING_TEST_TIMEOUT_MS);
 
   test('launch starts N ranks with torchrun\'s environment and reports a failing rank', () => {
     const script = path.join(tmp, 'rank.js');
@@ -144,13 +151,13 @@ test("train validates on test_set with the training set's class indices when tes
   await greyFolders(path.join(data, 'test_set'), [['a_dark', 30], ['c_light', 220]], 6);
   const model = path.join(tmp, 'missing-class.safetensors');
   const trained = run('train', data, '--epochs', '30', '--image-size', '16', '--batch-size', '8', '--seed', '2', '--no-augment', '--out', model);
-  expect(trained.status).toBe(0);
+  expect({ status: trained.status, stderr: trained.stderr }).toEqual({ status: 0, stderr: expect.any(String) });
   // Keras's count with `classes`: the test set is read by the three training classes.
   expect(trained.stdout).toMatch(/Found 12 images belonging to 3 classes\./);
   const accuracy = Number(/Validation accuracy (\d\.\d+)/.exec(trained.stdout)?.[1]);
   // With test_set's own indices, c_light would be label 1 (b_mid's) and half the images wrong.
   expect(accuracy).toBeGreaterThanOrEqual(0.99);
-});
+}, TRAINING_TEST_TIMEOUT_MS);
 
 test('evaluate reads images in the channels of the model: a grayscale model', async () => {
   const { Sequential, Flatten, Dense, Rescaling } = await import('../lib');

@@ -2,6 +2,7 @@ import { Activation, CompileArgs, Dense, InputLayer, Layer, LOSSES, losses, Resc
 import { getLoss } from '../lib/losses';
 import { getMetric } from '../lib/metrics';
 import { seededRandom } from './helpers';
+import { describeIf } from './helpers/peers';
 import { pythonHas, runPython } from './helpers/python';
 
 const EPSILON = 1e-7;
@@ -234,7 +235,7 @@ describe('accuracy resolved from the loss, as Keras does', () => {
   });
 });
 
-(pythonHas('torch') ? describe : describe.skip)('Keras losses and their gradients against PyTorch', () => {
+describeIf(pythonHas('torch'), 'the loss gradient comparisons need python3-torch (apt-get install python3-torch)')('Keras losses and their gradients against PyTorch', () => {
   const UNITS = 3;
   const BATCH = 4;
   const next = seededRandom(7);
@@ -314,7 +315,52 @@ describe('accuracy resolved from the loss, as Keras does', () => {
       y: binary,
       torch: 'focal(z, y, 1.5, None)',
     },
+    { title: "'mse'", loss: getLoss('mse'), activation: 'linear', y: real, torch: '(p - y).pow(2).mean(-1)', weighted: true },
+    { title: "'mae'", loss: getLoss('mae'), activation: 'linear', y: real, torch: '(p - y).abs().mean(-1)' },
+    // The crossentropies on probabilities: an activation that does not fold into the loss, so the loss
+    // clips (and categorical_crossentropy renormalises) the probabilities as Keras's backend does.
+    {
+      title: "'binary_crossentropy' on the probabilities of a softmax (not folded)",
+      loss: getLoss('binary_crossentropy'),
+      activation: 'softmax',
+      y: binary,
+      torch: '-(y * torch.log(clip(p)) + (1 - y) * torch.log(1 - clip(p))).mean(-1)',
+      weighted: true,
+    },
+    {
+      title: "'categorical_crossentropy' on the probabilities of a sigmoid (renormalised, not folded)",
+      loss: getLoss('categorical_crossentropy'),
+      activation: 'sigmoid',
+      y: oneHot,
+      torch: '-(y * torch.log(clip(p / p.sum(-1, keepdim=True)))).sum(-1)',
+    },
+    {
+      title: "'sparse_categorical_crossentropy' with the softmax folded in",
+      loss: getLoss('sparse_categorical_crossentropy'),
+      activation: 'softmax',
+      y: classes,
+      torch: "F.cross_entropy(z, y.long(), reduction='none')",
+      weighted: true,
+    },
+    {
+      title: "'sparse_categorical_crossentropy' on the probabilities of a sigmoid (clipped, not renormalised)",
+      loss: getLoss('sparse_categorical_crossentropy'),
+      activation: 'sigmoid',
+      y: classes,
+      torch: '-torch.log(clip(p)).gather(-1, y.long().unsqueeze(-1)).squeeze(-1)',
+    },
+    {
+      title: "'binary_focal_crossentropy' on the probabilities of a softmax (not folded)",
+      loss: getLoss('binary_focal_crossentropy'),
+      activation: 'softmax',
+      y: binary,
+      torch: '((1 - (y * p + (1 - y) * (1 - p))) ** 2 * -(y * torch.log(clip(p)) + (1 - y) * torch.log(1 - clip(p)))).mean(-1)',
+    },
   ];
+
+  test('every loss compile accepts has a gradient case here', () => {
+    expect([...new Set(cases.map((c) => c.loss.name))].sort()).toEqual([...LOSSES].sort());
+  });
 
   const reference = JSON.parse(
     runPython(
@@ -330,6 +376,8 @@ def focal(z, y, gamma, alpha):
     if alpha is not None:
         loss = (y * alpha + (1 - y) * (1 - alpha)) * loss
     return loss.mean(-1)
+def clip(p):
+    return p.clamp(1e-7, 1 - 1e-7)
 activations = {'linear': lambda z: z, 'sigmoid': torch.sigmoid, 'softmax': lambda z: torch.softmax(z, -1)}
 cases = json.loads(sys.argv[1])
 results = []
@@ -363,6 +411,7 @@ print(json.dumps(results))
     // SGD with learning rate 1 leaves identity - gradient.
     const kernel = Array.from(model.getWeights()[0].dataSync() as Float32Array);
     const gradient = kernel.map((w, i) => identity.flat()[i] - w);
+    expect(gradient).toHaveLength(reference[index as number].gradient.length);
     reference[index as number].gradient.forEach((g, i) => expectNear(gradient[i], g));
   });
 

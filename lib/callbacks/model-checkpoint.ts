@@ -119,26 +119,29 @@ export class ModelCheckpoint extends Callback {
 
   private async saveModel(epoch: number, batch: number | undefined, logs: Logs): Promise<void> {
     const file = this.filePath(epoch, logs, batch);
+    // In data-parallel training every rank holds the same weights and logs (averaged over the ranks), so
+    // each keeps the same best; rank 0 alone says so and writes the file.
+    const writes = distributedRank() === 0;
+    const speaks = this.verbose > 0 && writes;
     if (this.saveBestOnly) {
       const current = monitoredValue(logs, this.monitor, 'Saving the best model');
       if (current === undefined) return;
       if (!isImprovement(this.mode, current, this.best, 0)) {
-        if (this.verbose > 0) console.log(`\nEpoch ${epoch + 1}: ${this.monitor} did not improve from ${this.best.toFixed(5)}`);
+        if (speaks) console.log(`\nEpoch ${epoch + 1}: ${this.monitor} did not improve from ${this.best.toFixed(5)}`);
         return;
       }
-      if (this.verbose > 0) {
+      if (speaks) {
         console.log(
           `\nEpoch ${epoch + 1}: ${this.monitor} improved from ${this.best.toFixed(5)} to ${current.toFixed(5)}, saving model to ${file}`,
         );
       }
       this.best = current;
-    } else if (this.verbose > 0) {
+    } else if (speaks) {
       console.log(`\nEpoch ${epoch + 1}: saving model to ${file}`);
     }
     const model = this.model as CheckpointModel | undefined;
     if (!model) throw new ValueError('ModelCheckpoint: no model to save; pass the callback to fit');
-    // In data-parallel training every rank holds the same weights; rank 0 alone writes them.
-    if (distributedRank() !== 0) return;
+    if (!writes) return;
     const directory = path.dirname(file);
     if (directory) await mkdir(directory, { recursive: true });
     if (this.saveWeightsOnly) await model.saveWeights(file);

@@ -9,19 +9,15 @@ import { invalidArgument, ValueError } from '../errors';
 import { Tensor, tensor } from '../tensor';
 import { checkBoolean, checkIntegerPair, checkKnownOptions, checkOneOf, checkPlainObject } from '../validation';
 import { decodeBitmapFormats } from './bitmap-formats';
+import { resizePil, ResampleFilter, ResizeBox } from './pil-resample';
 
 export type ColorMode = 'grayscale' | 'rgb' | 'rgba';
-export type Interpolation = 'nearest' | 'bilinear' | 'bicubic' | 'lanczos';
+export type Interpolation = 'nearest' | ResampleFilter;
 
 export const COLOR_MODES: readonly ColorMode[] = ['grayscale', 'rgb', 'rgba'];
-export const INTERPOLATIONS: readonly Interpolation[] = ['nearest', 'bilinear', 'bicubic', 'lanczos'];
+/** Keras's names of PIL's filters (keras_preprocessing's _PIL_INTERPOLATION_METHODS). */
+export const INTERPOLATIONS: readonly Interpolation[] = ['nearest', 'bilinear', 'bicubic', 'lanczos', 'box', 'hamming'];
 
-const SHARP_KERNELS: Record<Interpolation, 'nearest' | 'linear' | 'cubic' | 'lanczos3'> = {
-  nearest: 'nearest',
-  bilinear: 'linear',
-  bicubic: 'cubic',
-  lanczos: 'lanczos3',
-};
 
 /** The number of channels each color mode decodes to. */
 export function channelsOf(colorMode: ColorMode): number {
@@ -148,24 +144,16 @@ export async function decodeImage(source: string | Buffer | Buffer[], settings: 
   const bytes = typeof source === 'string' ? await readImageFile(source, context) : source;
   const channels = channelsOf(settings.colorMode);
   try {
-    let { data, width, height } = await convertAtOwnSize(bytes, settings.colorMode);
+    const { data, width, height } = await convertAtOwnSize(bytes, settings.colorMode);
     if (settings.targetSize && (width !== settings.targetSize[1] || height !== settings.targetSize[0])) {
       const [targetHeight, targetWidth] = settings.targetSize;
-      if (settings.interpolation === 'nearest' && !settings.keepAspectRatio) {
-        // PIL's nearest neighbour picks other source pixels than libvips's for most size ratios.
-        return new Image(resizeNearest(data, width, height, channels, targetWidth, targetHeight), targetWidth, targetHeight, channels);
-      }
-      const resized = await sharp(data, { raw: { width, height, channels: channels as 1 | 3 | 4 } })
-        .resize(targetWidth, targetHeight, {
-          fit: settings.keepAspectRatio ? 'cover' : 'fill',
-          position: 'centre',
-          kernel: SHARP_KERNELS[settings.interpolation],
-        })
-        .raw()
-        .toBuffer({ resolveWithObject: true });
-      // A one-band raw input comes back as sRGB with equal bands: keep the first.
-      data = resized.info.channels === channels ? resized.data : dropExtraChannels(resized.data, resized.info.channels, channels);
-      ({ width, height } = resized.info);
+      // libvips's kernels place and weigh their taps otherwise than PIL's (by up to half the range when
+      // enlarging), and its nearest neighbour picks other source pixels: PIL's resize, written out.
+      const box = settings.keepAspectRatio ? aspectRatioCrop(width, height, targetWidth, targetHeight) : undefined;
+      const resized = settings.interpolation === 'nearest'
+        ? resizeNearest(data, width, height, channels, targetWidth, targetHeight, box)
+        : await resizePil(data, width, height, channels, targetWidth, targetHeight, settings.interpolation, box);
+      return new Image(resized, targetWidth, targetHeight, channels);
     }
     return new Image(data, width, height, channels);
   } catch (error) {
@@ -264,11 +252,26 @@ export function jpegFrame(bytes: Buffer): { width: number; height: number; compo
   return null;
 }
 
-/** For each output position, the source position PIL's nearest-neighbour resize samples (ImagingScaleAffine). */
-function nearestIndices(source: number, target: number): Int32Array {
+/**
+ * The source region Keras's load_img resizes under keep_aspect_ratio: the largest centred crop with the
+ * target's aspect ratio, in whole pixels (PIL's `resize(size, box=crop)`).
+ */
+function aspectRatioCrop(width: number, height: number, targetWidth: number, targetHeight: number): ResizeBox {
+  const cropHeight = Math.min(height, Math.floor((width * targetHeight) / targetWidth));
+  const cropWidth = Math.min(width, Math.floor((height * targetWidth) / targetHeight));
+  const top = Math.floor((height - cropHeight) / 2);
+  const left = Math.floor((width - cropWidth) / 2);
+  return [left, top, left + cropWidth, top + cropHeight];
+}
+
+/**
+ * For each output position, the source position PIL's nearest-neighbour resize samples from the span
+ * [start, end) of an axis (ImagingScaleAffine).
+ */
+function nearestIndices(source: number, target: number, start = 0, end = source): Int32Array {
   const indices = new Int32Array(target);
-  const scale = source / target;
-  let position = scale * 0.5; // accumulated by repeated addition, as PIL does
+  const scale = (end - start) / target;
+  let position = start + scale * 0.5; // accumulated by repeated addition, as PIL does
   for (let i = 0; i < target; i++) {
     indices[i] = Math.min(Math.max(Math.trunc(position), 0), source - 1);
     position += scale;
@@ -280,9 +283,17 @@ function nearestIndices(source: number, target: number): Int32Array {
  * Resizes 8-bit channels-last pixels as PIL's `Image.resize(size, NEAREST)` (Keras's load_img default), the
  * same sampling as the addon's JPEG path (native/image_decode.cc).
  */
-export function resizeNearest(pixels: Uint8Array, width: number, height: number, channels: number, targetWidth: number, targetHeight: number): Uint8Array {
-  const columns = nearestIndices(width, targetWidth);
-  const rows = nearestIndices(height, targetHeight);
+export function resizeNearest(
+  pixels: Uint8Array,
+  width: number,
+  height: number,
+  channels: number,
+  targetWidth: number,
+  targetHeight: number,
+  box: ResizeBox = [0, 0, width, height],
+): Uint8Array {
+  const columns = nearestIndices(width, targetWidth, box[0], box[2]);
+  const rows = nearestIndices(height, targetHeight, box[1], box[3]);
   const out = new Uint8Array(targetWidth * targetHeight * channels);
   let o = 0;
   for (let y = 0; y < targetHeight; y++) {
@@ -292,14 +303,6 @@ export function resizeNearest(pixels: Uint8Array, width: number, height: number,
       for (let c = 0; c < channels; c++) out[o++] = pixels[source + c];
     }
   }
-  return out;
-}
-
-function dropExtraChannels(pixels: Uint8Array, from: number, to: number): Uint8Array {
-  if (from < to) throw new Error(`decoded ${from} channels where ${to} were expected`);
-  const count = pixels.length / from;
-  const out = new Uint8Array(count * to);
-  for (let i = 0; i < count; i++) for (let c = 0; c < to; c++) out[i * to + c] = pixels[i * from + c];
   return out;
 }
 

@@ -54,8 +54,8 @@ test('arrayToImg scales as Keras does and saveImg writes a file loadImg reads ba
 test('errors name the file and the bad argument', async () => {
   await expect(loadImg(path.join(dir, 'truncated.jpg'))).rejects.toThrow(`loadImg: could not decode "${path.join(dir, 'truncated.jpg')}"`);
   await expect(loadImg(path.join(dir, 'missing.png'))).rejects.toThrow(`loadImg: cannot read "${path.join(dir, 'missing.png')}" as an image: no such file (ENOENT)`);
-  await expect(loadImg(path.join(dir, 'known.png'), { interpolation: 'box' as never })).rejects.toThrow(
-    "loadImg: expected interpolation to be one of 'nearest', 'bilinear', 'bicubic', 'lanczos' but received \"box\"",
+  await expect(loadImg(path.join(dir, 'known.png'), { interpolation: 'area' as never })).rejects.toThrow(
+    "loadImg: expected interpolation to be one of 'nearest', 'bilinear', 'bicubic', 'lanczos', 'box', 'hamming' but received \"area\"",
   );
   await expect(loadImg(path.join(dir, 'known.png'), { targetSize: [64] as never })).rejects.toThrow(
     'loadImg: expected targetSize to be a positive integer or a pair of positive integers but received [64]',

@@ -150,6 +150,28 @@ describe('an HTTP server serving predictions', () => {
     await prediction;
     expect(order).toEqual(['turn', 'predict']);
   });
+
+  test('the event loop keeps turning while a training step computes', async () => {
+    // Counted, not timed: a step that held the loop would let no turn through before it resolved (every
+    // turn below is a setImmediate, which waits for the loop); one off the loop lets them all through.
+    const model = new Sequential([new Conv2D(32, 3, { inputShape: [64, 64, 3], activation: 'relu' }), new Conv2D(32, 3), new Flatten(), new Dense(1)]);
+    model.compile({ optimizer: 'sgd', loss: 'mse' });
+    const x = tensor(new Float32Array(32 * 64 * 64 * 3).fill(0.5), [32, 64, 64, 3]);
+    const y = tensor(new Float32Array(32).fill(1), [32, 1]);
+    await model.trainOnBatch(x, y);
+    // Up to 10 turns, counted only while the step is pending (a chain of setImmediates, each queued by the last).
+    let settled = false;
+    let turns = 0;
+    const turn = () => {
+      if (settled || turns === 10) return;
+      turns += 1;
+      setImmediate(turn);
+    };
+    const step = model.trainOnBatch(x, y).finally(() => (settled = true));
+    setImmediate(turn);
+    await step;
+    expect(turns).toBe(10);
+  });
 });
 
 describe('cancellation', () => {

@@ -2,7 +2,8 @@
  * Coverage-guided fuzzing of the addon's native JPEG path (native/jpeg_decode.cc, what flowFromDirectory
  * runs on every JPEG) with libFuzzer under AddressSanitizer and UndefinedBehaviorSanitizer: a fixed seed, a
  * fixed number of inputs mutated from valid JPEGs of each kind the decoder handles, and every one must
- * decode or be declined without a memory error, a leak or undefined behaviour. clang comes from setup.sh.
+ * decode or be declined without a memory error, a leak or undefined behaviour; a decode must give the
+ * pixels load_img gives (the harness checks each one). clang comes from setup.sh.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -62,4 +63,12 @@ testIf(haveClang, 'the libFuzzer test needs clang++ (apt-get install clang libcl
   const done = log.match(/Done (\d+) runs/);
   expect(done && Number(done[1])).toBe(RUNS);
   expect(log).not.toMatch(/ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:/);
+  // The harness checks each successful decode's pixels; some inputs of the RUNS (x 3 targets) must get there,
+  // and the truncated seed must be told apart from a decode.
+  const statuses = log.match(/jpeg_decode_fuzzer statuses: declined (\d+) decoded (\d+) truncated (\d+) too-many-pixels (\d+)/);
+  expect(statuses).not.toBeNull();
+  const [declined, decoded, truncated, tooMany] = statuses!.slice(1).map(Number);
+  expect(declined + decoded + truncated + tooMany).toBeGreaterThanOrEqual(3 * RUNS);
+  expect(decoded).toBeGreaterThan(0);
+  expect(truncated).toBeGreaterThan(0);
 }, 600_000);
