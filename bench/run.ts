@@ -21,6 +21,10 @@
  *      way, glibc tuned or not) and vs PyTorch on tcmalloc;
  *   i. the HTTP load test (bench/serve-load.ts): examples/serve.ts with the seed CNN, 200 connections posting
  *      64x64 JPEGs, dynamic batching vs per-request predict: requests/s (i1), p99 (i2), failures (i3).
+ *   j. Keras's applications (applications.MobileNetV2 at 96x96 and 224x224, applications.ResNet50 at 224x224;
+ *      1000 classes, Adam, sparse categorical cross-entropy): train step and inference vs the same
+ *      architectures written in torch.nn (bench/keras_applications.py), against the faster of PyTorch by
+ *      default and on tcmalloc.
  *
  *   npm run bench [-- --quick] [-- --threads 2 --epochs 2 --data DIR --python /usr/bin/python3 --out FILE]
  *                 [-- --tcmalloc /path/to/libtcmalloc_minimal.so.4]
@@ -35,7 +39,7 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { backendInfo, Model, setNumThreads, setSeed, SymbolicTensor, tensor, Tensor } from 'keras-torch';
+import { applications, backendInfo, Model, setNumThreads, setSeed, SymbolicTensor, tensor, Tensor } from 'keras-torch';
 import { metricsCost } from './metrics-cost';
 import { iterableFitFigures } from './iterable-fit';
 import { residualModel } from './residual-model';
@@ -247,6 +251,19 @@ async function ourBatchSteps(size: number, batchSize: number, steps: number, rep
   const x = randomImages(batchSize, size);
   const y = tensor(Float32Array.from({ length: batchSize }, () => (Math.random() > 0.5 ? 1 : 0)), [batchSize, 1]);
   return measureSteps(model, x, y, null, steps, repeats);
+}
+
+/** bench/torch_peer.py's `steps --model mobilenetv2|resnet50 --no-single`: a Keras application, 1000 classes. */
+export async function ourApplicationSteps(family: 'mobilenetv2' | 'resnet50', size: number, batchSize: number, steps: number, repeats: number): Promise<StepFigures> {
+  setSeed(1);
+  const inputShape = [size, size, 3];
+  const model = family === 'mobilenetv2' ? await applications.MobileNetV2({ inputShape }) : await applications.ResNet50({ inputShape });
+  model.compile({ optimizer: 'adam', loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
+  const x = randomImages(batchSize, size);
+  const y = tensor(Float32Array.from({ length: batchSize }, () => Math.floor(Math.random() * 1000)), [batchSize]);
+  const figures = await measureSteps(model, x, y, null, steps, repeats);
+  model.dispose();
+  return figures;
 }
 
 async function measureSteps(model: Model<SymbolicTensor>, x: Tensor, y: Tensor, single: Tensor | null, steps: number, repeats: number): Promise<StepFigures> {
@@ -595,6 +612,42 @@ export async function runBench(options: Options, log: (line: string) => void = c
       (r) => r >= 0.95,
     ),
   );
+
+  // j: Keras's applications against the same architectures in torch.nn, by default and on tcmalloc; the goal
+  // is the faster of the two peers.
+  log("j: Keras's applications (MobileNetV2, ResNet50) train step and inference...");
+  const applicationCases: { family: 'mobilenetv2' | 'resnet50'; title: string; size: number; batch: number; steps: number }[] = options.quick
+    ? [{ family: 'mobilenetv2', title: 'MobileNetV2', size: 32, batch: 2, steps: 1 }]
+    : [
+        { family: 'mobilenetv2', title: 'MobileNetV2', size: 96, batch: 32, steps: 5 },
+        { family: 'mobilenetv2', title: 'MobileNetV2', size: 224, batch: 16, steps: 3 },
+        { family: 'resnet50', title: 'ResNet50', size: 224, batch: 8, steps: 2 },
+      ];
+  const applicationRepeats = options.quick ? 1 : 3;
+  for (const [index, c] of applicationCases.entries()) {
+    const peerArgs = [path.join(root, 'bench', 'torch_peer.py'), 'steps', '--model', c.family, '--no-single', '--threads', String(options.threads), '--size', String(c.size), '--batch-size', String(c.batch), '--steps', String(c.steps), '--repeats', String(applicationRepeats)];
+    const plain = torchMissing ? null : runJson<PeerStepFigures>(options.python, peerArgs);
+    const onTcmalloc = runTcmallocPeer(options.python, peerArgs, tcmalloc, torchMissing);
+    const mine = await ourApplicationSteps(c.family, c.size, c.batch, c.steps, applicationRepeats);
+    const rate = (ms: number[]) => ms.map((m) => (c.batch * 1000) / m);
+    const peers = [plain, onTcmalloc.figures].filter((f): f is PeerStepFigures => f !== null);
+    const fasterTrain = peers.reduce<number[]>((best, f) => (best.length === 0 || median(f.train_ms) < median(best) ? f.train_ms : best), []);
+    const fasterPredict = fastestPeerPredict(peers);
+    const name = `${c.title} ${c.size}x${c.size}x3, batch ${c.batch}`;
+    const fasterName = `${peerName} (torch.nn, the faster of default and tcmalloc)`;
+    rows.push(
+      row(
+        { id: `j${2 * index + 1}`, name: `${name}: train step`, unit: 'img/s', ours: median(rate(mine.train_ms)), peer: fasterTrain.length ? median(rate(fasterTrain)) : null, peerName: fasterName, ratioKind: 'speedup', target: '>= 1.0x', spread: { ours: rate(mine.train_ms), peer: rate(fasterTrain) }, skipped },
+        (o, p) => o / p,
+        (r) => r >= 1.0,
+      ),
+      row(
+        { id: `j${2 * index + 2}`, name: `${name}: inference`, unit: 'img/s', ours: median(rate(mine.predict_ms)), peer: fasterPredict.length ? median(rate(fasterPredict)) : null, peerName: `${fasterName}, fastest way to predict`, ratioKind: 'speedup', target: '>= 1.0x', spread: { ours: rate(mine.predict_ms), peer: rate(fasterPredict) }, skipped },
+        (o, p) => o / p,
+        (r) => r >= 1.0,
+      ),
+    );
+  }
 
   meta.loadAverageAfter = loadAverage();
   if (!options.data && data.directory) fs.rmSync(data.directory, { recursive: true, force: true });

@@ -4,6 +4,7 @@ write it. Run with Debian's /usr/bin/python3 (python3-torch; python3-keras-prepr
 
   /usr/bin/python3 bench/torch_peer.py steps --threads 2 --size 64 --batch-size 32 --steps 30 --repeats 3
   /usr/bin/python3 bench/torch_peer.py steps --model residual --no-single --threads 2 --steps 30 --repeats 3
+  /usr/bin/python3 bench/torch_peer.py steps --model mobilenetv2 --size 96 --no-single --batch-size 16 --steps 5
   LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 /usr/bin/python3 bench/torch_peer.py steps ...
   /usr/bin/python3 bench/torch_peer.py fit DATA_DIR --threads 2 --epochs 2
 
@@ -12,7 +13,8 @@ read back), per batch prediction (no_grad and inference_mode on NCHW input as to
 inference_mode on the same batch in channels_last memory format) and per
 single-image prediction (p50/p99), each repeat a list entry. `--model residual` measures bench/residual-model.ts's
 small ResNet instead (10 classes, cross-entropy on logits, softmax at prediction); `--no-single` leaves out the
-single-image latencies. `fit`: the seed's whole fit, Keras's ImageDataGenerator (augmented training, rescaled
+single-image latencies; `--model mobilenetv2` and `--model resnet50` measure Keras's applications (their torch.nn
+definitions in bench/keras_applications.py, 1000 classes). `fit`: the seed's whole fit, Keras's ImageDataGenerator (augmented training, rescaled
 validation) feeding the same model, with its peak RSS. Every result names the allocator the process runs on
 (`tcmalloc` when LD_PRELOAD brought it in, else `glibc`).
 """
@@ -23,6 +25,8 @@ import time
 
 import torch
 from torch import nn
+
+from keras_applications import KerasMobileNetV2, KerasResNet50
 
 
 def peak_rss_mb():
@@ -67,6 +71,13 @@ def residual_cnn(classes=10):
         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, classes))  # softmax folded into the loss
 
 
+# Keras's applications written in torch.nn (bench/keras_applications.py), 1000 classes, softmax folded into the loss.
+APPLICATIONS = {
+    'mobilenetv2': lambda size: KerasMobileNetV2(size=size),
+    'resnet50': lambda size: KerasResNet50(),
+}
+
+
 def binary_accuracy(logits, y):
     return ((logits > 0).float() == y).float().mean()
 
@@ -107,7 +118,10 @@ def percentile(values, q):
 
 def steps(args):
     torch.manual_seed(1)
-    if args.model == 'residual':
+    if args.model in APPLICATIONS:
+        model = APPLICATIONS[args.model](args.size)
+        loss_fn, accuracy, head = nn.CrossEntropyLoss(), sparse_accuracy, lambda logits: torch.softmax(logits, 1)
+    elif args.model == 'residual':
         model = residual_cnn()
         loss_fn, accuracy, head = nn.CrossEntropyLoss(), sparse_accuracy, lambda logits: torch.softmax(logits, 1)
     else:
@@ -115,7 +129,9 @@ def steps(args):
         loss_fn, accuracy, head = nn.BCEWithLogitsLoss(), binary_accuracy, torch.sigmoid
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     x = torch.rand(args.batch_size, 3, args.size, args.size)
-    if args.model == 'residual':
+    if args.model in APPLICATIONS:
+        y = torch.randint(0, 1000, (args.batch_size,))
+    elif args.model == 'residual':
         y = torch.randint(0, 10, (args.batch_size,))
     else:
         y = (torch.rand(args.batch_size, 1) > 0.5).float()
@@ -204,7 +220,7 @@ def main():
     parser.add_argument('--steps', type=int, default=30)
     parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--epochs', type=int, default=2)
-    parser.add_argument('--model', choices=['seed', 'residual'], default='seed')
+    parser.add_argument('--model', choices=['seed', 'residual', *APPLICATIONS], default='seed')
     parser.add_argument('--single', action=argparse.BooleanOptionalAction, default=True)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

@@ -68,3 +68,4 @@ export * as distributed from './distributed';
 export { device, setDevice, cuda, setNumThreads, getNumThreads, setSeed, backendInfo, BackendInfo } from './runtime';
 export type { CpuMemoryInfo, CudaLibraryInfo } from './native/binding';
 export { plotModel, modelToSvg, PlotModelOptions } from './models/plot-model';
+export * as applications from './applications';

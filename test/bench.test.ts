@@ -36,7 +36,7 @@ afterAll(() => {
   if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
 });
 
-const ids = ['a', 'a2', 'a3', 'b1', 'b2', 'b3', 'b1t', 'b4', 'b4t', 'b5', 'b5t', 'i1', 'i2', 'i3', 'c', 'd', 'e1', 'e2', 'f1', 'f2', 'f3', 'g', 'h'];
+const ids = ['a', 'a2', 'a3', 'b1', 'b2', 'b3', 'b1t', 'b4', 'b4t', 'b5', 'b5t', 'i1', 'i2', 'i3', 'c', 'd', 'e1', 'e2', 'f1', 'f2', 'f3', 'g', 'h', 'j1', 'j2'];
 
 function checkRow(row: Row): void {
   expect(typeof row.name).toBe('string');
@@ -65,7 +65,7 @@ describe('bench --quick', () => {
     expect(result.rows.map((row) => row.id)).toEqual(ids);
     result.rows.forEach(checkRow);
     // The in-memory rows never depend on image folders or peers.
-    for (const id of ['a', 'a2', 'a3', 'b1', 'b2', 'b3', 'b4', 'b5', 'i1', 'f1', 'f2', 'f3', 'g', 'h']) expect(result.rows.find((row) => row.id === id)!.ours).toBeGreaterThan(0);
+    for (const id of ['a', 'a2', 'a3', 'b1', 'b2', 'b3', 'b4', 'b5', 'i1', 'f1', 'f2', 'f3', 'g', 'h', 'j1', 'j2']) expect(result.rows.find((row) => row.id === id)!.ours).toBeGreaterThan(0);
     expect(stdout).toMatch(/\| a +\| train step/);
     expect(stdout).toMatch(/\| f1 +\| residual CNN train step/);
     // The HTTP load test answered every request it sent, with and without dynamic batching.
