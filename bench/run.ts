@@ -30,6 +30,7 @@
  *                 [-- --tcmalloc /path/to/libtcmalloc_minimal.so.4]
  *   npm run bench -- --scaling    (train and inference img/s over batch sizes 8-256 and image sizes 32-224)
  *   npm run bench -- --serving    (rows a/b, b1t, b4, b5 and i only: inference, latency, the HTTP load test)
+ *   npm run bench -- --applications    (rows j only: MobileNetV2 and ResNet50 against torch.nn)
  *
  * Prints a table and writes JSON to bench/results/ (or --out). A peer that is not installed is skipped with
  * a message. Ratios are "times better than the peer" (throughput ours/theirs, time theirs/ours); the
@@ -56,6 +57,8 @@ interface Options {
   scaling: boolean;
   /** Only the rows of serving: a/b (inference, single-image latency), b1t, b4, b5 and the HTTP load test i. */
   serving: boolean;
+  /** Only rows j, Keras's applications against torch.nn. */
+  applications: boolean;
   /** libtcmalloc_minimal.so.4 for the tcmalloc peer; found with dpkg when not given. */
   tcmalloc: string | null;
 }
@@ -84,7 +87,7 @@ const root = (() => {
 })();
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { quick: false, threads: 2, epochs: 2, python: '/usr/bin/python3', data: null, out: null, scaling: false, serving: false, tcmalloc: null };
+  const options: Options = { quick: false, threads: 2, epochs: 2, python: '/usr/bin/python3', data: null, out: null, scaling: false, serving: false, applications: false, tcmalloc: null };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {
@@ -100,6 +103,7 @@ function parseArgs(argv: string[]): Options {
     else if (flag === '--out') options.out = value();
     else if (flag === '--scaling') options.scaling = true;
     else if (flag === '--serving') options.serving = true;
+    else if (flag === '--applications') options.applications = true;
     else if (flag === '--tcmalloc') options.tcmalloc = value();
     else throw new Error(`bench: unknown option ${flag}`);
   }
@@ -350,6 +354,53 @@ export function formatTable(rows: Row[]): string {
 
 const loadAverage = (): number[] => os.loadavg().map((v) => Math.round(v * 100) / 100);
 
+/**
+ * Rows j: Keras's applications against the same architectures in torch.nn, by default and on tcmalloc; the
+ * goal is the faster of the two peers.
+ */
+async function applicationRows(
+  options: Options,
+  { torchMissing, tcmalloc, log }: { torchMissing: string | null; tcmalloc: { library: string } | { reason: string }; log: (line: string) => void },
+): Promise<Row[]> {
+  const rows: Row[] = [];
+  const peerName = 'PyTorch';
+  const skipped = torchMissing ?? undefined;
+  log("j: Keras's applications (MobileNetV2, ResNet50) train step and inference...");
+  const applicationCases: { family: 'mobilenetv2' | 'resnet50'; title: string; size: number; batch: number; steps: number }[] = options.quick
+    ? [{ family: 'mobilenetv2', title: 'MobileNetV2', size: 32, batch: 2, steps: 1 }]
+    : [
+        { family: 'mobilenetv2', title: 'MobileNetV2', size: 96, batch: 32, steps: 5 },
+        { family: 'mobilenetv2', title: 'MobileNetV2', size: 224, batch: 16, steps: 3 },
+        { family: 'resnet50', title: 'ResNet50', size: 224, batch: 8, steps: 2 },
+      ];
+  const applicationRepeats = options.quick ? 1 : 3;
+  for (const [index, c] of applicationCases.entries()) {
+    const peerArgs = [path.join(root, 'bench', 'torch_peer.py'), 'steps', '--model', c.family, '--no-single', '--threads', String(options.threads), '--size', String(c.size), '--batch-size', String(c.batch), '--steps', String(c.steps), '--repeats', String(applicationRepeats)];
+    const plain = torchMissing ? null : runJson<PeerStepFigures>(options.python, peerArgs);
+    const onTcmalloc = runTcmallocPeer(options.python, peerArgs, tcmalloc, torchMissing);
+    const mine = await ourApplicationSteps(c.family, c.size, c.batch, c.steps, applicationRepeats);
+    const rate = (ms: number[]) => ms.map((m) => (c.batch * 1000) / m);
+    const peers = [plain, onTcmalloc.figures].filter((f): f is PeerStepFigures => f !== null);
+    const fasterTrain = peers.reduce<number[]>((best, f) => (best.length === 0 || median(f.train_ms) < median(best) ? f.train_ms : best), []);
+    const fasterPredict = fastestPeerPredict(peers);
+    const name = `${c.title} ${c.size}x${c.size}x3, batch ${c.batch}`;
+    const fasterName = `${peerName} (torch.nn, the faster of default and tcmalloc)`;
+    rows.push(
+      row(
+        { id: `j${2 * index + 1}`, name: `${name}: train step`, unit: 'img/s', ours: median(rate(mine.train_ms)), peer: fasterTrain.length ? median(rate(fasterTrain)) : null, peerName: fasterName, ratioKind: 'speedup', target: '>= 1.0x', spread: { ours: rate(mine.train_ms), peer: rate(fasterTrain) }, skipped },
+        (o, p) => o / p,
+        (r) => r >= 1.0,
+      ),
+      row(
+        { id: `j${2 * index + 2}`, name: `${name}: inference`, unit: 'img/s', ours: median(rate(mine.predict_ms)), peer: fasterPredict.length ? median(rate(fasterPredict)) : null, peerName: `${fasterName}, fastest way to predict`, ratioKind: 'speedup', target: '>= 1.0x', spread: { ours: rate(mine.predict_ms), peer: rate(fasterPredict) }, skipped },
+        (o, p) => o / p,
+        (r) => r >= 1.0,
+      ),
+    );
+  }
+  return rows;
+}
+
 export async function runBench(options: Options, log: (line: string) => void = console.log) {
   setNumThreads(options.threads);
   const size = 64;
@@ -381,6 +432,12 @@ export async function runBench(options: Options, log: (line: string) => void = c
   if (kerasMissing && !torchMissing) log(`  Keras peer skipped: ${kerasMissing}`);
   const tcmalloc = findTcmalloc(options.tcmalloc);
   if ('reason' in tcmalloc && !torchMissing) log(`  PyTorch-on-tcmalloc peer skipped: ${tcmalloc.reason}`);
+
+  if (options.applications) {
+    rows.push(...(await applicationRows(options, { torchMissing, tcmalloc, log })));
+    meta.loadAverageAfter = loadAverage();
+    return { meta, rows, accuracy: { ours: [], peer: [] } };
+  }
 
   // a, b: steps on in-memory batches. The peer runs first, then ours, each in its own process time.
   log('a/b: train step and inference on in-memory batches...');
@@ -613,41 +670,7 @@ export async function runBench(options: Options, log: (line: string) => void = c
     ),
   );
 
-  // j: Keras's applications against the same architectures in torch.nn, by default and on tcmalloc; the goal
-  // is the faster of the two peers.
-  log("j: Keras's applications (MobileNetV2, ResNet50) train step and inference...");
-  const applicationCases: { family: 'mobilenetv2' | 'resnet50'; title: string; size: number; batch: number; steps: number }[] = options.quick
-    ? [{ family: 'mobilenetv2', title: 'MobileNetV2', size: 32, batch: 2, steps: 1 }]
-    : [
-        { family: 'mobilenetv2', title: 'MobileNetV2', size: 96, batch: 32, steps: 5 },
-        { family: 'mobilenetv2', title: 'MobileNetV2', size: 224, batch: 16, steps: 3 },
-        { family: 'resnet50', title: 'ResNet50', size: 224, batch: 8, steps: 2 },
-      ];
-  const applicationRepeats = options.quick ? 1 : 3;
-  for (const [index, c] of applicationCases.entries()) {
-    const peerArgs = [path.join(root, 'bench', 'torch_peer.py'), 'steps', '--model', c.family, '--no-single', '--threads', String(options.threads), '--size', String(c.size), '--batch-size', String(c.batch), '--steps', String(c.steps), '--repeats', String(applicationRepeats)];
-    const plain = torchMissing ? null : runJson<PeerStepFigures>(options.python, peerArgs);
-    const onTcmalloc = runTcmallocPeer(options.python, peerArgs, tcmalloc, torchMissing);
-    const mine = await ourApplicationSteps(c.family, c.size, c.batch, c.steps, applicationRepeats);
-    const rate = (ms: number[]) => ms.map((m) => (c.batch * 1000) / m);
-    const peers = [plain, onTcmalloc.figures].filter((f): f is PeerStepFigures => f !== null);
-    const fasterTrain = peers.reduce<number[]>((best, f) => (best.length === 0 || median(f.train_ms) < median(best) ? f.train_ms : best), []);
-    const fasterPredict = fastestPeerPredict(peers);
-    const name = `${c.title} ${c.size}x${c.size}x3, batch ${c.batch}`;
-    const fasterName = `${peerName} (torch.nn, the faster of default and tcmalloc)`;
-    rows.push(
-      row(
-        { id: `j${2 * index + 1}`, name: `${name}: train step`, unit: 'img/s', ours: median(rate(mine.train_ms)), peer: fasterTrain.length ? median(rate(fasterTrain)) : null, peerName: fasterName, ratioKind: 'speedup', target: '>= 1.0x', spread: { ours: rate(mine.train_ms), peer: rate(fasterTrain) }, skipped },
-        (o, p) => o / p,
-        (r) => r >= 1.0,
-      ),
-      row(
-        { id: `j${2 * index + 2}`, name: `${name}: inference`, unit: 'img/s', ours: median(rate(mine.predict_ms)), peer: fasterPredict.length ? median(rate(fasterPredict)) : null, peerName: `${fasterName}, fastest way to predict`, ratioKind: 'speedup', target: '>= 1.0x', spread: { ours: rate(mine.predict_ms), peer: rate(fasterPredict) }, skipped },
-        (o, p) => o / p,
-        (r) => r >= 1.0,
-      ),
-    );
-  }
+  rows.push(...(await applicationRows(options, { torchMissing, tcmalloc, log })));
 
   meta.loadAverageAfter = loadAverage();
   if (!options.data && data.directory) fs.rmSync(data.directory, { recursive: true, force: true });

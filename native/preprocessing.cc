@@ -135,7 +135,9 @@ torch::Tensor Resize(const torch::Tensor& x, int64_t height, int64_t width, Resi
   switch (method) {
     case ResizeMethod::Bilinear: options.mode(torch::kBilinear).align_corners(false).antialias(antialias); break;
     case ResizeMethod::Bicubic: options.mode(torch::kBicubic).align_corners(false).antialias(antialias); break;
-    case ResizeMethod::Nearest: options.mode(torch::kNearestExact); break;
+    // Straight to ATen: F::interpolate in libtorch 1.13 warns on every nearest-exact call without align_corners,
+    // which that mode does not take.
+    case ResizeMethod::Nearest: return at::_upsample_nearest_exact2d(x, {height, width});
     case ResizeMethod::Area: options.mode(torch::kArea); break;
   }
   return F::interpolate(x, options);

@@ -6,10 +6,10 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Adam, applications, Dense, GlobalAveragePooling2D, Input, loadModel, losses, Model, setSeed, SymbolicTensor, tensor, Tensor } from '../../lib';
+import { Adam, applications, Dense, GlobalAveragePooling2D, Input, loadModel, losses, Model, modelToSvg, setSeed, SymbolicTensor, tensor, Tensor } from '../../lib';
 import { seededRandom } from '../helpers';
 import { describeIf } from '../helpers/peers';
-import { LOAD_STATE, pythonHas, runPython } from '../helpers/python';
+import { pythonHas, torchPredictions } from '../helpers/python';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'keras-torch-applications-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -72,6 +72,15 @@ describe('parameter counts and shapes are Keras\'s', () => {
   });
 });
 
+test("plotModel draws an application's whole graph, one arrow per connection, shortcuts included", async () => {
+  const resnet = await applications.ResNet50({ includeTop: false, inputShape: [32, 32, 3] });
+  const svg = modelToSvg(resnet);
+  for (const name of ['conv1_pad (ZeroPadding2D)', 'conv2_block1_0_conv (Conv2D)', 'conv5_block3_add (Add)', 'conv5_block3_out (Activation)']) expect(svg).toContain(name);
+  // 174 layers after the input read one tensor each, and the 16 Add layers a second one.
+  expect(svg.match(/data-to="/g)).toHaveLength(174 + 16);
+  resnet.dispose();
+});
+
 describe('options are checked as Keras checks them', () => {
   test.each([
     ['ImageNet weights (nothing is downloaded)', () => applications.MobileNetV2({ weights: 'imagenet' }), /MobileNetV2: expected weights to be null or the path of a weights file .* but received "imagenet"/],
@@ -105,23 +114,6 @@ describe('preprocessInput follows Keras\'s modes', () => {
 });
 
 describeIf(pythonHas('torch'), 'the application reference tests need python3-torch (apt-get install python3-torch)')('outputs equal the same architecture written in torch.nn', () => {
-  const script = (definition: string, shape: number[]) => `${LOAD_STATE}
-sys.path.insert(0, ${JSON.stringify(path.resolve(__dirname, '../../bench'))})
-from keras_applications import KerasMobileNetV2, KerasResNet50
-model = ${definition}
-# A DepthwiseConv2D's kernel is a grouped torch.nn.Conv2d's weight.
-state = {k.replace('.depthwise_kernel', '.weight'): v for k, v in state.items()}
-missing, unexpected = model.load_state_dict(state, strict=False)
-assert not unexpected, unexpected
-assert all(k.endswith('num_batches_tracked') for k in missing), missing
-model.eval()
-x = torch.frombuffer(bytearray(open(sys.argv[2], 'rb').read()), dtype=torch.float32).reshape(${shape.join(', ')})
-with torch.no_grad():
-    y = model(x.permute(0, 3, 1, 2))
-    if y.dim() == 4:
-        y = y.permute(0, 2, 3, 1)
-    print(json.dumps(y.flatten().tolist()))
-`;
 
   async function compare(model: Model<SymbolicTensor>, definition: string, shape: number[], name: string, tolerance: number): Promise<void> {
     randomizeBatchNormStatistics(model, 17);
@@ -131,7 +123,16 @@ with torch.no_grad():
     await model.saveWeights(file);
     fs.writeFileSync(inputs, Buffer.from((x.dataSync() as Float32Array).buffer));
     const ours = Array.from((await model.predict(x)).dataSync() as Float32Array);
-    const theirs = JSON.parse(runPython(script(definition, shape), [file, inputs])) as number[];
+    const theirs = torchPredictions(
+      `sys.path.insert(0, ${JSON.stringify(path.resolve(__dirname, '../../bench'))})
+from keras_applications import KerasMobileNetV2, KerasResNet50
+model = ${definition}
+# A DepthwiseConv2D's kernel is a grouped torch.nn.Conv2d's weight.
+state = {k.replace('.depthwise_kernel', '.weight'): v for k, v in state.items()}`,
+      file,
+      inputs,
+      shape,
+    );
     expect(theirs).toHaveLength(ours.length);
     const scale = Math.max(...theirs.map(Math.abs));
     theirs.forEach((value, i) => expect(Math.abs(value - ours[i])).toBeLessThan(tolerance * Math.max(1, scale)));

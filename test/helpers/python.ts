@@ -41,7 +41,8 @@ class ChannelsLastFlatten(torch.nn.Module):
 
 /**
  * The predictions of a torch.nn.Module holding a model file's weights: `definition` is Python that binds
- * \`model\` (after LOAD_STATE); the inputs are float32 channels-last images of `shape`, read from a file.
+ * \`model\` (after LOAD_STATE, so it may adjust \`state\` too); the inputs are float32 channels-last images of
+ * `shape`, read from a file; feature maps come back channels-last, as ours.
  */
 export function torchPredictions(definition: string, modelFile: string, inputsFile: string, shape: number[]): number[] {
   const script = `${LOAD_STATE}
@@ -52,7 +53,8 @@ assert all(k.endswith('num_batches_tracked') for k in missing), missing
 model.eval()
 x = torch.frombuffer(bytearray(open(sys.argv[2], 'rb').read()), dtype=torch.float32).reshape(${shape.join(', ')})
 with torch.no_grad():
-    print(json.dumps(model(x.permute(0, 3, 1, 2)).flatten().tolist()))
+    y = model(x.permute(0, 3, 1, 2))
+    print(json.dumps((y.permute(0, 2, 3, 1) if y.dim() == 4 else y).flatten().tolist()))
 `;
   return JSON.parse(runPython(script, [modelFile, inputsFile])) as number[];
 }
