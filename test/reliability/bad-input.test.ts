@@ -239,9 +239,9 @@ const cases: Case[] = [
   // ---- persistence ----
   { title: 'save: path a number', run: () => denseModel().save(3 as Any), error: /save: expected a file path but received 3/ },
   { title: 'save: into a missing folder', run: () => denseModel().save('/nonexistent-folder/model.safetensors'), error: /\/nonexistent-folder\/model.safetensors: cannot write the model file \(ENOENT in \/nonexistent-folder\)/, io: true },
-  { title: 'loadModel: empty path', run: () => loadModel(''), error: /loadModel: expected a file path but received ""/ },
+  { title: 'loadModel: empty path', run: () => loadModel(''), error: /loadModel: expected a file path or a Buffer of a saved model but received ""/ },
   { title: 'loadModel: missing file', run: () => loadModel('/nonexistent-folder/model.safetensors'), error: /\/nonexistent-folder\/model.safetensors: cannot read the model file: ENOENT/, io: true },
-  { title: 'loadWeights: path undefined', run: () => denseModel().loadWeights(undefined as Any), error: /loadWeights: expected a file path but received undefined/ },
+  { title: 'loadWeights: path undefined', run: () => denseModel().loadWeights(undefined as Any), error: /loadWeights: expected a file path or a Buffer of a saved model but received undefined/ },
 
   // ---- callbacks ----
   { title: 'EarlyStopping: patience -1', run: () => new EarlyStopping({ patience: -1 }), error: /EarlyStopping: expected patience to be a non-negative integer but received -1/ },
