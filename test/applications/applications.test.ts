@@ -6,10 +6,10 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Adam, applications, Dense, GlobalAveragePooling2D, Input, loadModel, losses, Model, modelToSvg, setSeed, SymbolicTensor, tensor, Tensor } from '../../lib';
+import { Adam, applications, Dense, GlobalAveragePooling2D, Input, loadModel, losses, Model, modelToSvg, Rescaling, setSeed, SGD, SymbolicTensor, tensor, Tensor } from '../../lib';
 import { seededRandom } from '../helpers';
 import { describeIf } from '../helpers/peers';
-import { pythonHas, torchPredictions } from '../helpers/python';
+import { LOAD_STATE, pythonHas, runPython, torchPredictions } from '../helpers/python';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'keras-torch-applications-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -149,6 +149,60 @@ state = {k.replace('.depthwise_kernel', '.weight'): v for k, v in state.items()}
     setSeed(2);
     const model = await applications.MobileNetV2({ inputShape: [75, 75, 3], alpha: 0.35, includeTop: false });
     await compare(model, 'KerasMobileNetV2(size=75, alpha=0.35, include_top=False)', [2, 75, 75, 3], 'mobilenet-odd', 1e-4);
+  });
+
+  test('a training step of MobileNetV2 nested in a functional model: the moving statistics and weights torch.nn reaches from the same weights and batch', async () => {
+    setSeed(5);
+    const base = await applications.MobileNetV2({ inputShape: [32, 32, 3], alpha: 0.35, includeTop: false, pooling: 'avg' });
+    const inputs = Input({ shape: [32, 32, 3] });
+    const outputs = new Dense({ units: 4, activation: 'softmax', name: 'head' }).apply(base.apply(new Rescaling({ scale: 1 / 127.5, offset: -1 }).apply(inputs)));
+    const model = new Model({ inputs, outputs });
+    const learningRate = 1e-3;
+    model.compile({ optimizer: new SGD({ learningRate }), loss: 'sparseCategoricalCrossentropy' });
+    const file = path.join(tmp, 'mobilenet-step.safetensors');
+    const inputsFile = path.join(tmp, 'mobilenet-step.f32');
+    await model.saveWeights(file);
+    const x = randomImages([16, 32, 32, 3], 6, 127.5);
+    fs.writeFileSync(inputsFile, Buffer.from((x.dataSync() as Float32Array).buffer));
+    const labels = Array.from({ length: 16 }, (_, i) => i % 4);
+    await model.fit(x, tensor(Float32Array.from(labels), [16, 1]), { epochs: 1, batchSize: 16, shuffle: false, verbose: 0 });
+    const trainedFile = path.join(tmp, 'mobilenet-step-trained.safetensors');
+    await model.saveWeights(trainedFile);
+    model.dispose();
+    // Keras's momentum 0.999 is torch's 0.001 (bench/keras_applications.py's keras_bn). For each tensor of the
+    // files (torch's layouts): its value before the step, ours after it and torch's after it.
+    const tensors = JSON.parse(runPython(`${LOAD_STATE}
+sys.path.insert(0, ${JSON.stringify(path.resolve(__dirname, '../../bench'))})
+from keras_applications import KerasMobileNetV2
+prefix = '${base.name}.'
+to_torch = lambda k: k[len(prefix):].replace('.depthwise_kernel', '.weight')
+net = KerasMobileNetV2(size=32, alpha=0.35, include_top=False)
+missing, unexpected = net.load_state_dict({to_torch(k): v for k, v in state.items() if k.startswith(prefix)}, strict=False)
+assert not unexpected, unexpected
+head = torch.nn.Linear(state['head.weight'].shape[1], 4)
+head.load_state_dict({'weight': state['head.weight'], 'bias': state['head.bias']})
+x = torch.frombuffer(bytearray(open(sys.argv[2], 'rb').read()), dtype=torch.float32).reshape(16, 32, 32, 3).permute(0, 3, 1, 2)
+net.train()
+optimizer = torch.optim.SGD(list(net.parameters()) + list(head.parameters()), lr=${learningRate})
+torch.nn.functional.cross_entropy(head(net(x / 127.5 - 1).mean((2, 3))), torch.tensor(${JSON.stringify(labels)})).backward()
+optimizer.step()
+theirs = dict(net.state_dict())
+theirs.update({'head.' + k: v for k, v in head.state_dict().items()})
+ours = load_state(sys.argv[3])
+print(json.dumps({k: [state[k].flatten().tolist(), v.flatten().tolist(), theirs[to_torch(k) if k.startswith(prefix) else k].flatten().tolist()] for k, v in ours.items()}))
+`, [file, inputsFile, trainedFile])) as Record<string, [number[], number[], number[]]>;
+    expect(Object.keys(tensors).filter((name) => name.endsWith('.running_var'))).toHaveLength(52);
+    const largest = (values: number[], f: (value: number, j: number) => number) => values.reduce((m, value, j) => Math.max(m, Math.abs(f(value, j))), 0);
+    const failures: string[] = [];
+    for (const [name, [before, ours, theirs]] of Object.entries(tensors)) {
+      expect(ours).toHaveLength(theirs.length);
+      const discrepancy = largest(theirs, (value, j) => value - ours[j]);
+      // Moving statistics: each layer's training-mode batch statistics, folded in with the converted momentum.
+      // Weights: the step (learning rate times the gradient) within 1% of torch's largest change of the tensor.
+      const tolerance = /\.running_(mean|var)$/.test(name) ? 1e-5 : 1e-2 * largest(theirs, (value, j) => value - before[j]) + 1e-7;
+      if (!(discrepancy < tolerance)) failures.push(`${name}: ${discrepancy} (tolerance ${tolerance})`);
+    }
+    expect(failures).toEqual([]);
   });
 
   test('ResNet50 (64x64, with the top, logits)', async () => {
