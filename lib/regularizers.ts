@@ -4,6 +4,7 @@
  */
 import { invalidArgument } from './errors';
 import type { RegularizerSpec } from './native/binding';
+import { fromSerialized } from './validation';
 
 /** Keras's serialized form of a regularizer, as layer configs and model files keep it. */
 export interface SerializedRegularizer {
@@ -152,17 +153,8 @@ export function getRegularizer(context: string, argument: string, identifier: un
     return BY_NAME[identifier]();
   }
   if (typeof identifier === 'object' && !Array.isArray(identifier)) {
-    const { className, config } = identifier as { className?: unknown; config?: unknown };
-    if (typeof className === 'string' && Object.hasOwn(CLASSES, className)) {
-      if (config !== undefined && (config === null || typeof config !== 'object' || Array.isArray(config))) {
-        throw invalidArgument(context, `${argument}.config to be an object`, config);
-      }
-      try {
-        return CLASSES[className]((config ?? {}) as Record<string, unknown>);
-      } catch (error) {
-        throw invalidArgument(context, `${argument} to be a valid ${className} (${(error as Error).message})`, identifier);
-      }
-    }
+    const built = fromSerialized(context, argument, identifier, CLASSES);
+    if (built) return built;
   }
   throw invalidArgument(context, expected, identifier);
 }

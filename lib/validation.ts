@@ -106,3 +106,25 @@ export function checkPlainObject(context: string, name: string, value: unknown):
 export function formatShape(shape: readonly (number | null)[], batch: string | number | null = '*'): string {
   return `[${[batch, ...shape].map((d) => (d === null ? 'None' : String(d))).join(', ')}]`;
 }
+
+/**
+ * One of `classes` built from Keras's serialized form `{ className, config }`, or undefined when `identifier`
+ * names none of them; a config that is not an object, or that its class refuses, is refused naming `argument`.
+ */
+export function fromSerialized<T>(
+  context: string,
+  argument: string,
+  identifier: object,
+  classes: Readonly<Record<string, (config: Record<string, unknown>) => T>>,
+): T | undefined {
+  const { className, config } = identifier as { className?: unknown; config?: unknown };
+  if (typeof className !== 'string' || !Object.hasOwn(classes, className)) return undefined;
+  if (config !== undefined && (config === null || typeof config !== 'object' || Array.isArray(config))) {
+    throw invalidArgument(context, `${argument}.config to be an object`, config);
+  }
+  try {
+    return classes[className]((config ?? {}) as Record<string, unknown>);
+  } catch (error) {
+    throw invalidArgument(context, `${argument} to be a valid ${className} (${(error as Error).message})`, identifier);
+  }
+}
