@@ -89,7 +89,9 @@ fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm packages"
   # The package's own install step (scripts/install.js) is for installed copies; the build below is ours.
-  KERAS_TORCH_SKIP_INSTALL=1 npm ci --no-audit --no-fund --loglevel=error
+  # onnxruntime-node (a test peer) has its CPU binary in the package; its install step only downloads the
+  # CUDA provider from NuGet, which fails offline.
+  KERAS_TORCH_SKIP_INSTALL=1 ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
 fi
 
 # --- the native addon and the TypeScript ----------------------------------------------------------
