@@ -32,7 +32,14 @@ namespace {
 // reuses them well.
 constexpr size_t kLargeBlock = 128 << 10;  // glibc's default mmap threshold
 constexpr size_t kAlignment = 64;          // libtorch's own CPU alignment (AVX-512 loads)
-constexpr uint64_t kDefaultCacheLimit = uint64_t{1} << 30;
+// Without KERAS_TORCH_CPU_CACHE_MB the limit follows the process: twice the most large-block memory it has
+// had in use at once, and never less than this. A step frees, by its end, about all that it allocated, and
+// the blocks that served it add up to more than its peak (a block freed early cannot serve a larger request
+// later, and any block serves requests down to half its size): MobileNetV2 at 224x224, batch 16, had 1.41 GB
+// in use at most and needed 1.51 GB of blocks. A cache short of that sends part of every step back to the
+// kernel for the next step to fault in again (with 1 GiB, or with the peak itself, ~35 blocks a step were
+// mapped anew and the step took 2-3x as long). Blocks left idle still go back (below).
+constexpr uint64_t kMinimumCacheLimit = uint64_t{1} << 30;
 // A block nobody asked for again in this long goes back to the system at the next large allocation or
 // free: a service that trained and now predicts does not keep the training's memory.
 constexpr double kDefaultMaxIdleSeconds = 10;
@@ -49,8 +56,9 @@ size_t RoundedSize(size_t n) {
 
 class CachingCpuAllocator final : public c10::Allocator {
  public:
-  CachingCpuAllocator(uint64_t limit, double maxIdleSeconds)
-      : limit_(limit),
+  // fixedLimit: KERAS_TORCH_CPU_CACHE_MB's bytes, or 0 for the limit that follows the peak in use.
+  CachingCpuAllocator(uint64_t fixedLimit, double maxIdleSeconds)
+      : fixedLimit_(fixedLimit),
         maxIdle_(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(maxIdleSeconds))) {}
 
   // libtorch 2.3 made allocate non-const and added copy_data; declaring both forms, without `override`,
@@ -68,7 +76,7 @@ class CachingCpuAllocator final : public c10::Allocator {
     stats.caching = true;
     stats.inUseBytes = inUse_;
     stats.cachedBytes = cached_;
-    stats.cacheLimitBytes = limit_;
+    stats.cacheLimitBytes = Limit();
     stats.reused = reused_;
     stats.fresh = fresh_;
     stats.smallBlocksInUse = static_cast<uint64_t>(smallLive_.load(std::memory_order_relaxed));
@@ -127,6 +135,7 @@ class CachingCpuAllocator final : public c10::Allocator {
         freeOrder_.erase(block);
         cached_ -= blockSize;
         inUse_ += blockSize;
+        peakInUse_ = std::max(peakInUse_, inUse_);
         ++reused_;
         return ptr;
       }
@@ -146,6 +155,7 @@ class CachingCpuAllocator final : public c10::Allocator {
       throw;
     }
     inUse_ += size;
+    peakInUse_ = std::max(peakInUse_, inUse_);
     ++fresh_;
     return ptr;
   }
@@ -158,14 +168,15 @@ class CachingCpuAllocator final : public c10::Allocator {
     size_t size = found->second;
     live_.erase(found);
     inUse_ -= size;
-    if (size > limit_) {
+    uint64_t limit = Limit();
+    if (size > limit) {
       munmap(ptr, size);
       return true;
     }
     // Over the limit, the blocks freed longest ago go first: sizes that stopped recurring (a shape no
     // longer used) leave, the ones every step needs stay.
     EvictIdle();
-    while (cached_ + size > limit_ && !freeOrder_.empty()) EvictOldest();
+    while (cached_ + size > limit && !freeOrder_.empty()) EvictOldest();
     // A deleter must not throw: when there is no memory left even to note the block, it is unmapped.
     try {
       freeOrder_.push_back({ptr, size, Clock::now()});
@@ -182,6 +193,9 @@ class CachingCpuAllocator final : public c10::Allocator {
     cached_ += size;
     return true;
   }
+
+  // Caller holds mutex_.
+  uint64_t Limit() const { return fixedLimit_ != 0 ? fixedLimit_ : std::max(kMinimumCacheLimit, 2 * peakInUse_); }
 
   // Caller holds mutex_. freeOrder_ is in the order blocks were freed, so the idle ones are at its front.
   void EvictIdle() {
@@ -216,13 +230,14 @@ class CachingCpuAllocator final : public c10::Allocator {
   // Counted without the mutex: one relaxed add per small tensor, which malloc serves in tens of nanoseconds.
   static inline std::atomic<int64_t> smallLive_{0};
 
-  const uint64_t limit_;
+  const uint64_t fixedLimit_;
   const Clock::duration maxIdle_;
   std::mutex mutex_;
   std::unordered_map<void*, size_t> live_;
   FreeOrder freeOrder_;                               // cached blocks, oldest first
   std::multimap<size_t, FreeOrder::iterator> bySize_;  // the same blocks by size
   uint64_t inUse_ = 0;
+  uint64_t peakInUse_ = 0;  // the most inUse_ has been: the limit when none is set
   uint64_t cached_ = 0;
   uint64_t reused_ = 0;
   uint64_t fresh_ = 0;
@@ -245,12 +260,13 @@ void InstallCpuAllocator() {
   static std::once_flag installed;
   std::call_once(installed, [] {
     // Clamped so that the conversions below stay in range: 2^40 MB and 10^9 s are "no limit" in practice.
-    double megabytes = std::min(NumberFromEnvironment("KERAS_TORCH_CPU_CACHE_MB", static_cast<double>(kDefaultCacheLimit >> 20)), 0x1p40);
+    // NaN: unset (or not a number, which lib/native/loader.ts warns of): the limit follows the peak in use.
+    double megabytes = std::min(NumberFromEnvironment("KERAS_TORCH_CPU_CACHE_MB", std::nan("")), 0x1p40);
     if (megabytes == 0) return;
     double maxIdleSeconds = std::min(NumberFromEnvironment("KERAS_TORCH_CPU_CACHE_IDLE_SECONDS", kDefaultMaxIdleSeconds), 1e9);
     // Never destroyed: tensors freed while the process exits still come back to it.
     CachingCpuAllocator::instance =
-        new CachingCpuAllocator(static_cast<uint64_t>(megabytes * (1 << 20)), maxIdleSeconds);
+        new CachingCpuAllocator(std::isnan(megabytes) ? 0 : std::max<uint64_t>(1, static_cast<uint64_t>(megabytes * (1 << 20))), maxIdleSeconds);
     c10::SetCPUAllocator(CachingCpuAllocator::instance, /*priority=*/1);
   });
 }

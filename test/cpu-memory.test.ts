@@ -72,7 +72,7 @@ beforeAll(() => {
   forgetful = train(undefined, '0');
 }, 120_000);
 
-test('after the first steps every large block comes from the cache', () => {
+test('after the first steps every large block comes from the cache; the default limit is 1 GiB until more was in use', () => {
   expect(cached.memory.caching).toBe(true);
   expect(cached.memory.cacheLimitBytes).toBe(1024 * 1024 * 1024);
   const { counts } = cached;
@@ -118,7 +118,36 @@ test('a cache setting that is not a number is reported and the default used', ()
   const env = { ...process.env, KERAS_TORCH_CPU_CACHE_MB: '512MB', KERAS_TORCH_CPU_CACHE_IDLE_SECONDS: '-1' };
   const run = spawnSync(process.execPath, ['-e', `console.log(JSON.stringify(require(${JSON.stringify(dist)}).backendInfo().cpuMemory))`], { encoding: 'utf8', env, timeout: 60_000 });
   expect(run.status).toBe(0);
-  expect(run.stderr).toMatch(/expected KERAS_TORCH_CPU_CACHE_MB to be a number of megabytes \(0 switches the cache off\); using 1024, but received "512MB"/);
+  expect(run.stderr).toMatch(/expected KERAS_TORCH_CPU_CACHE_MB to be a number of megabytes \(0 switches the cache off\); using the default \(twice the most in use at once, at least 1024\), but received "512MB"/);
   expect(run.stderr).toMatch(/expected KERAS_TORCH_CPU_CACHE_IDLE_SECONDS to be a number of seconds; using 10, but received "-1"/);
   expect(JSON.parse(run.stdout).cacheLimitBytes).toBe(1024 * 1024 * 1024);
+});
+
+test('without KERAS_TORCH_CPU_CACHE_MB the limit follows the most memory in use at once (twice it): a 1.1 GB result stays cached once freed', () => {
+  // UpSampling2D by 32 turns 22 images of 64x64x3 into 22 of 2048x2048x3: 1.1 GB, more than 1 GiB. A train
+  // step whose tensors outgrow the cache would otherwise give part of them back to the kernel every step.
+  const script = `
+const k = require(${JSON.stringify(dist)});
+async function main() {
+  const model = new k.Sequential([new k.UpSampling2D({ size: [32, 32], inputShape: [64, 64, 3] })]);
+  const x = k.tensor(new Float32Array(22 * 64 * 64 * 3).fill(0.5), [22, 64, 64, 3]);
+  const y = await model.predict(x);
+  const whileHeld = k.backendInfo().cpuMemory;
+  y.dispose();
+  console.log(JSON.stringify({ whileHeld, afterFree: k.backendInfo().cpuMemory, shape: y.shape }));
+}
+main().catch((error) => { console.error(error); process.exit(1); });
+`;
+  const env = { ...process.env };
+  delete env.KERAS_TORCH_CPU_CACHE_MB;
+  const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env, timeout: 60_000 });
+  expect(run.stderr).toBe('');
+  expect(run.status).toBe(0);
+  const { whileHeld, afterFree, shape } = JSON.parse(run.stdout.trim()) as { whileHeld: CpuMemoryInfo; afterFree: CpuMemoryInfo; shape: number[] };
+  expect(shape).toEqual([22, 2048, 2048, 3]);
+  const bytes = 22 * 2048 * 2048 * 3 * 4;
+  expect(whileHeld.inUseBytes).toBeGreaterThanOrEqual(bytes);
+  expect(afterFree.cacheLimitBytes).toBeGreaterThanOrEqual(2 * bytes);
+  expect(afterFree.cachedBytes).toBeGreaterThanOrEqual(bytes);
+  expect(afterFree.cachedBytes).toBeLessThanOrEqual(afterFree.cacheLimitBytes);
 });

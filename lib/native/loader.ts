@@ -82,7 +82,7 @@ export function bindingPath(): string | undefined {
  */
 function checkCacheSettings(): void {
   const settings: [string, string][] = [
-    ['KERAS_TORCH_CPU_CACHE_MB', 'a number of megabytes (0 switches the cache off); using 1024'],
+    ['KERAS_TORCH_CPU_CACHE_MB', 'a number of megabytes (0 switches the cache off); using the default (twice the most in use at once, at least 1024)'],
     ['KERAS_TORCH_CPU_CACHE_IDLE_SECONDS', 'a number of seconds; using 10'],
   ];
   for (const [name, expected] of settings) {
