@@ -11,6 +11,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { rank as distributedRank } from '../distributed';
 import { invalidArgument, ValueError } from '../errors';
 import { checkBoolean, checkKnownOptions, checkPlainObject } from '../validation';
 import { Callback, CallbackModel } from './callback';
@@ -95,6 +96,9 @@ export class BackupAndRestore extends Callback {
   }
 
   async onEpochEnd(epoch: number): Promise<void> {
+    // With several ranks, every rank restores from the backup (they resume together), and rank 0 alone
+    // writes it: all hold the same weights.
+    if (distributedRank() !== 0) return;
     const model = this.restorable;
     mkdirSync(this.backupDir, { recursive: true });
     // This epoch's file first, then the metadata that points at it (replaced whole), then the previous
@@ -110,6 +114,7 @@ export class BackupAndRestore extends Callback {
   }
 
   onTrainEnd(): void {
+    if (distributedRank() !== 0) return;
     const epochs = this.params?.epochs;
     if (this.deleteCheckpoint && epochs !== undefined && this.lastEpoch >= epochs - 1) {
       rmSync(path.join(this.backupDir, METADATA), { force: true });

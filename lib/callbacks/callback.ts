@@ -44,6 +44,13 @@ export interface CallbackHooks {
    * interrupted run (BackupAndRestore); undefined to leave it.
    */
   resumeEpoch?(): number | undefined;
+  /**
+   * With several ranks (data-parallel fit), run on rank 0 alone: set by the callbacks that write what a
+   * run writes once (progress, logs, event files, checkpoints). Every rank holds the same weights and the
+   * logs averaged over the ranks, so rank 0's output is the run's; from every rank, files would be written
+   * over and lines repeated.
+   */
+  readonly rankZeroOnly?: boolean;
 }
 
 export abstract class Callback implements CallbackHooks {

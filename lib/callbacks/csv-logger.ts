@@ -10,6 +10,7 @@ import { Callback, Logs } from './callback';
 import { pythonRepr } from './format';
 
 export class CSVLogger extends Callback {
+  readonly rankZeroOnly = true;
   readonly filename: string;
   readonly separator: string;
   readonly append: boolean;

@@ -20,6 +20,7 @@ export interface JSONLoggerArgs {
 }
 
 export class JSONLogger extends Callback {
+  readonly rankZeroOnly = true;
   readonly file?: string;
   readonly append: boolean;
   private readonly stream?: { write(text: string): unknown };

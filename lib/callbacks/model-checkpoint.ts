@@ -4,7 +4,6 @@
  */
 import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
-import { rank as distributedRank } from '../distributed';
 import { invalidArgument, ValueError } from '../errors';
 import { checkBoolean, checkFiniteNumber, checkKnownOptions, checkPlainObject } from '../validation';
 import { Callback, CallbackModel, Logs } from './callback';
@@ -38,6 +37,7 @@ const KEYS = ['monitor', 'verbose', 'saveBestOnly', 'saveWeightsOnly', 'mode', '
 const EXTENSION = '.safetensors';
 
 export class ModelCheckpoint extends Callback {
+  readonly rankZeroOnly = true;
   readonly filepath: string;
   readonly monitor: string;
   readonly verbose: 0 | 1;
@@ -119,10 +119,7 @@ export class ModelCheckpoint extends Callback {
 
   private async saveModel(epoch: number, batch: number | undefined, logs: Logs): Promise<void> {
     const file = this.filePath(epoch, logs, batch);
-    // In data-parallel training every rank holds the same weights and logs (averaged over the ranks), so
-    // each keeps the same best; rank 0 alone says so and writes the file.
-    const writes = distributedRank() === 0;
-    const speaks = this.verbose > 0 && writes;
+    const speaks = this.verbose > 0;
     if (this.saveBestOnly) {
       const current = monitoredValue(logs, this.monitor, 'Saving the best model');
       if (current === undefined) return;
@@ -141,7 +138,6 @@ export class ModelCheckpoint extends Callback {
     }
     const model = this.model as CheckpointModel | undefined;
     if (!model) throw new ValueError('ModelCheckpoint: no model to save; pass the callback to fit');
-    if (!writes) return;
     const directory = path.dirname(file);
     if (directory) await mkdir(directory, { recursive: true });
     if (this.saveWeightsOnly) await model.saveWeights(file);

@@ -47,6 +47,7 @@ export function progressBar(done: number, total: number, terminal: boolean): str
 }
 
 export class ProgressLogger extends Callback {
+  readonly rankZeroOnly = true;
   private epochStart = 0;
   private lastDraw = 0;
   private seen = 0;

@@ -28,6 +28,7 @@ interface WeightNamedModel {
 }
 
 export class TensorBoard extends Callback {
+  readonly rankZeroOnly = true;
   readonly logDir: string;
   readonly updateFreq: 'epoch' | number;
   readonly histogramFreq: number;

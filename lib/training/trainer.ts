@@ -391,10 +391,11 @@ export class Trainer {
     // First of all, each epoch restarts the random layers' streams from their seeds and the epoch, so an
     // epoch's masks do not depend on the epochs before it (a fit resumed there draws the same ones).
     const dropoutStreams: CallbackHooks = { onEpochBegin: (epoch) => reseedRandomLayersForEpoch(this.model.layers, epoch) };
+    // With several ranks only rank 0 prints and writes files, as torch.distributed scripts do.
+    const onThisRank = (callback: CallbackHooks) => !callback.rankZeroOnly || !parallel || distributedRank() === 0;
     const callbacks: CallbackHooks[] = [dropoutStreams, ...(parallel ? [new RankAveraging()] : []), ...callbacksGiven, history];
-    // With several ranks only rank 0 prints, as torch.distributed scripts do.
-    if (verbose > 0 && (!parallel || distributedRank() === 0)) callbacks.push(new ProgressLogger(verbose as 1 | 2));
-    const list = new CallbackList(callbacks);
+    if (verbose > 0) callbacks.push(new ProgressLogger(verbose as 1 | 2));
+    const list = new CallbackList(callbacks.filter(onThisRank));
     const names = [...compiled.names, ...(validation ? compiled.names.map((n) => `val_${n}`) : [])];
     list.configure(this.model as never, { epochs, steps, verbose, metrics: names });
 

@@ -167,6 +167,37 @@ describe('data-parallel fit over Gloo', () => {
     }
   }, 120000);
 
+  test('only rank 0 writes CSVLogger, JSONLogger, TensorBoard and BackupAndRestore files given to both; both resume from the backup', async () => {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'keras-torch-distributed-logs-'));
+    try {
+      const first = await runGroup(2, { BATCH_SIZE: '8', EPOCHS: '2', LOGS_DIR: folder });
+      for (const result of first) expect(result.stderr).toBe('');
+      const [rank0, rank1] = first.map(resultOf);
+      const lines = (file: string) => fs.readFileSync(path.join(folder, file), 'utf8').trim().split('\n');
+      const csv = lines('log.csv');
+      expect(csv[0]).toBe('epoch,accuracy,loss');
+      expect(csv.slice(1).map((line) => Number(line.split(',')[0]))).toEqual([0, 1]);
+      expect(csv.slice(1).map((line) => Number(line.split(',')[2]))).toEqual(rank0.history.loss);
+      expect(lines('log.jsonl').map((line) => JSON.parse(line).epoch)).toEqual([0, 1]);
+      expect(fs.readdirSync(path.join(folder, 'tensorboard'))).toEqual(['train']);
+      expect(fs.readdirSync(path.join(folder, 'tensorboard', 'train'))).toHaveLength(1);
+      expect(fs.readdirSync(path.join(folder, 'backup')).sort()).toEqual(['epoch-1.safetensors', 'training_metadata.json']);
+      expect(rank0.saves).toEqual([path.join('backup', 'epoch-0.safetensors'), path.join('backup', 'epoch-1.safetensors')]);
+      expect(rank1.saves).toEqual([]);
+
+      // A longer run over the same folder: both ranks restore epoch 1's backup and train epoch 2 alone.
+      const second = await runGroup(2, { BATCH_SIZE: '8', EPOCHS: '3', LOGS_DIR: folder });
+      for (const result of second) expect(result.stderr).toBe('');
+      const resumed = second.map(resultOf);
+      for (const result of resumed) expect(result.stepsPerEpoch).toEqual([4]);
+      expect(resumed[1].weights).toEqual(resumed[0].weights);
+      expect(resumed[0].saves).toEqual([path.join('backup', 'epoch-2.safetensors')]);
+      expect(resumed[1].saves).toEqual([]);
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+  }, 180000);
+
   test('a dataset of 5 batches on 2 ranks: each runs 3 steps an epoch, rank 1 wraps around to batch 0, neither hangs', async () => {
     // 36 samples in batches of 8: batches 0-3 of 8 samples and batch 4 of 4. Rank r reads batches r, r + 2,
     // ... of each epoch, and the rank that runs out first starts over from batch 0, so both run 3 steps.

@@ -5,7 +5,7 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const { distributed, Sequential, Conv2D, Flatten, Dense, Input, Concatenate, Model, ModelCheckpoint, tensor, setSeed } = require(process.env.KERAS_TORCH_DIST);
+const { distributed, Sequential, Conv2D, Flatten, Dense, Input, Concatenate, Model, ModelCheckpoint, CSVLogger, JSONLogger, TensorBoard, BackupAndRestore, tensor, setSeed } = require(process.env.KERAS_TORCH_DIST);
 
 // VALIDATION=1: 16 validation samples unlike the training ones, two batches of 8 (one per rank of two).
 const VALIDATION_COUNT = 16;
@@ -82,6 +82,20 @@ async function main() {
     const filepath = path.join(process.env.CHECKPOINT_DIR, `rank${distributed.rank()}`, 'epoch{epoch}.safetensors');
     callbacks.push(new ModelCheckpoint(filepath, { verbose: 1 }));
   }
+  // LOGS_DIR: the file-writing callbacks, every rank given the same paths (as one script run by torchrun
+  // gives them), and a count of this rank's model saves (BackupAndRestore's backups go through save).
+  const saves = [];
+  if (process.env.LOGS_DIR) {
+    const logs = process.env.LOGS_DIR;
+    callbacks.push(
+      new CSVLogger(path.join(logs, 'log.csv')),
+      new JSONLogger({ file: path.join(logs, 'log.jsonl') }),
+      new TensorBoard({ logDir: path.join(logs, 'tensorboard') }),
+      new BackupAndRestore({ backupDir: path.join(logs, 'backup'), deleteCheckpoint: false }),
+    );
+    const save = model.save.bind(model);
+    model.save = (file, ...rest) => (saves.push(path.relative(logs, file)), save(file, ...rest));
+  }
   if (process.env.DIE_AT_BATCH && distributed.rank() === 1) {
     callbacks.push({ onBatchEnd: (batch) => batch + 1 === Number(process.env.DIE_AT_BATCH) && process.kill(process.pid, 'SIGKILL') });
   }
@@ -100,7 +114,7 @@ async function main() {
     ? await model.fit(recordingSequence(x, y, count, batchSize, batchesRead), options)
     : await model.fit(inputs, tensor(y, [count, 1]), options);
   const weights = model.getWeights().map((w) => Array.from(w.dataSync()));
-  process.stdout.write(`${JSON.stringify({ rank: distributed.rank(), loss: history.history.loss, history: history.history, stepsPerEpoch, batchesRead, weights })}\n`);
+  process.stdout.write(`${JSON.stringify({ rank: distributed.rank(), loss: history.history.loss, history: history.history, stepsPerEpoch, batchesRead, weights, saves })}\n`);
   if (distributedRun) distributed.destroy();
 }
 
