@@ -569,9 +569,9 @@ type ResizeMethod = 'bilinear' | 'nearest' | 'bicubic' | 'area';
 
 /**
  * Resizes an NHWC value of static `height` x `width` to `targetHeight` x `targetWidth` as native/preprocessing.cc's
- * Resize (torch's interpolate, half-pixel centres): ONNX's Resize for bilinear, bicubic and nearest
- * ('nearest-exact'); 'area' (adaptive average pooling) and antialiased filters as the matrices of their
- * weights along each axis, which is what they are.
+ * Resize (torch's interpolate, half-pixel centres): ONNX's Resize for bilinear and nearest ('nearest-exact');
+ * bicubic, 'area' (adaptive average pooling) and the antialiased filters as the matrices of their weights
+ * along each axis, which is what they are (ONNX Runtime's cubic Resize takes no channels-first images).
  */
 function resizeImage(
   graph: OnnxGraph,
@@ -583,24 +583,23 @@ function resizeImage(
   antialias: boolean,
 ): string {
   if (height === targetHeight && width === targetWidth) return input;
-  if (method === 'area' || (antialias && method !== 'nearest')) {
-    return onChannelsFirst(graph, input, 4, (x) => {
-      let y = x;
-      if (targetHeight !== height) y = graph.node('MatMul', [graph.floats('rows', [targetHeight, height], resizeWeights(height, targetHeight, method)), y]);
-      if (targetWidth !== width) {
-        const columns = permuted(resizeWeights(width, targetWidth, method), [targetWidth, width], [1, 0]);
-        y = graph.node('MatMul', [y, graph.floats('columns', [width, targetWidth], columns)]);
-      }
-      return y;
-    });
+  if (method === 'bilinear' && !antialias) {
+    return resizeTo(graph, input, channels, targetHeight, targetWidth, { mode: string('linear'), coordinate_transformation_mode: string('half_pixel') });
   }
-  const modes: Record<'bilinear' | 'bicubic' | 'nearest', Record<string, Attribute>> = {
-    bilinear: { mode: string('linear'), coordinate_transformation_mode: string('half_pixel') },
-    bicubic: { mode: string('cubic'), coordinate_transformation_mode: string('half_pixel'), cubic_coeff_a: float(-0.75) },
+  if (method === 'nearest') {
     // torch's nearest-exact: source floor((i + 0.5) * scale), which is half_pixel's coordinate rounded up at halves.
-    nearest: { mode: string('nearest'), coordinate_transformation_mode: string('half_pixel'), nearest_mode: string('round_prefer_ceil') },
-  };
-  return resizeTo(graph, input, channels, targetHeight, targetWidth, modes[method]);
+    const attributes = { mode: string('nearest'), coordinate_transformation_mode: string('half_pixel'), nearest_mode: string('round_prefer_ceil') };
+    return resizeTo(graph, input, channels, targetHeight, targetWidth, attributes);
+  }
+  return onChannelsFirst(graph, input, 4, (x) => {
+    let y = x;
+    if (targetHeight !== height) y = graph.node('MatMul', [graph.floats('rows', [targetHeight, height], resizeWeights(height, targetHeight, method, antialias)), y]);
+    if (targetWidth !== width) {
+      const columns = permuted(resizeWeights(width, targetWidth, method, antialias), [targetWidth, width], [1, 0]);
+      y = graph.node('MatMul', [y, graph.floats('columns', [width, targetWidth], columns)]);
+    }
+    return y;
+  });
 }
 
 /** ONNX's Resize of an NHWC value to `height` x `width`, on its NCHW view, the batch size read at run time. */
@@ -614,11 +613,13 @@ function resizeTo(graph: OnnxGraph, input: string, channels: number, height: num
 
 /**
  * The [output, input] weights of resizing one axis as torch does it: adaptive average pooling for 'area';
- * for antialiased bilinear and bicubic, torch's separable filter (the triangle, or the cubic with a = -0.5,
+ * bicubic's four taps (a = -0.75, half-pixel centres, taps past the edges on the edge pixels); for
+ * antialiased bilinear and bicubic, torch's separable filter (the triangle, or the cubic with a = -0.5,
  * widened by the scale when downsampling, each row normalised to sum 1).
  */
-function resizeWeights(size: number, target: number, method: ResizeMethod): Float32Array {
+function resizeWeights(size: number, target: number, method: 'bicubic' | 'area' | 'bilinear', antialias: boolean): Float32Array {
   const weights = new Float32Array(target * size);
+  const scale = size / target;
   if (method === 'area') {
     for (let i = 0; i < target; i++) {
       const start = Math.floor((i * size) / target);
@@ -627,18 +628,25 @@ function resizeWeights(size: number, target: number, method: ResizeMethod): Floa
     }
     return weights;
   }
+  const cubic = (x: number, a: number) => {
+    const t = Math.abs(x);
+    if (t < 1) return ((a + 2) * t - (a + 3)) * t * t + 1;
+    if (t < 2) return (((t - 5) * t + 8) * t - 4) * a;
+    return 0;
+  };
+  if (!antialias) {
+    for (let i = 0; i < target; i++) {
+      const source = scale * (i + 0.5) - 0.5;
+      const first = Math.floor(source);
+      for (let tap = -1; tap <= 2; tap++) {
+        const j = Math.min(Math.max(first + tap, 0), size - 1);
+        weights[i * size + j] += cubic(source - (first + tap), -0.75);
+      }
+    }
+    return weights;
+  }
   const filterSize = method === 'bicubic' ? 4 : 2;
-  const filter =
-    method === 'bicubic'
-      ? (x: number) => {
-          const a = -0.5;
-          const t = Math.abs(x);
-          if (t < 1) return ((a + 2) * t - (a + 3)) * t * t + 1;
-          if (t < 2) return (((t - 5) * t + 8) * t - 4) * a;
-          return 0;
-        }
-      : (x: number) => Math.max(1 - Math.abs(x), 0);
-  const scale = size / target;
+  const filter = method === 'bicubic' ? (x: number) => cubic(x, -0.5) : (x: number) => Math.max(1 - Math.abs(x), 0);
   const support = scale >= 1 ? (filterSize / 2) * scale : filterSize / 2;
   const inverseScale = scale >= 1 ? 1 / scale : 1;
   for (let i = 0; i < target; i++) {
