@@ -106,6 +106,9 @@ const MODE_DEPENDENT = new Set([
   'random_crop',
 ]);
 
+/** The largest message protocol buffers parse, so the largest ONNX file without external data. */
+const MAX_PROTOBUF_BYTES = 2 ** 31 - 1;
+
 /** The ONNX file of `model`'s inference graph, at `opset`. */
 export function encodeOnnx(model: ExportableModel, opset: number): Buffer {
   const topology = model.topology;
@@ -114,9 +117,22 @@ export function encodeOnnx(model: ExportableModel, opset: number): Buffer {
   const all = model.getWeights();
   const layers = new Map<Layer, { path: string; weights: LayerWeight[] }>();
   let position = 0;
+  let bytes = 0;
   for (const leaf of topology.leafLayers()) {
-    const weights = leaf.weights.map((info) => ({ name: info.name, shape: info.shape, values: all[position++].dataSync() as Float32Array }));
+    const weights = leaf.weights.map((info) => {
+      const weight = all[position++];
+      const values = weight.dataSync() as Float32Array;
+      weight.dispose();
+      bytes += values.byteLength;
+      return { name: info.name, shape: info.shape, values };
+    });
     layers.set(leaf.layer, { path: leaf.path, weights });
+  }
+  if (bytes > MAX_PROTOBUF_BYTES) {
+    throw new ValueError(
+      `export: the model's weights take ${(bytes / 2 ** 30).toFixed(1)} GiB; an ONNX file holds at most 2 GiB ` +
+        "(protocol buffers' limit; larger models need ONNX's external data files, which export does not write)",
+    );
   }
 
   const problems: string[] = [];
