@@ -5,7 +5,7 @@
  * computes what `predict` computes: BatchNormalization on its moving statistics, Dropout, GaussianNoise and
  * the random augmentation layers as the identity (RandomCrop as its centred resize). Values stay in Keras's
  * channels-last layout between ops; the ops that want channels-first (convolutions, pooling, Resize) are
- * wrapped in Transposes, which ONNX runtimes cancel between consecutive ones.
+ * wrapped in Transposes, which ONNX Runtime's graph optimizer cancels where two meet.
  */
 import { invalidArgument, ValueError } from '../errors';
 import type { Layer } from '../layers/layer';
