@@ -5,6 +5,7 @@ export { Tensor, tensor, zeros, ones, expandDims, concat, DType, TypedArray, Ten
 export { ValueError } from './errors';
 export * from './layers';
 export { Model, ModelArgs, PredictionOf, TensorStructure } from './models/model';
+export type { ExportOptions } from './interop/onnx-export';
 export { Sequential, SequentialArgs, loadModel } from './models/sequential';
 export { Predictor, PredictorOptions, PredictorStats } from './models/predictor';
 export type { ImageBatchOptions } from './preprocessing/image-buffers';

@@ -37,6 +37,8 @@ import type { StoredTensor } from '../io/safetensors';
 import { formatSummary, SummaryRow } from './summary';
 import { Predictor } from './predictor';
 import { ImageBatchOptions, imagesToBatch } from '../preprocessing/image-buffers';
+import { checkExportOptions, encodeOnnx, ExportOptions } from '../interop/onnx-export';
+import { writeFileAtomically } from '../io/atomic-file';
 
 export type TensorStructure = SymbolicTensor | SymbolicTensor[] | Record<string, SymbolicTensor>;
 
@@ -532,6 +534,24 @@ export class Model<O extends TensorStructure = TensorStructure> extends Layer im
     checkModelSource('loadWeights', source);
     const loaded = await readModelFile(source);
     await this.trainer.schedule(async () => restoreWeights(this, sourceName(source), loaded, { optimizer: false }));
+  }
+
+  /**
+   * Writes the model's inference graph and weights as an ONNX file (Keras 3's `export(filepath, format:
+   * 'onnx')`) that ONNX runtimes run with predict's results: channels-last inputs as the model takes them,
+   * named as the model's inputs, a dynamic batch axis, and the model's outputs under its output names.
+   * Atomic, as save(); without a file, resolves the file's bytes as a Buffer.
+   */
+  export(filepath?: undefined, options?: ExportOptions): Promise<Buffer>;
+  export(filepath: string, options?: ExportOptions): Promise<void>;
+  async export(filepath?: string, options: ExportOptions = {}): Promise<void | Buffer> {
+    const opset = checkExportOptions('export', options);
+    if (filepath !== undefined) checkFilePath('export', filepath);
+    this.requireGraph('export');
+    this.built('export');
+    const bytes = await this.trainer.schedule(async () => encodeOnnx(this, opset));
+    if (filepath === undefined) return bytes;
+    await writeFileAtomically(filepath, [bytes]);
   }
 
   /** @internal The config persistence stores. */
