@@ -110,12 +110,12 @@ function parseArgs(argv: string[]): Options {
   return options;
 }
 
-const median = (values: number[]): number => {
+export const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 };
-const percentile = (values: number[], q: number): number => {
+export const percentile = (values: number[], q: number): number => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 };
@@ -161,7 +161,7 @@ export function findTcmalloc(given: string | null): { library: string } | { reas
 }
 
 /** The environment that starts a process on tcmalloc. */
-const tcmallocEnv = (library: string): NodeJS.ProcessEnv => ({
+export const tcmallocEnv = (library: string): NodeJS.ProcessEnv => ({
   ...process.env,
   LD_PRELOAD: process.env.LD_PRELOAD ? `${library}:${process.env.LD_PRELOAD}` : library,
 });
@@ -172,7 +172,7 @@ function runJson<T>(command: string, args: string[], env: NodeJS.ProcessEnv = pr
   return JSON.parse(lines[lines.length - 1]) as T;
 }
 
-function randomImages(batch: number, size: number) {
+export function randomImages(batch: number, size: number) {
   const values = new Float32Array(batch * size * size * 3);
   for (let i = 0; i < values.length; i++) values[i] = Math.random();
   return tensor(values, [batch, size, size, 3]);
@@ -352,7 +352,7 @@ export function formatTable(rows: Row[]): string {
   return [format(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.map(format)].join('\n');
 }
 
-const loadAverage = (): number[] => os.loadavg().map((v) => Math.round(v * 100) / 100);
+export const loadAverage = (): number[] => os.loadavg().map((v) => Math.round(v * 100) / 100);
 
 /**
  * Rows j: Keras's applications against the same architectures in torch.nn, by default and on tcmalloc; the

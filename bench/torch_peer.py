@@ -7,6 +7,7 @@ write it. Run with Debian's /usr/bin/python3 (python3-torch; python3-keras-prepr
   /usr/bin/python3 bench/torch_peer.py steps --model mobilenetv2 --size 96 --no-single --batch-size 16 --steps 5
   LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 /usr/bin/python3 bench/torch_peer.py steps ...
   /usr/bin/python3 bench/torch_peer.py fit DATA_DIR --threads 2 --epochs 2
+  /usr/bin/python3 bench/torch_peer.py latency --threads 2 --size 64
 
 `steps`: milliseconds per train step (zero_grad, forward, BCE-with-logits, backward, Adam, loss and accuracy
 read back), per batch prediction (no_grad and inference_mode on NCHW input as torch.rand gives it, and
@@ -16,11 +17,14 @@ small ResNet instead (10 classes, cross-entropy on logits, softmax at prediction
 single-image latencies; `--model mobilenetv2` and `--model resnet50` measure Keras's applications (their torch.nn
 definitions in bench/keras_applications.py, 1000 classes). `fit`: the seed's whole fit, Keras's ImageDataGenerator (augmented training, rescaled
 validation) feeding the same model, with its peak RSS. Every result names the allocator the process runs on
-(`tcmalloc` when LD_PRELOAD brought it in, else `glibc`).
+(`tcmalloc` when LD_PRELOAD brought it in, else `glibc`). `latency`: the seed CNN in inference_mode, serving
+bench/latency.ts: each line it reads ("BATCH COUNT") is answered with one JSON line of COUNT back-to-back
+predictions' milliseconds, each call timed alone, on NCHW input and on the same batch in channels_last memory.
 """
 import argparse
 import json
 import resource
+import sys
 import time
 
 import torch
@@ -166,6 +170,33 @@ def steps(args):
     return result
 
 
+def latency(args):
+    torch.manual_seed(1)
+    model = seed_cnn(args.size).eval()
+    batches = {}
+    with torch.inference_mode():
+        def timed_calls(x, count):
+            latencies = []
+            for _ in range(count):
+                start = time.perf_counter()
+                torch.sigmoid(model(x))
+                latencies.append((time.perf_counter() - start) * 1000)
+            return latencies
+
+        print(json.dumps({'ready': True, 'allocator': allocator(), 'threads': torch.get_num_threads()}), flush=True)
+        for line in sys.stdin:
+            batch, count = (int(word) for word in line.split())
+            if batch not in batches:
+                x = torch.rand(batch, 3, args.size, args.size)
+                batches[batch] = (x, x.contiguous(memory_format=torch.channels_last))
+                for _ in range(3):
+                    model(batches[batch][0])
+                    model(batches[batch][1])
+            x, x_channels_last = batches[batch]
+            print(json.dumps({'nchw_ms': timed_calls(x, count), 'channels_last_ms': timed_calls(x_channels_last, count)}),
+                  flush=True)
+
+
 def fit(args):
     import contextlib
     import io
@@ -212,7 +243,7 @@ def fit(args):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument('mode', choices=['steps', 'fit'])
+    parser.add_argument('mode', choices=['steps', 'fit', 'latency'])
     parser.add_argument('directory', nargs='?')
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--size', type=int, default=64)
@@ -224,6 +255,9 @@ def main():
     parser.add_argument('--single', action=argparse.BooleanOptionalAction, default=True)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.mode == 'latency':
+        latency(args)
+        return
     result = steps(args) if args.mode == 'steps' else fit(args)
     result['threads'] = torch.get_num_threads()
     result['torch_version'] = torch.__version__
