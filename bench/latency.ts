@@ -3,7 +3,8 @@
  * short rounds so that all of them see the same load (the machines this runs on are shared). Every side is
  * its own process, idle on its stdin while another measures: keras-torch (this build), PyTorch in
  * inference_mode (bench/torch_peer.py's `latency`), the same on tcmalloc, and any number of keras-torch
- * variants for A/B runs (another addon through KERAS_TORCH_BINARY, other environment variables).
+ * variants for A/B runs: environment variables (another addon through KERAS_TORCH_BINARY, OMP_WAIT_POLICY...)
+ * and CHECKOUT=DIR, another checkout's build of the library and of this script.
  *
  *   node build-ts/bench/latency.js [--rounds 8] [--count 300] [--batches 1,8,32] [--threads 2]
  *        [--python /usr/bin/python3] [--no-peer] [--tcmalloc PATH | --no-tcmalloc]
@@ -137,8 +138,11 @@ async function main(): Promise<void> {
   if (process.argv[2] === '--serve') return serve(Number(process.argv[3]));
   const options = parseArgs(process.argv.slice(2));
   const sides: Side[] = [];
-  const ours = (name: string, env: Record<string, string>) =>
-    new Side(name, spawn(process.execPath, [__filename, '--serve', String(options.threads)], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] }));
+  // CHECKOUT=DIR runs the side from another checkout's build (its build-ts/bench/latency.js): A/B of library changes.
+  const ours = (name: string, { CHECKOUT: checkout, ...env }: Record<string, string>) => {
+    const script = checkout ? path.join(path.resolve(checkout), 'build-ts', 'bench', 'latency.js') : __filename;
+    return new Side(name, spawn(process.execPath, [script, '--serve', String(options.threads)], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] }));
+  };
   sides.push(ours('keras-torch', {}));
   for (const side of options.sides) sides.push(ours(side.name, side.env));
   const oursCount = sides.length;

@@ -472,11 +472,15 @@ export class Trainer {
     checkKnownOptions('predict', args, ['batchSize', 'verbose', 'steps']);
     checkVerbose('predict', args.verbose ?? 0);
     const batchSize = checkPositiveInteger('predict', 'batchSize', args.batchSize ?? 32);
+    const inputs = isBatchIterator(x) || isBatchSource(x) ? null : this.toInputs('predict', x as DataLike);
+    // Data that fits one batch goes to the native predict as it is: a serving loop's single images skip
+    // the batch iterator, its views and its promise chain.
+    if (inputs && args.steps === undefined && inputs[0].shape[0] <= batchSize) return this.structured(await this.predictBatch('predict', inputs));
     const source = isBatchIterator(x)
       ? x
       : isBatchSource(x)
         ? this.iterableSource('predict', 'x', x, args.steps, 'predict')
-        : this.batches(this.toInputs('predict', x as DataLike), null, batchSize, false);
+        : this.batches(inputs!, null, batchSize, false);
     this.checkSourceShape('predict', 'x', source);
     const steps = stepCount('predict', 'steps', args.steps, source);
     const outputs: Tensor[][] = [];
