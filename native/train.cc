@@ -1,5 +1,6 @@
 #include "train.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 
@@ -24,11 +25,14 @@ using CompletionChannel = Napi::TypedThreadSafeFunction<std::nullptr_t, PromiseW
 struct Completions {
   CompletionChannel channel;
   size_t inFlight = 0;  // JS thread only: calls whose Promise is not settled yet
-  // Between the JS thread, the compute thread and the environment's teardown.
+  // Between the compute thread and the environment's teardown (which runs on the JS thread). The JS
+  // thread never waits for `mutex`: the compute thread holds it only for a check or a decrement, never
+  // while it wakes the JS thread, so a JS thread woken onto the compute thread's core does not find it
+  // held, sleep on it, and need waking a second time (which cost a serving loop its tail latency).
   std::mutex mutex;
   std::condition_variable drained;
-  bool closing = false;
-  size_t running = 0;  // calls posted to the compute thread that have not finished with it yet
+  bool closing = false;  // JS thread writes under `mutex`; compute thread reads under it
+  std::atomic<size_t> running{0};  // calls posted to the compute thread that have not finished with it yet
 };
 
 // Runs when the environment goes away (a worker thread ends, the process exits), before the thread-safe
@@ -87,10 +91,8 @@ Napi::Promise PromiseWorker::QueueAndPromise() {
   Napi::Promise promise = deferred_.Promise();
   std::shared_ptr<Completions> completions = CompletionsOf(env);
   if (completions->inFlight++ == 0) completions->channel.Ref(env);
-  {
-    std::lock_guard<std::mutex> lock(completions->mutex);
-    ++completions->running;
-  }
+  // Teardown, the only other reader, runs on this thread.
+  completions->running.fetch_add(1);
   PostToComputeThread([this, completions] {
     bool skip;
     {
@@ -104,9 +106,17 @@ Napi::Promise PromiseWorker::QueueAndPromise() {
         error_ = operation_ + ": failed with an unknown exception";
       }
     }
-    std::lock_guard<std::mutex> lock(completions->mutex);
-    if (!completions->closing) completions->channel.NonBlockingCall(this);
-    --completions->running;
+    {
+      std::lock_guard<std::mutex> lock(completions->mutex);
+      skip = completions->closing;
+    }
+    // Teardown that began since waits for `running` to reach 0 before the channel closes, so the call
+    // is still safe; the worker it queues then is dropped with the environment, as a queued step is.
+    if (!skip) completions->channel.NonBlockingCall(this);
+    {
+      std::lock_guard<std::mutex> lock(completions->mutex);
+      completions->running.fetch_sub(1);
+    }
     completions->drained.notify_all();
   });
   return promise;
