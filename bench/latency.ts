@@ -8,12 +8,16 @@
  *
  *   node build-ts/bench/latency.js [--rounds 8] [--count 300] [--batches 1,8,32] [--threads 2]
  *        [--python /usr/bin/python3] [--no-peer] [--tcmalloc PATH | --no-tcmalloc]
- *        [--side NAME:KEY=VALUE,KEY=VALUE ...] [--idle]
+ *        [--side NAME:KEY=VALUE,KEY=VALUE ...] [--idle] [--quiet-load 1.5 [--wait 1800]]
  *
  * Per side and batch size it prints the medians over rounds of each round's p50 and p99 (milliseconds per
- * call, each call timed alone, `count` calls per round at batch 1 and fewer at larger batches) and of its
+ * call, each call timed alone after 3 untimed ones, since every side sits idle between its turns; `count`
+ * calls per round at batch 1 and fewer at larger batches) and of its
  * img/s; the PyTorch sides at batches over 1 take the faster of NCHW and channels_last input. `--idle`
  * also reports each keras-torch side's CPU time (all its threads) over the 2 s after a burst of predicts.
+ * `--quiet-load` waits (at most `--wait` seconds) for the one-minute load average to fall under the
+ * figure first: with two threads on a busy 2-core machine, OpenMP's and OpenBLAS's waits between threads
+ * turn a 1 ms prediction into 20-50 ms for every side, and the comparison means little.
  */
 import { ChildProcess, spawn } from 'child_process';
 import * as os from 'os';
@@ -35,10 +39,13 @@ interface Options {
   tcmalloc: string | null | false;
   sides: { name: string; env: Record<string, string> }[];
   idle: boolean;
+  /** Start once the one-minute load average is under this (waiting at most waitSeconds). */
+  quietLoad: number | null;
+  waitSeconds: number;
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { rounds: 8, count: 300, batches: [1], threads: 2, python: '/usr/bin/python3', peer: true, tcmalloc: null, sides: [], idle: false };
+  const options: Options = { rounds: 8, count: 300, batches: [1], threads: 2, python: '/usr/bin/python3', peer: true, tcmalloc: null, sides: [], idle: false, quietLoad: null, waitSeconds: 1800 };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => {
@@ -55,6 +62,8 @@ function parseArgs(argv: string[]): Options {
     else if (flag === '--tcmalloc') options.tcmalloc = value();
     else if (flag === '--no-tcmalloc') options.tcmalloc = false;
     else if (flag === '--idle') options.idle = true;
+    else if (flag === '--quiet-load') options.quietLoad = Number(value());
+    else if (flag === '--wait') options.waitSeconds = Number(value());
     else if (flag === '--side') {
       const [name, settings = ''] = value().split(/:(.*)/s);
       const env = Object.fromEntries(settings.split(',').filter(Boolean).map((pair) => pair.split(/=(.*)/s).slice(0, 2) as [string, string]));
@@ -95,6 +104,8 @@ async function serve(threads: number): Promise<void> {
       for (let i = 0; i < 3; i++) (await model.predict(batches.get(batch)!)).dispose();
     }
     const x = batches.get(batch)!;
+    // Untimed, as on the PyTorch side: the first calls after a pause wake threads that went to sleep.
+    for (let i = 0; i < 3; i++) (await model.predict(x)).dispose();
     const latencies: number[] = [];
     for (let i = 0; i < count; i++) {
       const start = performance.now();
@@ -156,7 +167,13 @@ async function main(): Promise<void> {
     }
   }
   for (const side of sides) await side.next();
+  if (options.quietLoad !== null) {
+    const until = Date.now() + options.waitSeconds * 1000;
+    while (os.loadavg()[0] >= options.quietLoad && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10_000));
+    if (os.loadavg()[0] >= options.quietLoad) console.log(`the load average stayed at or over ${options.quietLoad} for ${options.waitSeconds} s; measuring anyway`);
+  }
   const loadBefore = loadAverage();
+  const roundLoads: number[] = [];
   console.log(`latency: ${os.cpus()[0]?.model ?? 'unknown'}, ${os.cpus().length} cores, ${options.threads} threads, ${options.rounds} rounds, load ${loadBefore.join(' ')}`);
 
   // results[side][batch]: one entry per round.
@@ -164,6 +181,7 @@ async function main(): Promise<void> {
   for (let round = 0; round < options.rounds; round++) {
     // Each round starts with a different side, so that none is always the one after a pause.
     const order = sides.map((_, i) => (i + round) % sides.length);
+    roundLoads.push(os.loadavg()[0]);
     for (const batch of options.batches) {
       for (const index of order) {
         const answer = await sides[index].ask(`${batch} ${callsAt(options.count, batch)}`);
@@ -187,16 +205,16 @@ async function main(): Promise<void> {
       const spread = (values: number[], digits = 2) => `${fixed(median(values), digits)} (${fixed(Math.min(...values), digits)}-${fixed(Math.max(...values), digits)})`;
       console.log(`  ${side.name.padEnd(24)} p50 ${spread(entry.p50)} ms  p99 ${spread(entry.p99)} ms  ${spread(entry.imagesPerSecond, 0)} img/s`);
     }
-    if (options.peer) {
-      const peer = results[oursCount].get(batch)!;
-      for (let index = 0; index < oursCount; index++) {
-        const entry = results[index].get(batch)!;
-        // Per round, then the median: the sides of one round saw the same load.
-        const perRound = (ours: number[], theirs: number[], f: (a: number, b: number) => number) => median(ours.map((value, r) => f(value, theirs[r])));
-        console.log(
-          `  ${sides[index].name} - PyTorch: p50 ${fixed(perRound(entry.p50, peer.p50, (a, b) => a - b))} ms, p99 ${fixed(perRound(entry.p99, peer.p99, (a, b) => a - b))} ms, img/s ${fixed(perRound(entry.imagesPerSecond, peer.imagesPerSecond, (a, b) => a / b))}x` +
-            (sides.length > oursCount + 1 ? `, vs tcmalloc ${fixed(perRound(entry.imagesPerSecond, results[oursCount + 1].get(batch)!.imagesPerSecond, (a, b) => a / b))}x` : ''),
-        );
+    // Differences taken per round, then their median: the sides of one round saw the same load.
+    const perRound = (ours: number[], theirs: number[], f: (a: number, b: number) => number) => median(ours.map((value, r) => f(value, theirs[r])));
+    for (let index = 0; index < oursCount; index++) {
+      const entry = results[index].get(batch)!;
+      for (let peer = oursCount; peer < sides.length; peer++) {
+        const theirs = results[peer].get(batch)!;
+        const p50 = perRound(entry.p50, theirs.p50, (a, b) => a - b);
+        const p99 = perRound(entry.p99, theirs.p99, (a, b) => a - b);
+        const rate = perRound(entry.imagesPerSecond, theirs.imagesPerSecond, (a, b) => a / b);
+        console.log(`  ${sides[index].name} vs ${sides[peer].name}: p50 ${p50 >= 0 ? '+' : ''}${fixed(p50)} ms, p99 ${p99 >= 0 ? '+' : ''}${fixed(p99)} ms, img/s ${fixed(rate)}x`);
       }
     }
   }
@@ -204,7 +222,7 @@ async function main(): Promise<void> {
     console.log('');
     for (let index = 0; index < oursCount; index++) console.log(`  ${sides[index].name}: CPU time over 2 s idle after 200 predicts: ${fixed(Number((await sides[index].ask('idle')).idle_cpu_ms), 1)} ms`);
   }
-  console.log(`\nload average before ${loadBefore.join(' ')}, after ${loadAfter.join(' ')}`);
+  console.log(`\nload average before ${loadBefore.join(' ')}, after ${loadAfter.join(' ')}; one-minute figure at the rounds' starts ${fixed(Math.min(...roundLoads))}-${fixed(Math.max(...roundLoads))}`);
   sides.forEach((side) => side.close());
 }
 

@@ -19,7 +19,8 @@ definitions in bench/keras_applications.py, 1000 classes). `fit`: the seed's who
 validation) feeding the same model, with its peak RSS. Every result names the allocator the process runs on
 (`tcmalloc` when LD_PRELOAD brought it in, else `glibc`). `latency`: the seed CNN in inference_mode, serving
 bench/latency.ts: each line it reads ("BATCH COUNT") is answered with one JSON line of COUNT back-to-back
-predictions' milliseconds, each call timed alone, on NCHW input and on the same batch in channels_last memory.
+predictions' milliseconds, each call timed alone after 3 untimed ones, on NCHW input and on the same batch in
+channels_last memory.
 """
 import argparse
 import json
@@ -172,10 +173,19 @@ def steps(args):
 
 def latency(args):
     torch.manual_seed(1)
-    model = seed_cnn(args.size).eval()
+    model = seed_cnn(args.size)
+    # As bench/latency.ts's keras-torch side does: a few train steps at batch 32 first, so that the
+    # allocator has seen a trained model's sizes (glibc's mmap threshold grows with them).
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    x32, y32 = torch.rand(32, 3, args.size, args.size), (torch.rand(32, 1) > 0.5).float()
+    for _ in range(3):
+        train_step(model, optimizer, nn.BCEWithLogitsLoss(), x32, y32)
+    model.eval()
     batches = {}
     with torch.inference_mode():
         def timed_calls(x, count):
+            for _ in range(3):  # untimed: the first calls after a pause wake sleeping threads
+                torch.sigmoid(model(x))
             latencies = []
             for _ in range(count):
                 start = time.perf_counter()
