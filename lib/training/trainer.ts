@@ -190,6 +190,8 @@ export class Trainer {
   private compiled?: Compiled;
   private training = false;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Calls scheduled on this model that have not settled yet. */
+  private pending = 0;
   /** The trainable flags last sent to the native model, to send them again only when they change. */
   private sentFlags = new WeakMap<NativeModel, string>();
   /**
@@ -288,8 +290,26 @@ export class Trainer {
 
   /** Serialises every native call of this model. */
   schedule<T>(work: () => Promise<T>): Promise<T> {
-    const result = this.queue.then(work, work);
-    this.queue = result.catch(() => undefined);
+    return this.track(this.queue.then(work, work));
+  }
+
+  /** `work` started now, in the caller's turn: only when nothing is queued (`pending` is 0). */
+  private startNow<T>(work: () => Promise<T>): Promise<T> {
+    let result: Promise<T>;
+    try {
+      result = work();
+    } catch (error) {
+      result = Promise.reject(error);
+    }
+    return this.track(result);
+  }
+
+  private track<T>(result: Promise<T>): Promise<T> {
+    this.pending += 1;
+    const settled = () => {
+      this.pending -= 1;
+    };
+    this.queue = result.then(settled, settled);
     return result;
   }
 
@@ -474,15 +494,21 @@ export class Trainer {
     const batchSize = checkPositiveInteger('predict', 'batchSize', args.batchSize ?? 32);
     const inputs = isBatchIterator(x) || isBatchSource(x) ? null : this.toInputs('predict', x as DataLike);
     // Data that fits one batch goes to the native predict as it is: a serving loop's single images skip
-    // the batch iterator, its views and its promise chain.
+    // the batch iterator, its views and its promise chain. The batched walk is a function of its own so
+    // that this one, suspended while each call runs, stays small: what a predict allocates sets how often
+    // V8 collects garbage, and its collector's threads then compete with libtorch's for the cores.
     if (inputs && args.steps === undefined && inputs[0].shape[0] <= batchSize) return this.structured(await this.predictBatch('predict', inputs));
+    return this.predictInBatches(x, inputs, batchSize, args.steps);
+  }
+
+  private async predictInBatches(x: DataLike | BatchIterator | BatchSource, inputs: Tensor[] | null, batchSize: number, stepsGiven: number | undefined): Promise<Prediction> {
     const source = isBatchIterator(x)
       ? x
       : isBatchSource(x)
-        ? this.iterableSource('predict', 'x', x, args.steps, 'predict')
+        ? this.iterableSource('predict', 'x', x, stepsGiven, 'predict')
         : this.batches(inputs!, null, batchSize, false);
     this.checkSourceShape('predict', 'x', source);
-    const steps = stepCount('predict', 'steps', args.steps, source);
+    const steps = stepCount('predict', 'steps', stepsGiven, source);
     const outputs: Tensor[][] = [];
     await forEachBatch(source, steps, { next: 0 }, async ([bx]) => {
       outputs.push(await this.predictBatch('predict', this.batchInputs('predict', bx)));
@@ -603,6 +629,13 @@ export class Trainer {
   private async predictBatch(operation: string, xs: Tensor[]): Promise<Tensor[]> {
     const built = this.model.built(operation, xs.map((t) => t.shape.slice(1)));
     this.checkInputShapes(operation, xs);
+    // With nothing queued on the model the native call starts now and holds its inputs itself (a
+    // serving loop's case: no views to make and collect). A call that waits its turn holds views, since
+    // the caller may dispose the tensors meanwhile.
+    if (this.pending === 0) {
+      const natives = await this.startNow(() => built.native.predict(liveNatives(xs)));
+      return natives.map((native) => new Tensor(native));
+    }
     const inputs = holdForStep(xs);
     try {
       const natives = await this.schedule(() => built.native.predict(inputs));
@@ -769,6 +802,14 @@ function holdForStep(tensors: Tensor[]): NativeTensor[] {
   return tensors.map((t) => {
     if (t.isDisposed) throw new ValueError('a Tensor given to this call was disposed before the call');
     return t.native.reshape([...t.shape]);
+  });
+}
+
+/** The tensors' own native handles, for a native call made at once (it holds them from then on). */
+function liveNatives(tensors: Tensor[]): NativeTensor[] {
+  return tensors.map((t) => {
+    if (t.isDisposed) throw new ValueError('a Tensor given to this call was disposed before the call');
+    return t.native;
   });
 }
 

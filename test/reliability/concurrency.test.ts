@@ -62,6 +62,35 @@ describe('predict and evaluate during fit', () => {
     expect(events.filter((e) => e === 'predict')).toHaveLength(20);
   });
 
+  test('an input disposed as soon as predict returns still gives what the weights give, run at once or queued', async () => {
+    const model = mlp(5);
+    // Keras's Dense formulas on the model's own weights: tanh(x W1 + b1), then softmax(h W2 + b2).
+    const [w1, b1, w2, b2] = model.getWeights().map(values);
+    const dense = (x: number[], w: number[], b: number[], units: number) =>
+      Array.from({ length: units }, (_, j) => b[j] + x.reduce((sum, xi, i) => sum + xi * w[i * units + j], 0));
+    const expectedRows = (flat: Float32Array) =>
+      Array.from({ length: flat.length / 8 }, (_, r) => {
+        const hidden = dense(Array.from(flat.subarray(r * 8, r * 8 + 8)), w1, b1, 16).map(Math.tanh);
+        const logits = dense(hidden, w2, b2, 4);
+        const exps = logits.map((v) => Math.exp(v - Math.max(...logits)));
+        return exps.map((e) => e / exps.reduce((a, b) => a + b, 0));
+      }).flat();
+    // Nothing queued: the native call starts inside predict().
+    const aloneData = data(3, 8, 21);
+    const alone = tensor(aloneData, [3, 8]);
+    const aloneCall = model.predict(alone);
+    alone.dispose();
+    expectClose(values(await aloneCall), expectedRows(aloneData), 1e-5);
+    // Queued behind an evaluate: the call waits its turn after the caller disposed its input.
+    const queuedData = data(4, 8, 22);
+    const queued = tensor(queuedData, [4, 8]);
+    const evaluating = model.evaluate(X, Y, { verbose: 0 });
+    const queuedCall = model.predict(queued);
+    queued.dispose();
+    expectClose(values(await queuedCall), expectedRows(queuedData), 1e-5);
+    await evaluating;
+  });
+
   test('a second fit on the same model rejects at once; the first completes', async () => {
     const model = mlp(4);
     const first = model.fit(X, Y, { epochs: 2, batchSize: 32, verbose: 0 });
