@@ -8,13 +8,16 @@
  *
  *   node build-ts/bench/latency.js [--rounds 8] [--count 300] [--batches 1,8,32] [--threads 2]
  *        [--python /usr/bin/python3] [--no-peer] [--tcmalloc PATH | --no-tcmalloc]
- *        [--side NAME:KEY=VALUE,KEY=VALUE ...] [--idle] [--quiet-load 1.5 [--wait 1800]]
+ *        [--side NAME:KEY=VALUE,KEY=VALUE ...] [--idle] [--quiet-load 1.5 [--wait 1800]] [--warm 5000]
  *
  * Per side and batch size it prints the medians over rounds of each round's p50 and p99 (milliseconds per
  * call, each call timed alone after 3 untimed ones, since every side sits idle between its turns; `count`
  * calls per round at batch 1 and fewer at larger batches) and of its
  * img/s; the PyTorch sides at batches over 1 take the faster of NCHW and channels_last input. `--idle`
  * also reports each keras-torch side's CPU time (all its threads) over the 2 s after a burst of predicts.
+ * `--warm N` has every side make N untimed calls at each batch size first: V8 compiles the JavaScript
+ * around a predict on background threads for the first few thousand calls, which take cores from
+ * libtorch's threads, so the figures without it are a fresh process's and with it a long-running one's.
  * `--quiet-load` waits (at most `--wait` seconds) for the one-minute load average to fall under the
  * figure first: with two threads on a busy 2-core machine, OpenMP's and OpenBLAS's waits between threads
  * turn a 1 ms prediction into 20-50 ms for every side, and the comparison means little.
@@ -42,10 +45,12 @@ interface Options {
   /** Start once the one-minute load average is under this (waiting at most waitSeconds). */
   quietLoad: number | null;
   waitSeconds: number;
+  /** Untimed calls each side makes at every batch size before the first round (a long-running service's state). */
+  warm: number;
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { rounds: 8, count: 300, batches: [1], threads: 2, python: '/usr/bin/python3', peer: true, tcmalloc: null, sides: [], idle: false, quietLoad: null, waitSeconds: 1800 };
+  const options: Options = { rounds: 8, count: 300, batches: [1], threads: 2, python: '/usr/bin/python3', peer: true, tcmalloc: null, sides: [], idle: false, quietLoad: null, waitSeconds: 1800, warm: 0 };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => {
@@ -64,6 +69,7 @@ function parseArgs(argv: string[]): Options {
     else if (flag === '--idle') options.idle = true;
     else if (flag === '--quiet-load') options.quietLoad = Number(value());
     else if (flag === '--wait') options.waitSeconds = Number(value());
+    else if (flag === '--warm') options.warm = Number(value());
     else if (flag === '--side') {
       const [name, settings = ''] = value().split(/:(.*)/s);
       const env = Object.fromEntries(settings.split(',').filter(Boolean).map((pair) => pair.split(/=(.*)/s).slice(0, 2) as [string, string]));
@@ -167,6 +173,9 @@ async function main(): Promise<void> {
     }
   }
   for (const side of sides) await side.next();
+  if (options.warm > 0) {
+    for (const side of sides) for (const batch of options.batches) await side.ask(`${batch} ${options.warm}`);
+  }
   if (options.quietLoad !== null) {
     const until = Date.now() + options.waitSeconds * 1000;
     while (os.loadavg()[0] >= options.quietLoad && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10_000));
