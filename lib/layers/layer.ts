@@ -78,7 +78,7 @@ export interface WeightInfo {
 const nameCounters = new Map<string, number>();
 
 /** Keras's to_snake_case: `Conv2D` -> `conv2d`, `MaxPooling2D` -> `max_pooling2d`. */
-export function snakeCase(className: string): string {
+function snakeCase(className: string): string {
   return className
     .replace(/(.)([A-Z][a-z]+)/g, '$1_$2')
     .replace(/([a-z])([A-Z])/g, '$1_$2')

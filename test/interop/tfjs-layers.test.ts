@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { loadLayersModel, loadModel, Model, Sequential, setSeed, SymbolicTensor, tensor, Tensor } from '../../lib';
+import { Adam, loadLayersModel, loadModel, Model, Sequential, setSeed, SymbolicTensor, tensor, Tensor } from '../../lib';
 import { expectClose, seededRandom } from '../helpers';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'keras-torch-tfjs-layers-'));
@@ -21,15 +21,15 @@ function folder(): string {
 }
 
 const random = seededRandom(15);
-function uniform(count: number, low: number, high: number): Float32Array {
-  return Float32Array.from({ length: count }, () => low + (high - low) * random());
+function uniform(count: number, low: number, high: number, rng = random): Float32Array {
+  return Float32Array.from({ length: count }, () => low + (high - low) * rng());
 }
 
 /** Seeded weights for every variable (biases and batch statistics included, so none is trivial). */
-function randomizeWeights(model: tf.LayersModel): void {
+function randomizeWeights(model: tf.LayersModel, rng = random): void {
   for (const weight of model.weights) {
     const size = (weight.shape as number[]).reduce((a, b) => a * b, 1);
-    const values = /moving_variance/.test(weight.originalName) ? uniform(size, 0.5, 1.5) : uniform(size, -0.5, 0.5);
+    const values = /moving_variance/.test(weight.originalName) ? uniform(size, 0.5, 1.5, rng) : uniform(size, -0.5, 0.5, rng);
     weight.write(tf.tensor(values, weight.shape as number[]));
   }
 }
@@ -99,7 +99,7 @@ async function expectSamePredictions(model: tf.LayersModel, source: string, refe
 const L = tf.layers;
 
 /** The seed tutorial's kind of CNN, small: Conv2D, MaxPooling2D, Flatten, Dense, Dropout. */
-function tfjsCnn(): tf.Sequential {
+function tfjsCnn(rng = random): tf.Sequential {
   const model = tf.sequential();
   model.add(L.conv2d({ inputShape: [12, 12, 3], filters: 6, kernelSize: 3, activation: 'relu' }));
   model.add(L.maxPooling2d({ poolSize: [2, 2] }));
@@ -108,7 +108,7 @@ function tfjsCnn(): tf.Sequential {
   model.add(L.dense({ units: 16, activation: 'relu' }));
   model.add(L.dropout({ rate: 0.5 }));
   model.add(L.dense({ units: 1, activation: 'sigmoid' }));
-  randomizeWeights(model);
+  randomizeWeights(model, rng);
   return model;
 }
 
@@ -174,6 +174,26 @@ describe('loadLayersModel: models TensorFlow.js saved', () => {
     const ours = await loaded.predict(tensor(inputs[0].values, inputs[0].shape));
     expect(ours).toHaveLength(2);
     ours.forEach((output, i) => expectClose(output.dataSync() as Float32Array, expected[i], 1e-4));
+  });
+
+  test("regularizers and constraints reach the layers (they change training); a layer that takes none refuses them by name", async () => {
+    const model = tf.sequential({
+      layers: [
+        L.dense({ inputShape: [6], units: 4, kernelRegularizer: tf.regularizers.l1l2({ l1: 0.01, l2: 0.02 }), kernelConstraint: tf.constraints.maxNorm({ maxValue: 2, axis: 0 }), name: 'hidden' }),
+        L.dense({ units: 1, biasConstraint: tf.constraints.nonNeg(), name: 'out' }),
+      ],
+    });
+    randomizeWeights(model);
+    const saved = await saveTfjs(model);
+    const loaded = await expectSamePredictions(model, saved.dir);
+    expect(loaded.getLayer('hidden').getConfig()).toMatchObject({
+      kernelRegularizer: { className: 'L1L2', config: { l1: 0.01, l2: 0.02 } },
+      kernelConstraint: { className: 'MaxNorm', config: { maxValue: 2, axis: 0 } },
+    });
+    expect(loaded.getLayer('out').getConfig()).toMatchObject({ biasConstraint: { className: 'NonNeg' } });
+
+    const conv = await saveTfjs(tf.sequential({ layers: [L.conv1d({ inputShape: [8, 3], filters: 2, kernelSize: 3, kernelRegularizer: 'l1l2' })] }));
+    await expect(loadLayersModel(conv.dir)).rejects.toThrow(/Conv1D: expected options among .* but received "kernelRegularizer"/);
   });
 
   test('model artifacts in memory (as a withSaveHandler receives them) load as the files do', async () => {
@@ -553,11 +573,13 @@ describe('loadLayersModel: Keras 3 spellings', () => {
 
 describe('loadLayersModel: the loaded model is a keras-torch model', () => {
   test('it trains (the loss goes down) and saves and loads in keras-torch\'s own format', async () => {
+    // Its own generator: the weights and data do not depend on which tests ran before.
+    const rng = seededRandom(7);
     setSeed(15);
-    const saved = await saveTfjs(tfjsCnn());
+    const saved = await saveTfjs(tfjsCnn(rng));
     const model = await loadLayersModel(saved.dir);
-    model.compile({ optimizer: 'adam', loss: 'binary_crossentropy', metrics: ['accuracy'] });
-    const x = tensor(uniform(32 * 12 * 12 * 3, 0, 1), [32, 12, 12, 3]);
+    model.compile({ optimizer: new Adam({ learningRate: 0.005 }), loss: 'binary_crossentropy', metrics: ['accuracy'] });
+    const x = tensor(uniform(32 * 12 * 12 * 3, 0, 1, rng), [32, 12, 12, 3]);
     const labels = Float32Array.from({ length: 32 }, (_, i) => i % 2);
     // A learnable signal: the positive samples are brighter.
     const pixels = x.dataSync() as Float32Array;
@@ -570,7 +592,7 @@ describe('loadLayersModel: the loaded model is a keras-torch model', () => {
     const [before] = (await model.evaluate(xs, ys, { verbose: 0 })) as number[];
     await model.fit(xs, ys, { epochs: 10, batchSize: 8, verbose: 0 });
     const [after] = (await model.evaluate(xs, ys, { verbose: 0 })) as number[];
-    expect(after).toBeLessThan(before * 0.8);
+    expect(after).toBeLessThan(before * 0.7);
 
     const file = path.join(folder(), 'model.safetensors');
     await model.save(file);
