@@ -35,11 +35,18 @@ const CLASS_ALIASES: Record<string, string> = { BatchNormalizationV1: 'BatchNorm
 const IGNORED_FIELDS = new Set(['batch_size', 'fused', 'renorm_momentum']);
 
 /**
- * Options keras-torch lacks, read past when they hold the value that turns them off (any other value is
- * refused by name): sparse, ragged and optional inputs, batch renormalization, synchronized batch
- * normalization across devices, RMS-only layer normalization.
+ * Options with one value keras-torch has, read past when they hold it; any other value is refused by name.
+ * Every keras-torch layer is channels-last, so `data_format` is read past whether or not the layer takes it.
  */
-const OFF_VALUES: Record<string, unknown> = { sparse: false, ragged: false, optional: false, renorm: false, synchronized: false, rms_scaling: false };
+const FIXED_VALUES: Record<string, { value: unknown; why: string }> = {
+  sparse: { value: false, why: 'keras-torch has no sparse inputs' },
+  ragged: { value: false, why: 'keras-torch has no ragged inputs' },
+  optional: { value: false, why: 'keras-torch has no optional inputs' },
+  renorm: { value: false, why: 'keras-torch has no batch renormalization' },
+  synchronized: { value: false, why: 'keras-torch has no batch statistics synchronized across devices' },
+  rms_scaling: { value: false, why: 'keras-torch has no RMS-only layer normalization' },
+  data_format: { value: 'channels_last', why: "keras-torch's layers are channels-last" },
+};
 
 function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -262,10 +269,9 @@ function layerConfig(context: string, raw: Json): Json {
   const out: Json = {};
   for (const [key, value] of Object.entries(raw)) {
     if (IGNORED_FIELDS.has(key) || key.endsWith('_initializer') || key.endsWith('Initializer')) continue;
-    if (Object.hasOwn(OFF_VALUES, key)) {
-      if (value !== OFF_VALUES[key] && value !== null) {
-        fail(context, `expected ${key} to be ${describe(OFF_VALUES[key])} (keras-torch does not have the option) but received ${describe(value)}`);
-      }
+    if (Object.hasOwn(FIXED_VALUES, key)) {
+      const { value: only, why } = FIXED_VALUES[key];
+      if (value !== only && value !== null) fail(context, `expected ${key} to be ${describe(only)} (${why}) but received ${describe(value)}`);
       continue;
     }
     // Keras's None: the option is off or at its default (an absent option means the same to keras-torch);

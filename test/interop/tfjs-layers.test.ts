@@ -677,9 +677,11 @@ describe('loadLayersModel: errors name what was expected and what was received',
       "layer 'Conv1' (Conv2D): expected dtype 'float32' (keras-torch computes in float32) but received \"mixed_float16\"",
     );
     expect(await edit((layers) => (byName(layers, 'bn_Conv1').renorm = true))).toContain(
-      "layer 'bn_Conv1' (BatchNormalization): expected renorm to be false (keras-torch does not have the option) but received true",
+      "layer 'bn_Conv1' (BatchNormalization): expected renorm to be false (keras-torch has no batch renormalization) but received true",
     );
-    expect(await edit((layers) => (byName(layers, 'Conv1').data_format = 'channels_first'))).toContain("expected dataFormat 'channels_last'");
+    expect(await edit((layers) => (byName(layers, 'Conv1').data_format = 'channels_first'))).toContain(
+      `layer 'Conv1' (Conv2D): expected data_format to be "channels_last" (keras-torch's layers are channels-last) but received "channels_first"`,
+    );
     expect(await edit((layers) => (byName(layers, 'predictions').activation = 'hard_sigmoid'))).toContain('but received "hard_sigmoid"');
     expect(await edit((layers) => (byName(layers, 'image').batch_input_shape = [null, null, null, 3]))).toContain(
       'expected batch_input_shape to give every axis after the batch axis a size (keras-torch fixes input shapes) but received [null, null, null, 3]',
