@@ -19,7 +19,7 @@ export interface TranslatedModel {
   config: Json;
 }
 
-const MODEL_CLASSES = new Set(['Sequential', 'Functional', 'Model']);
+const MODEL_CLASSES = new Set(['Sequential', 'Functional']);
 
 /** Old spellings of class names that Keras versions wrote for the same layer. */
 const CLASS_ALIASES: Record<string, string> = { BatchNormalizationV1: 'BatchNormalization', BatchNormalizationV2: 'BatchNormalization', Model: 'Functional' };
@@ -52,8 +52,8 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** `kernel_size` -> `kernelSize`; camelCase keys (TensorFlow.js writes a few) are left as they are. */
-export function camelCase(key: string): string {
+/** `kernel_size` -> `kernelSize`. */
+function camelCase(key: string): string {
   return key.replace(/_([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
 }
 
@@ -63,7 +63,7 @@ function fail(context: string, message: string): never {
 
 /** A Keras 2 `class_name`, or Keras 3's (with `module` and `registered_name` beside it), with old aliases resolved. */
 function classNameOf(entry: Json): string | undefined {
-  const name = entry.class_name ?? entry.className;
+  const name = entry.class_name;
   return typeof name === 'string' ? (CLASS_ALIASES[name] ?? name) : undefined;
 }
 
@@ -228,18 +228,17 @@ function callArguments(context: string, kwargs: Json, what: string): { training:
   let training: boolean | undefined;
   for (const [key, value] of Object.entries(kwargs)) {
     if (key === 'training' && typeof value === 'boolean') training = value;
-    else if (value !== null && !(key === 'training' && value === undefined)) {
+    else if (value !== null && value !== undefined) {
       fail(context, `expected ${what} to hold only training (a boolean) or null arguments but received ${key}: ${describe(value)}`);
     }
   }
   return training === undefined ? undefined : { training };
 }
 
+/** `[layer, node, tensor]` of a Keras 3 `__keras_tensor__` (its keras_history) or of a Keras 2 reference. */
 function kerasHistory(context: string, value: unknown, what: string): [string, number, number] {
-  if (isObject(value) && value.class_name === '__keras_tensor__' && isObject(value.config)) {
-    return tensorReference(context, value.config.keras_history, what).slice(0, 3) as [string, number, number];
-  }
-  return tensorReference(context, value, what).slice(0, 3) as [string, number, number];
+  const history = isObject(value) && value.class_name === '__keras_tensor__' ? (isObject(value.config) ? value.config.keras_history : undefined) : value;
+  return tensorReference(context, history, what).slice(0, 3) as [string, number, number];
 }
 
 /** `[layer, node, tensor]` (with Keras 2's kwargs fourth) or a Keras 3 `__keras_tensor__`. */
@@ -268,7 +267,7 @@ function tensorList(context: string, value: unknown, what: string): unknown[] {
 function layerConfig(context: string, raw: Json): Json {
   const out: Json = {};
   for (const [key, value] of Object.entries(raw)) {
-    if (IGNORED_FIELDS.has(key) || key.endsWith('_initializer') || key.endsWith('Initializer')) continue;
+    if (IGNORED_FIELDS.has(key) || key.endsWith('_initializer')) continue;
     if (Object.hasOwn(FIXED_VALUES, key)) {
       const { value: only, why } = FIXED_VALUES[key];
       if (value !== only && value !== null) fail(context, `expected ${key} to be ${describe(only)} (${why}) but received ${describe(value)}`);

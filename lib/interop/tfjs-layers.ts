@@ -255,7 +255,7 @@ function locateWeights(context: string, expected: Expected[], groups: WeightGrou
       return model[chosen];
     }
     throw new ValueError(
-      `${context}: expected a weight named '${keys[0]}' (${layer.className} '${layer.name}''s ${info.name}, shape [${info.shape.join(', ')}]) but the manifest has none` +
+      `${context}: expected a weight named '${keys[0]}' (the ${info.name} of ${layer.className} '${layer.name}', shape [${info.shape.join(', ')}]) but the manifest has none` +
         ` (it has ${model.length > 8 ? `${model.length} weights` : model.map((e) => `'${e.spec.name}'`).join(', ') || 'no weights'})`,
     );
   });

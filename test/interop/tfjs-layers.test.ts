@@ -659,7 +659,7 @@ describe('loadLayersModel: errors name what was expected and what was received',
     const bias = saved.specs.find((spec) => spec.name.endsWith('/bias'))!;
     const fewer = { ...saved.json, weightsManifest: [{ paths: ['./weights.bin'], weights: saved.specs.map((s) => (s === bias ? { ...s, name: 'renamed/bias' } : s)) }] };
     fs.writeFileSync(path.join(saved.dir, 'model.json'), JSON.stringify(fewer));
-    expect(await rejection(saved.dir)).toContain(`expected a weight named '${bias.name}' (Conv2D '${bias.name.split('/')[0]}''s bias, shape [6]) but the manifest has none`);
+    expect(await rejection(saved.dir)).toContain(`expected a weight named '${bias.name}' (the bias of Conv2D '${bias.name.split('/')[0]}', shape [6]) but the manifest has none`);
   });
 
   test('config fields keras-torch does not support are refused by name', async () => {
@@ -692,6 +692,21 @@ describe('loadLayersModel: errors name what was expected and what was received',
     const dir = folder();
     fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ format: 'graph-model', modelTopology: { node: [] }, weightsManifest: [] }));
     expect(await rejection(dir)).toContain("expected a Layers model (format 'layers-model') but received a graph model");
+    const malformed = {
+      class_name: 'Functional',
+      config: {
+        name: 'broken',
+        layers: [
+          { class_name: 'InputLayer', name: 'in', config: { batch_shape: [null, 3], name: 'in' }, inbound_nodes: [] },
+          { class_name: 'Dense', name: 'out', config: { units: 2, name: 'out' }, inbound_nodes: [{ args: [{ class_name: '__keras_tensor__' }], kwargs: {} }] },
+        ],
+        input_layers: [['in', 0, 0]],
+        output_layers: [['out', 0, 0]],
+      },
+    };
+    expect(await rejection({ modelTopology: malformed })).toBe(
+      'loadLayersModel the model artifacts: expected an input of layer \'out\' to be a tensor reference [layer name, node index, tensor index] but received undefined',
+    );
     expect(await rejection(42 as never)).toBe('loadLayersModel: expected a path to a model.json or model artifacts ({ modelTopology, weightSpecs, weightData }) but received 42');
   });
 });
