@@ -8,6 +8,7 @@ export { Model, ModelArgs, PredictionOf, TensorStructure } from './models/model'
 export type { ExportOptions } from './interop/onnx-export';
 export { Sequential, SequentialArgs, loadModel } from './models/sequential';
 export { Predictor, PredictorOptions, PredictorStats } from './models/predictor';
+export { loadLayersModel, LayersModelArtifacts, LayersModelSource, LayersWeightSpec } from './interop/tfjs-layers';
 export type { ImageBatchOptions } from './preprocessing/image-buffers';
 export {
   CompileArgs,
