@@ -116,19 +116,29 @@ torch::Tensor ApplyActivation(const std::string& name, double alpha, const torch
   throw std::invalid_argument("unknown activation " + name);
 }
 
-// Keras's "same" with a stride pads more at the bottom/right than at the top/left; torch's own padding is
-// symmetric, so such a convolution pads explicitly first.
-class AsymmetricPaddedConv2dImpl : public torch::nn::Module {
+// A convolution as Keras defines it, where torch's module alone differs:
+// - Keras's "same" with a stride pads more at the bottom/right than at the top/left; torch's own padding is
+//   symmetric, so such a convolution pads explicitly first (`padding`, empty when symmetric);
+// - libtorch 2.6's CPU convolution (Debian 13's, on oneDNN 3.6) computes a depthwise convolution with a depth
+//   multiplier over 1 and a kernel over 1x1 wrongly on channels-last input (off by whole units against float64
+//   on NCHW; PyTorch itself does the same), so from libtorch 2 such a layer convolves an NCHW copy of its
+//   input on the CPU (`contiguousInput`) and hands channels-last memory on. 1.13 computes it right.
+class KerasConv2dImpl : public torch::nn::Module {
  public:
-  AsymmetricPaddedConv2dImpl(torch::nn::Conv2d conv, std::vector<int64_t> padding)
-      : conv_(register_module("conv", conv)), padding_(std::move(padding)) {}
-  torch::Tensor forward(const torch::Tensor& x) { return conv_->forward(Pad(x, padding_, 0.0)); }
+  KerasConv2dImpl(torch::nn::Conv2d conv, std::vector<int64_t> padding, bool contiguousInput)
+      : conv_(register_module("conv", conv)), padding_(std::move(padding)), contiguousInput_(contiguousInput) {}
+  torch::Tensor forward(const torch::Tensor& input) {
+    torch::Tensor x = padding_.empty() ? input : Pad(input, padding_, 0.0);
+    if (!contiguousInput_ || !x.is_cpu()) return conv_->forward(x);
+    return conv_->forward(x.contiguous()).contiguous(torch::MemoryFormat::ChannelsLast);
+  }
 
  private:
   torch::nn::Conv2d conv_;
   std::vector<int64_t> padding_;
+  bool contiguousInput_;
 };
-TORCH_MODULE(AsymmetricPaddedConv2d);
+TORCH_MODULE(KerasConv2d);
 
 // Keras's initializers draw with the fans Keras computes from the weight's Keras shape (compute_fans):
 // the receptive field is every axis but the last two; a vector's fans are its length.
@@ -171,7 +181,13 @@ BuiltLayer Conv2D(const SpecReader& spec, WeightLayout kernelLayout) {
     built.weights.push_back({conv->bias, WeightLayout::Same, true});
     InitializeAsKeras(built.weights.back(), spec.Object("biasInitializer"));
   }
-  built.module = symmetric ? torch::nn::AnyModule(conv) : torch::nn::AnyModule(AsymmetricPaddedConv2d(conv, padding));
+  bool multipliedDepthwise = groups == inChannels && filters > inChannels && kernel[0] * kernel[1] > 1;
+  bool contiguousInput = TORCH_VERSION_MAJOR >= 2 && multipliedDepthwise;
+  if (symmetric && !contiguousInput) {
+    built.module = torch::nn::AnyModule(conv);
+  } else {
+    built.module = torch::nn::AnyModule(KerasConv2d(conv, symmetric ? std::vector<int64_t>{} : padding, contiguousInput));
+  }
   return built;
 }
 
