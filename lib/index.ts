@@ -6,6 +6,7 @@ export { ValueError } from './errors';
 export * from './layers';
 export { Model, ModelArgs, PredictionOf, TensorStructure } from './models/model';
 export type { ExportOptions } from './interop/onnx-export';
+export type { FunctionalConfig } from './models/functional';
 export { Sequential, SequentialArgs, loadModel } from './models/sequential';
 export { Predictor, PredictorOptions, PredictorStats } from './models/predictor';
 export { loadLayersModel, LayersModelArtifacts, LayersModelSource, LayersWeightSpec } from './interop/tfjs-layers';
