@@ -14,12 +14,13 @@ say() { printf 'setup: %s\n' "$*"; }
 # libgloo-dev: the headers of Gloo, which data-parallel training (torch.distributed's c10d) uses.
 # fontconfig-config, fonts-dejavu-core: the text of plotModel's and the training plots' PNG files (sharp draws
 # them through fontconfig, which prints an error and draws no text on a system without its configuration).
-# python3-torch, python3-keras-preprocessing, python3-scipy: the peers the benchmarks and the
-# interoperability tests compare against (never needed by the package itself). clang, libclang-rt-dev:
+# python3-torch, python3-torchvision, python3-keras-preprocessing, python3-scipy: the peers the benchmarks
+# and the interoperability tests compare against (torchvision's models, scripted for the TorchScript tests;
+# never needed by the package itself). clang, libclang-rt-dev:
 # libFuzzer, which the tests run over the native JPEG path for a bounded time.
 packages=(libopenblas0-openmp libjpeg62-turbo-dev libgloo-dev cmake g++ make dataset-fashion-mnist fontconfig-config fonts-dejavu-core)
 if [ "${KERAS_TORCH_PEERS:-1}" = "1" ]; then
-  packages+=(python3-torch python3-keras-preprocessing python3-scipy python3-pil)
+  packages+=(python3-torch python3-torchvision python3-keras-preprocessing python3-scipy python3-pil)
   packages+=(libtcmalloc-minimal4)  # libtcmalloc-minimal4t64 from Debian 13 on: see apt_name below
   packages+=(clang libclang-rt-dev)
 fi
@@ -35,7 +36,8 @@ if found="$(node scripts/find-libtorch.js 2>/dev/null)"; then
   # Debian's CUDA libtorch excludes the CPU builds of Gloo and of PyTorch: take their CUDA builds.
   if command -v dpkg-query >/dev/null 2>&1 && installed libtorch-cuda-dev; then
     for i in "${!packages[@]}"; do
-      case "${packages[$i]}" in libgloo-dev) packages[$i]=libgloo-cuda-dev ;; python3-torch) packages[$i]=python3-torch-cuda ;; esac
+      # Debian's python3-torchvision depends on the CPU python3-torch: without it the TorchScript tests skip.
+      case "${packages[$i]}" in libgloo-dev) packages[$i]=libgloo-cuda-dev ;; python3-torch) packages[$i]=python3-torch-cuda ;; python3-torchvision) unset 'packages[i]' ;; esac
     done
   fi
 elif [ -n "${LIBTORCH:-}" ] || [ -n "${Torch_DIR:-}" ]; then

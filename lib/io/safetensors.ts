@@ -71,7 +71,11 @@ export async function writeSafetensors(
   tensors: Map<string, StoredTensor>,
   metadata: Record<string, string>,
 ): Promise<void> {
-  const parts = safetensorsParts(tensors, metadata);
+  await writeModelFileAtomically(file, safetensorsParts(tensors, metadata));
+}
+
+/** Writes a model file of any format from its parts, atomically: a temporary file, fsync, then rename. */
+export async function writeModelFileAtomically(file: string, parts: Uint8Array[]): Promise<void> {
   const target = await replaceableTarget(file);
   const directory = path.dirname(target);
   await removeStaleTemporaries(directory);
