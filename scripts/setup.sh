@@ -36,8 +36,7 @@ if found="$(node scripts/find-libtorch.js 2>/dev/null)"; then
   # Debian's CUDA libtorch excludes the CPU builds of Gloo and of PyTorch: take their CUDA builds.
   if command -v dpkg-query >/dev/null 2>&1 && installed libtorch-cuda-dev; then
     for i in "${!packages[@]}"; do
-      # Debian's python3-torchvision depends on the CPU python3-torch: without it the TorchScript tests skip.
-      case "${packages[$i]}" in libgloo-dev) packages[$i]=libgloo-cuda-dev ;; python3-torch) packages[$i]=python3-torch-cuda ;; python3-torchvision) unset 'packages[i]' ;; esac
+      case "${packages[$i]}" in libgloo-dev) packages[$i]=libgloo-cuda-dev ;; python3-torch) packages[$i]=python3-torch-cuda ;; esac
     done
   fi
 elif [ -n "${LIBTORCH:-}" ] || [ -n "${Torch_DIR:-}" ]; then

@@ -274,7 +274,7 @@ export class Trainer {
         return {
           loss: loss.toSpec(),
           weight: output.weight,
-          metrics: output.metrics.length === 0 ? [] : output.metrics.map((metric) => metric.toSpec(context())),
+          metrics: output.metrics.map((metric) => metric.toSpec(context())),
           foldedActivation: foldable !== undefined && built.finalActivations[i] === foldable ? foldable : '',
         };
       }),

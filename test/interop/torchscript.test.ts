@@ -8,11 +8,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { loadTorchScript, losses, SGD, Tensor, tensor, TorchScriptModel } from '../../lib';
 import { expectClose, values } from '../helpers';
+import { describeIf } from '../helpers/peers';
 import { pythonHas, runPython } from '../helpers/python';
 
-const hasPeers = pythonHas('torchvision');
-const describeWithPeers = hasPeers ? describe : describe.skip;
-if (!hasPeers) console.warn('test/interop/torchscript.test.ts: skipped (Debian python3 with torch and torchvision not found; apt-get install python3-torchvision)');
+const describeWithPeers = describeIf(pythonHas('torchvision'), 'loadTorchScript: needs Debian python3 with torch and torchvision (apt-get install python3-torchvision)');
 
 // torch.jit.script reads the classes' source, so the script runs from a file rather than from `-c`.
 const RUN_FILE = 'import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name="__main__")';
@@ -225,6 +224,9 @@ describeWithPeers('loadTorchScript', () => {
       model.compile({ optimizer: new SGD({ learningRate: 0.1 }), loss: sparseLogits() });
       await model.testOnBatch(small, tensor(made.training.labels, [6, 1]));
       expectClose(values((await model.predict(small)) as Tensor), made.tiny.outputs, 1e-5);
+      // Calls made together run as one batch of the dynamic batcher, each getting its own rows.
+      const halves = await Promise.all([0, 3].map((start) => model.predictBatched(tensor((small.dataSync() as Float32Array).slice(start * 192, (start + 3) * 192), [3, 3, 8, 8]))));
+      expectClose(halves.flatMap((t) => values(t as Tensor)), made.tiny.outputs, 1e-5);
     });
 
     test('several inputs by forward argument name, a tuple of outputs as an array', async () => {
