@@ -335,7 +335,12 @@ export class TorchScriptModel implements TrainerHost, CallbackModel {
   save(): Promise<Buffer>;
   save(file: string): Promise<void>;
   async save(file?: string): Promise<void | Buffer> {
-    if (file !== undefined) checkFilePath('save', file);
+    if (file !== undefined) {
+      checkFilePath('save', file);
+      if (file.endsWith('.safetensors')) {
+        throw invalidArgument('save', 'a path for a TorchScript file (model.pt), which is what a TorchScript model writes, not .safetensors', file);
+      }
+    }
     const native = this.liveNative('save');
     const bytes = await this.trainer.schedule(() => loadBinding().saveTorchScript(native));
     if (file === undefined) return bytes;

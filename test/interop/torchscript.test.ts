@@ -352,10 +352,13 @@ describeWithPeers('loadTorchScript', () => {
       await expect(pair.predict(tensor(made.pair.features, [3, 4]))).rejects.toThrow(/predict: .*2 inputs/);
     });
 
-    test('after dispose, and saving the weights alone', async () => {
+    test('after dispose; saving the weights alone or to a .safetensors path', async () => {
       const model = await loadTorchScript(file('tiny.pt'));
       await expect(model.saveWeights(file('weights.safetensors'))).rejects.toThrow(
         "saveWeights: not supported for TorchScript model 'Tiny'; save() writes the module with its weights as a TorchScript file",
+      );
+      await expect(model.save(file('tiny.safetensors'))).rejects.toThrow(
+        /^save: expected a path for a TorchScript file \(model\.pt\), which is what a TorchScript model writes, not \.safetensors but received ".*tiny\.safetensors"$/,
       );
       model.dispose();
       expect(model.isDisposed).toBe(true);
