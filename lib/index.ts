@@ -72,3 +72,4 @@ export { device, setDevice, cuda, setNumThreads, getNumThreads, setSeed, backend
 export type { CpuMemoryInfo, CudaLibraryInfo } from './native/binding';
 export { plotModel, modelToSvg, PlotModelOptions } from './models/plot-model';
 export * as applications from './applications';
+export { loadTorchScript, LoadTorchScriptOptions, TorchScriptInputFormat, TorchScriptModel } from './interop/torchscript';
