@@ -116,27 +116,40 @@ torch::Tensor ApplyActivation(const std::string& name, double alpha, const torch
   throw std::invalid_argument("unknown activation " + name);
 }
 
-// A convolution as Keras defines it, where torch's module alone differs:
+// A convolution as Keras defines it, where torch's module alone differs or libtorch fails:
 // - Keras's "same" with a stride pads more at the bottom/right than at the top/left; torch's own padding is
 //   symmetric, so such a convolution pads explicitly first (`padding`, empty when symmetric);
-// - libtorch 2.6's CPU convolution (Debian 13's, on oneDNN 3.6) computes a depthwise convolution with a depth
-//   multiplier over 1 and a kernel over 1x1 wrongly on channels-last input (off by whole units against float64
-//   on NCHW; PyTorch itself does the same), so from libtorch 2 such a layer convolves an NCHW copy of its
-//   input on the CPU (`contiguousInput`) and hands channels-last memory on. 1.13 computes it right.
+// - libtorch 2.6's CPU convolution (Debian 13's, on oneDNN 3.6; PyTorch 2.6 alike) fails two ways on
+//   channels-last input, where 1.13 computes right, so from libtorch 2 on the CPU:
+//   - a depthwise convolution with a depth multiplier over 1 and a kernel over 1x1 comes out wrong (off by
+//     whole units against float64 on NCHW): it convolves an NCHW copy of its input (`nchwInput`);
+//   - a 1x1 convolution with a stride over 1 kills the process with SIGFPE (an integer division by zero in
+//     oneDNN's 1x1 kernel set-up) for some channel counts, 512 to 1024 among them: ResNet50's projection
+//     shortcuts. Taking every stride-th pixel first and convolving with stride 1 is the same sum, and
+//     never reaches that kernel (`subsample`).
 class KerasConv2dImpl : public torch::nn::Module {
  public:
-  KerasConv2dImpl(torch::nn::Conv2d conv, std::vector<int64_t> padding, bool contiguousInput)
-      : conv_(register_module("conv", conv)), padding_(std::move(padding)), contiguousInput_(contiguousInput) {}
+  KerasConv2dImpl(torch::nn::Conv2d conv, std::vector<int64_t> padding, bool nchwInput, bool subsample)
+      : conv_(register_module("conv", conv)), padding_(std::move(padding)), nchwInput_(nchwInput), subsample_(subsample) {}
   torch::Tensor forward(const torch::Tensor& input) {
     torch::Tensor x = padding_.empty() ? input : Pad(input, padding_, 0.0);
-    if (!contiguousInput_ || !x.is_cpu()) return conv_->forward(x);
-    return conv_->forward(x.contiguous()).contiguous(torch::MemoryFormat::ChannelsLast);
+    if (!x.is_cpu()) return conv_->forward(x);
+    if (nchwInput_) return conv_->forward(x.contiguous()).contiguous(torch::MemoryFormat::ChannelsLast);
+    if (subsample_) {
+      using torch::indexing::None;
+      using torch::indexing::Slice;
+      const auto& stride = conv_->options.stride();
+      torch::Tensor every = x.index({Slice(), Slice(), Slice(None, None, stride->at(0)), Slice(None, None, stride->at(1))});
+      return F::conv2d(every, conv_->weight, F::Conv2dFuncOptions().bias(conv_->bias).groups(conv_->options.groups()));
+    }
+    return conv_->forward(x);
   }
 
  private:
   torch::nn::Conv2d conv_;
   std::vector<int64_t> padding_;
-  bool contiguousInput_;
+  bool nchwInput_;
+  bool subsample_;
 };
 TORCH_MODULE(KerasConv2d);
 
@@ -181,12 +194,14 @@ BuiltLayer Conv2D(const SpecReader& spec, WeightLayout kernelLayout) {
     built.weights.push_back({conv->bias, WeightLayout::Same, true});
     InitializeAsKeras(built.weights.back(), spec.Object("biasInitializer"));
   }
-  bool multipliedDepthwise = groups == inChannels && filters > inChannels && kernel[0] * kernel[1] > 1;
-  bool contiguousInput = TORCH_VERSION_MAJOR >= 2 && multipliedDepthwise;
-  if (symmetric && !contiguousInput) {
+  bool libtorch2 = TORCH_VERSION_MAJOR >= 2;
+  bool nchwInput = libtorch2 && groups == inChannels && filters > inChannels && kernel[0] * kernel[1] > 1;
+  // A 1x1 kernel is never padded ("same" needs no padding at any stride).
+  bool subsample = libtorch2 && kernel[0] * kernel[1] == 1 && strides[0] * strides[1] > 1 && dilation[0] * dilation[1] == 1;
+  if (symmetric && !nchwInput && !subsample) {
     built.module = torch::nn::AnyModule(conv);
   } else {
-    built.module = torch::nn::AnyModule(KerasConv2d(conv, symmetric ? std::vector<int64_t>{} : padding, contiguousInput));
+    built.module = torch::nn::AnyModule(KerasConv2d(conv, symmetric ? std::vector<int64_t>{} : padding, nchwInput, subsample));
   }
   return built;
 }
