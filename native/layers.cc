@@ -123,24 +123,26 @@ torch::Tensor ApplyActivation(const std::string& name, double alpha, const torch
 //   channels-last input, where 1.13 computes right, so from libtorch 2 on the CPU:
 //   - a depthwise convolution with a depth multiplier over 1 and a kernel over 1x1 comes out wrong (off by
 //     whole units against float64 on NCHW): it convolves an NCHW copy of its input (`nchwInput`);
-//   - a 1x1 convolution with a stride over 1 kills the process with SIGFPE (an integer division by zero in
-//     oneDNN's 1x1 kernel set-up) for some channel counts, 512 to 1024 among them: ResNet50's projection
-//     shortcuts. Taking every stride-th pixel first and convolving with stride 1 is the same sum, and
-//     never reaches that kernel (`subsample`).
+//   - a 1x1 convolution kills the process with SIGFPE (an integer division by zero in oneDNN's 1x1 kernel
+//     set-up) for some channel counts, 256 or 512 to 1024 among them, at stride 2 with one thread and at any
+//     stride with two: ResNet50's bottlenecks and shortcuts. A 1x1 convolution is a matrix product over the
+//     pixels: on channels-last memory, F::linear computes it in place of oneDNN (after taking every
+//     stride-th pixel), which is what it does with a Dense layer on images too (`pointwise`).
 class KerasConv2dImpl : public torch::nn::Module {
  public:
-  KerasConv2dImpl(torch::nn::Conv2d conv, std::vector<int64_t> padding, bool nchwInput, bool subsample)
-      : conv_(register_module("conv", conv)), padding_(std::move(padding)), nchwInput_(nchwInput), subsample_(subsample) {}
+  KerasConv2dImpl(torch::nn::Conv2d conv, std::vector<int64_t> padding, bool nchwInput, bool pointwise)
+      : conv_(register_module("conv", conv)), padding_(std::move(padding)), nchwInput_(nchwInput), pointwise_(pointwise) {}
   torch::Tensor forward(const torch::Tensor& input) {
     torch::Tensor x = padding_.empty() ? input : Pad(input, padding_, 0.0);
     if (!x.is_cpu()) return conv_->forward(x);
     if (nchwInput_) return conv_->forward(x.contiguous()).contiguous(torch::MemoryFormat::ChannelsLast);
-    if (subsample_) {
+    if (pointwise_) {
       using torch::indexing::None;
       using torch::indexing::Slice;
       const auto& stride = conv_->options.stride();
-      torch::Tensor every = x.index({Slice(), Slice(), Slice(None, None, stride->at(0)), Slice(None, None, stride->at(1))});
-      return F::conv2d(every, conv_->weight, F::Conv2dFuncOptions().bias(conv_->bias).groups(conv_->options.groups()));
+      if (stride->at(0) > 1 || stride->at(1) > 1) x = x.index({Slice(), Slice(), Slice(None, None, stride->at(0)), Slice(None, None, stride->at(1))});
+      // NHWC view of channels-last memory, channels mapped, back to an NCHW view of channels-last memory.
+      return F::linear(x.permute({0, 2, 3, 1}), conv_->weight.flatten(1), conv_->bias).permute({0, 3, 1, 2});
     }
     return conv_->forward(x);
   }
@@ -149,7 +151,7 @@ class KerasConv2dImpl : public torch::nn::Module {
   torch::nn::Conv2d conv_;
   std::vector<int64_t> padding_;
   bool nchwInput_;
-  bool subsample_;
+  bool pointwise_;
 };
 TORCH_MODULE(KerasConv2d);
 
@@ -196,12 +198,12 @@ BuiltLayer Conv2D(const SpecReader& spec, WeightLayout kernelLayout) {
   }
   bool libtorch2 = TORCH_VERSION_MAJOR >= 2;
   bool nchwInput = libtorch2 && groups == inChannels && filters > inChannels && kernel[0] * kernel[1] > 1;
-  // A 1x1 kernel is never padded ("same" needs no padding at any stride).
-  bool subsample = libtorch2 && kernel[0] * kernel[1] == 1 && strides[0] * strides[1] > 1 && dilation[0] * dilation[1] == 1;
-  if (symmetric && !nchwInput && !subsample) {
+  // A 1x1 kernel is never padded ("same" needs no padding at any stride), and its dilation changes nothing.
+  bool pointwise = libtorch2 && kernel[0] * kernel[1] == 1 && groups == 1;
+  if (symmetric && !nchwInput && !pointwise) {
     built.module = torch::nn::AnyModule(conv);
   } else {
-    built.module = torch::nn::AnyModule(KerasConv2d(conv, symmetric ? std::vector<int64_t>{} : padding, nchwInput, subsample));
+    built.module = torch::nn::AnyModule(KerasConv2d(conv, symmetric ? std::vector<int64_t>{} : padding, nchwInput, pointwise));
   }
   return built;
 }
