@@ -18,6 +18,7 @@ import {
   applications,
   Dense,
   Dropout,
+  FunctionalConfig,
   GlobalAveragePooling2D,
   HistoryLike,
   ImageDataGenerator,
@@ -33,8 +34,7 @@ import {
 } from 'keras-torch';
 
 // Fashion-MNIST's 28x28 pictures, at MobileNetV2's smallest input: pretraining the stand-in base takes a few
-// minutes on two cores. Its BatchNormalization moving statistics (momentum 0.999, as Keras's MobileNetV2 sets
-// them) need a few thousand steps to settle, and the frozen base runs on them.
+// minutes on two cores.
 const SIZE = 32;
 const ALPHA = 0.35;
 
@@ -56,12 +56,20 @@ async function pretrainBase(pretrainDir: string, file: string, epochs: number, v
   const classes = fs.readdirSync(path.join(pretrainDir, 'training_set')).length;
   const inputs = Input({ shape: [SIZE, SIZE, 3] });
   const scaled = new Rescaling({ scale: 1 / 127.5, offset: -1 }).apply(inputs);
-  const base = await applications.MobileNetV2({ inputShape: [SIZE, SIZE, 3], alpha: ALPHA, includeTop: false, pooling: 'avg' });
+  const keras = await applications.MobileNetV2({ inputShape: [SIZE, SIZE, 3], alpha: ALPHA, includeTop: false, pooling: 'avg' });
+  // Keras's MobileNetV2 gives its BatchNormalization layers momentum 0.999, made for ImageNet's hundreds of
+  // thousands of steps: over these few thousand, moving averages that slow would still remember the first
+  // epochs' weights, and the base would be useless in inference mode (the frozen phase's mode). This
+  // pretraining runs the same architecture rebuilt from its config with momentum 0.9; the weights file it
+  // writes holds weights and moving statistics only, and loads into Keras's MobileNetV2 below.
+  const config = keras.getConfig() as unknown as FunctionalConfig;
+  for (const layer of config.layers) if (layer.className === 'BatchNormalization') layer.config.momentum = 0.9;
+  const base = Model.fromConfig(config);
+  keras.dispose();
   const outputs = new Dense(classes, { activation: 'softmax' }).apply(base.apply(scaled));
   const model = new Model({ inputs, outputs, name: 'pretraining' });
   const training = new ImageDataGenerator({ horizontalFlip: true }).flowFromDirectory(path.join(pretrainDir, 'training_set'), { targetSize: [SIZE, SIZE], batchSize: 32, classMode: 'sparse' });
-  // A rate decaying to nothing: over the last epochs the weights settle and the BatchNormalization moving
-  // statistics (which lag the weights by about a thousand steps) catch up with them.
+  // A rate decaying to nothing: over the last epochs the weights settle and the moving statistics with them.
   const learningRate = new optimizers.schedules.CosineDecay({ initialLearningRate: 2e-3, decaySteps: epochs * training.length });
   model.compile({ optimizer: new Adam({ learningRate }), loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
   await model.fit(training, { epochs, verbose });

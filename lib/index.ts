@@ -6,8 +6,10 @@ export { ValueError } from './errors';
 export * from './layers';
 export { Model, ModelArgs, PredictionOf, TensorStructure } from './models/model';
 export type { ExportOptions } from './interop/onnx-export';
+export type { FunctionalConfig } from './models/functional';
 export { Sequential, SequentialArgs, loadModel } from './models/sequential';
 export { Predictor, PredictorOptions, PredictorStats } from './models/predictor';
+export { loadLayersModel, LayersModelArtifacts, LayersModelSource, LayersWeightSpec } from './interop/tfjs-layers';
 export type { ImageBatchOptions } from './preprocessing/image-buffers';
 export {
   CompileArgs,
@@ -70,3 +72,4 @@ export { device, setDevice, cuda, setNumThreads, getNumThreads, setSeed, backend
 export type { CpuMemoryInfo, CudaLibraryInfo } from './native/binding';
 export { plotModel, modelToSvg, PlotModelOptions } from './models/plot-model';
 export * as applications from './applications';
+export { loadTorchScript, LoadTorchScriptOptions, TorchScriptInputFormat, TorchScriptModel } from './interop/torchscript';

@@ -10,6 +10,7 @@
 #include "preprocessing.h"
 #include "runtime.h"
 #include "tensor.h"
+#include "torchscript.h"
 
 namespace keras_torch {
 
@@ -32,6 +33,7 @@ Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
   InitImageDecode(env, exports);
   InitDistributed(env, exports);
   InitPreprocessing(env, exports);
+  InitTorchScript(env, exports);
   return InitRuntime(env, exports);
 }
 }  // namespace

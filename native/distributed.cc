@@ -158,8 +158,8 @@ Napi::Value BroadcastModel(const Napi::CallbackInfo& info) {
     std::lock_guard<std::mutex> lock(model->mutex);
     torch::NoGradGuard noGrad;
     std::vector<torch::Tensor> tensors;
-    for (const torch::Tensor& p : model->graph->root().parameters()) tensors.push_back(p.detach());
-    for (const torch::Tensor& b : model->graph->root().buffers()) tensors.push_back(b.detach());
+    for (const torch::Tensor& p : model->graph->Parameters()) tensors.push_back(p.detach());
+    for (const torch::Tensor& b : model->graph->Buffers()) tensors.push_back(b.detach());
     InBuckets(tensors, [&](torch::Tensor& joined) {
       std::vector<torch::Tensor> one{joined};
       c10d::BroadcastOptions options;

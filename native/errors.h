@@ -12,10 +12,13 @@
 namespace keras_torch {
 
 // Backtraces help us, not users; KERAS_TORCH_DEBUG=1 adds them back.
-inline std::string DescribeTorchError(const c10::Error& error) {
+inline bool BacktracesWanted() {
   const char* debug = std::getenv("KERAS_TORCH_DEBUG");
-  if (debug != nullptr && std::string(debug) == "1") return error.what();
-  return error.what_without_backtrace();
+  return debug != nullptr && std::string(debug) == "1";
+}
+
+inline std::string DescribeTorchError(const c10::Error& error) {
+  return BacktracesWanted() ? error.what() : error.what_without_backtrace();
 }
 
 inline std::string ShapeToString(at::IntArrayRef shape) {

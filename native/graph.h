@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "layers.h"
+#include "network.h"
 
 namespace keras_torch {
 
@@ -49,37 +50,34 @@ struct GraphNode {
   std::optional<bool> training;
 };
 
-class Graph {
+class Graph : public Network {
  public:
   // spec: {layers: NativeLayer[] (read through `layerOf`), nodes: [{layer, inputs}], inputCount, outputs}
   Graph(Napi::Object spec, const std::function<std::shared_ptr<GraphLayer>(Napi::Value)>& layerOf);
 
-  // Channels-last inputs in, channels-last outputs out. `logitsFor[i]` names the activation that output i
-  // ends with and that its loss folds in (empty: the output as predict returns it). With
-  // `activityPenalty`, the sum of the layers' activity penalties goes there (undefined when none has one).
+  // The layers' activity penalties are the ones `activityPenalty` sums.
   std::vector<torch::Tensor> Forward(const std::vector<torch::Tensor>& inputs,
                                      const std::vector<std::string>& logitsFor,
-                                     torch::Tensor* activityPenalty = nullptr);
+                                     torch::Tensor* activityPenalty = nullptr) override;
 
-  // The sum of the weight regularizers' penalties over the trainable weights (Keras's trainable_weights:
-  // a frozen layer's weights add nothing), or undefined when no such weight has a regularizer.
-  torch::Tensor WeightPenalty() const;
-  // Projects every trainable weight that has a constraint and was just updated (it has a gradient), as
-  // Keras's optimizer does after applying the gradients.
-  void ApplyConstraints();
+  // Keras's trainable_weights only: a frozen layer's weights add nothing.
+  torch::Tensor WeightPenalty() const override;
+  // Every trainable weight that has a constraint and was just updated (it has a gradient).
+  void ApplyConstraints() override;
 
-  // Sets train/eval mode, keeping frozen layers' BatchNormalization in eval mode while training.
-  void SetTraining(bool training);
+  // Keeps frozen layers' BatchNormalization in eval mode while training.
+  void SetTraining(bool training) override;
   // One flag per layer; weights of frozen layers stop requiring gradients.
-  void SetTrainable(const std::vector<bool>& trainable);
+  void SetTrainable(const std::vector<bool>& trainable) override;
 
-  // The activation module output `index` ends with, or "" when its last module is not an activation.
-  std::string FinalActivation(size_t output) const;
+  std::string FinalActivation(size_t output) const override;
 
-  torch::nn::Module& root() { return *root_; }
-  const std::vector<WeightSlot>& weights() const { return weights_; }
-  size_t inputCount() const { return inputCount_; }
-  size_t outputCount() const { return outputs_.size(); }
+  void To(const torch::Device& device) override { root_->to(device); }
+  std::vector<torch::Tensor> Parameters() const override { return root_->parameters(); }
+  std::vector<torch::Tensor> Buffers() const override { return root_->buffers(); }
+  const std::vector<WeightSlot>& weights() const override { return weights_; }
+  size_t inputCount() const override { return inputCount_; }
+  size_t outputCount() const override { return outputs_.size(); }
 
  private:
   std::shared_ptr<torch::nn::Module> root_;  // every module registered once: parameters(), to(), train()

@@ -116,19 +116,44 @@ torch::Tensor ApplyActivation(const std::string& name, double alpha, const torch
   throw std::invalid_argument("unknown activation " + name);
 }
 
-// Keras's "same" with a stride pads more at the bottom/right than at the top/left; torch's own padding is
-// symmetric, so such a convolution pads explicitly first.
-class AsymmetricPaddedConv2dImpl : public torch::nn::Module {
+// A convolution as Keras defines it, where torch's module alone differs or libtorch fails:
+// - Keras's "same" with a stride pads more at the bottom/right than at the top/left; torch's own padding is
+//   symmetric, so such a convolution pads explicitly first (`padding`, empty when symmetric);
+// - libtorch 2.6's CPU convolution (Debian 13's, on oneDNN 3.6; PyTorch 2.6 alike) fails two ways on
+//   channels-last input, where 1.13 computes right, so from libtorch 2 on the CPU:
+//   - a depthwise convolution with a depth multiplier over 1 and a kernel over 1x1 comes out wrong (off by
+//     whole units against float64 on NCHW): it convolves an NCHW copy of its input (`nchwInput`);
+//   - a 1x1 convolution kills the process with SIGFPE (an integer division by zero in oneDNN's 1x1 kernel
+//     set-up) for some channel counts, 256 or 512 to 1024 among them, at stride 2 with one thread and at any
+//     stride with two: ResNet50's bottlenecks and shortcuts. A 1x1 convolution is a matrix product over the
+//     pixels: on channels-last memory, F::linear computes it in place of oneDNN (after taking every
+//     stride-th pixel), which is what it does with a Dense layer on images too (`pointwise`).
+class KerasConv2dImpl : public torch::nn::Module {
  public:
-  AsymmetricPaddedConv2dImpl(torch::nn::Conv2d conv, std::vector<int64_t> padding)
-      : conv_(register_module("conv", conv)), padding_(std::move(padding)) {}
-  torch::Tensor forward(const torch::Tensor& x) { return conv_->forward(Pad(x, padding_, 0.0)); }
+  KerasConv2dImpl(torch::nn::Conv2d conv, std::vector<int64_t> padding, bool nchwInput, bool pointwise)
+      : conv_(register_module("conv", conv)), padding_(std::move(padding)), nchwInput_(nchwInput), pointwise_(pointwise) {}
+  torch::Tensor forward(const torch::Tensor& input) {
+    torch::Tensor x = padding_.empty() ? input : Pad(input, padding_, 0.0);
+    if (!x.is_cpu()) return conv_->forward(x);
+    if (nchwInput_) return conv_->forward(x.contiguous()).contiguous(torch::MemoryFormat::ChannelsLast);
+    if (pointwise_) {
+      using torch::indexing::None;
+      using torch::indexing::Slice;
+      const auto& stride = conv_->options.stride();
+      if (stride->at(0) > 1 || stride->at(1) > 1) x = x.index({Slice(), Slice(), Slice(None, None, stride->at(0)), Slice(None, None, stride->at(1))});
+      // NHWC view of channels-last memory, channels mapped, back to an NCHW view of channels-last memory.
+      return F::linear(x.permute({0, 2, 3, 1}), conv_->weight.flatten(1), conv_->bias).permute({0, 3, 1, 2});
+    }
+    return conv_->forward(x);
+  }
 
  private:
   torch::nn::Conv2d conv_;
   std::vector<int64_t> padding_;
+  bool nchwInput_;
+  bool pointwise_;
 };
-TORCH_MODULE(AsymmetricPaddedConv2d);
+TORCH_MODULE(KerasConv2d);
 
 // Keras's initializers draw with the fans Keras computes from the weight's Keras shape (compute_fans):
 // the receptive field is every axis but the last two; a vector's fans are its length.
@@ -171,7 +196,15 @@ BuiltLayer Conv2D(const SpecReader& spec, WeightLayout kernelLayout) {
     built.weights.push_back({conv->bias, WeightLayout::Same, true});
     InitializeAsKeras(built.weights.back(), spec.Object("biasInitializer"));
   }
-  built.module = symmetric ? torch::nn::AnyModule(conv) : torch::nn::AnyModule(AsymmetricPaddedConv2d(conv, padding));
+  bool libtorch2 = TORCH_VERSION_MAJOR >= 2;
+  bool nchwInput = libtorch2 && groups == inChannels && filters > inChannels && kernel[0] * kernel[1] > 1;
+  // A 1x1 kernel is never padded ("same" needs no padding at any stride), and its dilation changes nothing.
+  bool pointwise = libtorch2 && kernel[0] * kernel[1] == 1 && groups == 1;
+  if (symmetric && !nchwInput && !pointwise) {
+    built.module = torch::nn::AnyModule(conv);
+  } else {
+    built.module = torch::nn::AnyModule(KerasConv2d(conv, symmetric ? std::vector<int64_t>{} : padding, nchwInput, pointwise));
+  }
   return built;
 }
 

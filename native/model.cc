@@ -117,6 +117,7 @@ Napi::Function NativeModel::Init(Napi::Env env) {
                          InstanceMethod("trainStep", &NativeModel::TrainStep),
                          InstanceMethod("evaluateStep", &NativeModel::EvaluateStep),
                          InstanceMethod("predict", &NativeModel::Predict),
+                         InstanceMethod("outputShapes", &NativeModel::OutputShapes),
                          InstanceMethod("getWeights", &NativeModel::GetWeights),
                          InstanceMethod("setWeights", &NativeModel::SetWeights),
                          InstanceMethod("getOptimizerState", &NativeModel::GetOptimizerState),
@@ -133,20 +134,49 @@ Napi::Function NativeModel::Init(Napi::Env env) {
                      });
 }
 
+namespace {
+// The network Wrap hands to the constructor it calls, so that no JS call can make a model around one.
+thread_local std::unique_ptr<Network>* pendingNetwork = nullptr;
+}  // namespace
+
 // new NativeModel(graphSpec, device): graphSpec as graph.h describes it.
 NativeModel::NativeModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeModel>(info) {
   Napi::Env env = info.Env();
+  state_ = std::make_shared<ModelState>();
+  if (info.Length() == 0 && pendingNetwork != nullptr) {
+    state_->graph = std::move(*pendingNetwork);
+    pendingNetwork = nullptr;
+    return;
+  }
   if (info.Length() != 2 || !info[0].IsObject() || !info[1].IsString()) {
     throw Napi::TypeError::New(env, "NativeModel: expected (graphSpec, device)");
   }
-  state_ = std::make_shared<ModelState>();
   std::string device = info[1].As<Napi::String>().Utf8Value();
   Guard(env, "build model", [&] {
     std::lock_guard<std::mutex> lock(ModelsMutex());
     state_->graph = std::make_unique<Graph>(info[0].As<Napi::Object>(), NativeLayer::LayerOf);
     state_->device = torch::Device(device);
-    state_->graph->root().to(state_->device);
+    state_->graph->To(state_->device);
   });
+}
+
+Napi::Object NativeModel::Wrap(Napi::Env env, std::unique_ptr<Network> network, torch::Device device) {
+  int64_t bytes = 0;
+  for (const WeightSlot& slot : network->weights()) bytes += slot.tensor.numel() * slot.tensor.element_size();
+  pendingNetwork = &network;
+  Napi::Object object;
+  try {
+    object = AddonData::Get(env)->modelConstructor.New({});
+  } catch (...) {
+    pendingNetwork = nullptr;
+    throw;
+  }
+  pendingNetwork = nullptr;
+  NativeModel* model = Unwrap(object);
+  model->state_->device = device;
+  model->networkBytes_ = bytes;
+  ReportExternalMemory(env, bytes);
+  return object;
 }
 
 NativeModel::~NativeModel() {
@@ -154,6 +184,13 @@ NativeModel::~NativeModel() {
     ReportExternalMemory(Env(), -state_->reportedOptimizerBytes);
     state_->reportedOptimizerBytes = 0;
   }
+  ReleaseNetworkMemory(Env());
+}
+
+void NativeModel::ReleaseNetworkMemory(Napi::Env env) {
+  if (networkBytes_ == 0) return;
+  ReportExternalMemory(env, -networkBytes_);
+  networkBytes_ = 0;
 }
 
 // The JS thread tells V8 what the optimizer's state now holds (measured by the last training step).
@@ -305,6 +342,45 @@ Napi::Value NativeModel::Predict(const Napi::CallbackInfo& info) {
   return worker->QueueAndPromise();
 }
 
+// outputShapes(inputShapes) -> each output's shape without the batch axis, from one forward of a sample
+// of zeros in inference mode. On the JS thread: for what lib cannot infer itself (a TorchScript module's
+// output units, which resolve a metric such as 'accuracy'), once per model.
+Napi::Value NativeModel::OutputShapes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireLive(env, "outputShapes");
+  if (info.Length() != 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "outputShapes: expected an array of input shapes");
+  Napi::Array shapes = info[0].As<Napi::Array>();
+  std::vector<std::vector<int64_t>> inputShapes;
+  for (uint32_t i = 0; i < shapes.Length(); ++i) {
+    Napi::Value shape = shapes.Get(i);
+    if (!shape.IsArray()) throw Napi::TypeError::New(env, "outputShapes: expected each input shape to be an array of sizes");
+    std::vector<int64_t> sizes{1};
+    for (uint32_t d = 0; d < shape.As<Napi::Array>().Length(); ++d) {
+      Napi::Value size = shape.As<Napi::Array>().Get(d);
+      if (!size.IsNumber() || size.As<Napi::Number>().DoubleValue() < 0) {
+        throw Napi::TypeError::New(env, "outputShapes: expected each input shape to be an array of sizes");
+      }
+      sizes.push_back(size.As<Napi::Number>().Int64Value());
+    }
+    inputShapes.push_back(std::move(sizes));
+  }
+  auto lock = Lock();
+  return Guard(env, "outputShapes", [&] {
+    c10::InferenceMode inference;
+    state_->graph->SetTraining(false);
+    std::vector<torch::Tensor> inputs;
+    for (const std::vector<int64_t>& sizes : inputShapes) inputs.push_back(torch::zeros(sizes, torch::TensorOptions().device(state_->device)));
+    std::vector<torch::Tensor> outputs = state_->Forward(inputs, /*stopBeforeFoldedActivation=*/false);
+    Napi::Array result = Napi::Array::New(env, outputs.size());
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      Napi::Array shape = Napi::Array::New(env);
+      for (int64_t d = 1; d < outputs[i].dim(); ++d) shape.Set(static_cast<uint32_t>(d - 1), static_cast<double>(outputs[i].size(d)));
+      result.Set(static_cast<uint32_t>(i), shape);
+    }
+    return result;
+  });
+}
+
 namespace {
 // Keras's layouts at the API; libtorch's own (what torch.nn modules load) in model files.
 bool TorchLayoutRequested(const Napi::CallbackInfo& info, size_t index) {
@@ -442,7 +518,7 @@ Napi::Value NativeModel::To(const Napi::CallbackInfo& info) {
   std::string name = info[0].As<Napi::String>().Utf8Value();
   Guard(env, "to('" + name + "')", [&] {
     torch::Device device(name);
-    state_->graph->root().to(device);
+    state_->graph->To(device);
     if (state_->optimizer) ForEachStateTensor(*state_->optimizer, [&](torch::Tensor& t) { t = t.to(device); });
     state_->device = device;
   });
@@ -505,6 +581,7 @@ Napi::Value NativeModel::Dispose(const Napi::CallbackInfo& info) {
     ReportExternalMemory(env, -state_->reportedOptimizerBytes);
     state_->reportedOptimizerBytes = 0;
   }
+  ReleaseNetworkMemory(env);
   return env.Undefined();
 }
 

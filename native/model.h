@@ -1,4 +1,5 @@
-// A model: its layer graph (graph.h), with its optimizer and per-output losses once compiled.
+// A model: what it runs (network.h: a layer graph, or a TorchScript module), with its optimizer and
+// per-output losses once compiled.
 #pragma once
 
 #include <napi.h>
@@ -13,6 +14,7 @@
 
 #include "graph.h"
 #include "losses.h"
+#include "network.h"
 #include "optim.h"
 
 namespace keras_torch {
@@ -25,7 +27,7 @@ std::mutex& ModelsMutex();
 // Shared by the JS wrapper and any worker running on it, so a model collected mid-step stays valid.
 struct ModelState {
   std::mutex& mutex = ModelsMutex();
-  std::unique_ptr<Graph> graph;
+  std::unique_ptr<Network> graph;
   torch::Device device{torch::kCPU};
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   UpdateRules updateRules;  // what Keras does around the optimizer's rule (optim.h)
@@ -42,7 +44,7 @@ struct ModelState {
   const std::vector<WeightSlot>& weights() const { return graph->weights(); }
   // Inputs and results are channels-last at the API. With `stopBeforeFoldedActivation` each output whose
   // activation its loss folds in comes out as logits (stable loss, as Keras and PyTorch compute it).
-  // `activityPenalty` as Graph::Forward's.
+  // `activityPenalty` as Network::Forward's.
   std::vector<torch::Tensor> Forward(const std::vector<torch::Tensor>& inputs, bool stopBeforeFoldedActivation,
                                      torch::Tensor* activityPenalty = nullptr);
 };
@@ -84,6 +86,9 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   ~NativeModel() override;
   // The model behind a JS NativeModel, or a TypeError naming `argument`.
   static std::shared_ptr<ModelState> StateOf(Napi::Value value, const std::string& argument = "model");
+  // A new JS NativeModel running `network` (built natively, as a TorchScript module is), on `device`
+  // already. Its weights' bytes are reported to V8 until the model is disposed or collected.
+  static Napi::Object Wrap(Napi::Env env, std::unique_ptr<Network> network, torch::Device device);
 
  private:
   Napi::Value Compile(const Napi::CallbackInfo& info);
@@ -91,6 +96,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   Napi::Value EvaluateStep(const Napi::CallbackInfo& info);
   Napi::Value QueueStep(const Napi::CallbackInfo& info, StepKind kind, const char* operation);
   Napi::Value Predict(const Napi::CallbackInfo& info);
+  Napi::Value OutputShapes(const Napi::CallbackInfo& info);
   Napi::Value GetWeights(const Napi::CallbackInfo& info);
   Napi::Value SetWeights(const Napi::CallbackInfo& info);
   Napi::Value GetOptimizerState(const Napi::CallbackInfo& info);
@@ -110,7 +116,11 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   // Throws a JS Error naming `operation` once the model is disposed.
   void RequireLive(Napi::Env env, const char* operation) const;
 
+  void ReleaseNetworkMemory(Napi::Env env);
+
   std::shared_ptr<ModelState> state_;
+  // The bytes of a network this model alone holds (Wrap), as reported to V8; a graph's layers report their own.
+  int64_t networkBytes_ = 0;
 };
 
 }  // namespace keras_torch

@@ -240,7 +240,7 @@ void StepWorker::Execute() {
       ClearGradients(*model.optimizer);
       total.backward();
       // Data-parallel training: every rank steps with the gradients averaged over all ranks.
-      AverageGradients(model.graph->root().parameters());
+      AverageGradients(model.graph->Parameters());
       ApplyUpdate(*model.optimizer, model.updateRules, model.iterations);
       model.graph->ApplyConstraints();
       int64_t stateBytes = 0;

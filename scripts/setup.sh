@@ -14,12 +14,13 @@ say() { printf 'setup: %s\n' "$*"; }
 # libgloo-dev: the headers of Gloo, which data-parallel training (torch.distributed's c10d) uses.
 # fontconfig-config, fonts-dejavu-core: the text of plotModel's and the training plots' PNG files (sharp draws
 # them through fontconfig, which prints an error and draws no text on a system without its configuration).
-# python3-torch, python3-keras-preprocessing, python3-scipy: the peers the benchmarks and the
-# interoperability tests compare against (never needed by the package itself). clang, libclang-rt-dev:
+# python3-torch, python3-torchvision, python3-keras-preprocessing, python3-scipy: the peers the benchmarks
+# and the interoperability tests compare against (torchvision's models, scripted for the TorchScript tests;
+# never needed by the package itself). clang, libclang-rt-dev:
 # libFuzzer, which the tests run over the native JPEG path for a bounded time.
 packages=(libopenblas0-openmp libjpeg62-turbo-dev libgloo-dev cmake g++ make dataset-fashion-mnist fontconfig-config fonts-dejavu-core)
 if [ "${KERAS_TORCH_PEERS:-1}" = "1" ]; then
-  packages+=(python3-torch python3-keras-preprocessing python3-scipy python3-pil)
+  packages+=(python3-torch python3-torchvision python3-keras-preprocessing python3-scipy python3-pil)
   packages+=(libtcmalloc-minimal4)  # libtcmalloc-minimal4t64 from Debian 13 on: see apt_name below
   packages+=(clang libclang-rt-dev)
 fi

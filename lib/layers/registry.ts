@@ -86,12 +86,21 @@ export function registerLayerFactory(className: string, factory: (config: Record
   FACTORIES[className] = factory;
 }
 
+/** Whether layerFromConfig builds `className` (a layer class or a model). */
+export function isLayerClassName(className: string): boolean {
+  return Object.hasOwn(LAYERS, className) || Object.hasOwn(FACTORIES, className);
+}
+
+/** Every class name layerFromConfig builds. */
+export function layerClassNames(): string[] {
+  return [...Object.keys(LAYERS), ...Object.keys(FACTORIES)];
+}
+
 export function layerFromConfig(className: unknown, config: unknown): Layer {
   if (typeof className === 'string' && Object.hasOwn(FACTORIES, className)) return FACTORIES[className](config as Record<string, unknown>);
   const constructor = typeof className === 'string' && Object.hasOwn(LAYERS, className) ? LAYERS[className] : undefined;
   if (!constructor) {
-    const known = [...Object.keys(LAYERS), ...Object.keys(FACTORIES)];
-    throw new ValueError(`layer config: expected className to be one of ${known.join(', ')} but received ${JSON.stringify(className)}`);
+    throw new ValueError(`layer config: expected className to be one of ${layerClassNames().join(', ')} but received ${JSON.stringify(className)}`);
   }
   return new constructor(config as never);
 }

@@ -39,6 +39,8 @@ export interface LeafLayer {
   layer: Layer;
   /** `base.conv2d` for a layer of a nested model `base`; the layer's name at the top level. */
   path: string;
+  /** The names of the nested models the layer sits in, outermost first (`['base']`; none at the top level). */
+  scope: string[];
   weights: WeightInfo[];
 }
 
@@ -143,19 +145,19 @@ export class Topology {
   leafLayers(prefix = ''): LeafLayer[] {
     const result: LeafLayer[] = [];
     const seen = new Set<Layer>();
-    const walk = (topology: Topology, path: string) => {
+    const walk = (topology: Topology, path: string, scope: string[]) => {
       for (const layer of topology.layers) {
         if (layer instanceof InputLayer || seen.has(layer)) continue;
         seen.add(layer);
         if (isNestedModel(layer)) {
-          walk(layer.topology, `${path}${layer.name}.`);
+          walk(layer.topology, `${path}${layer.name}.`, [...scope, layer.name]);
           continue;
         }
         const shapes = layer.inputShapes;
-        result.push({ layer, path: `${path}${layer.name}`, weights: shapes ? layer.weightInfo(shapes[0]) : [] });
+        result.push({ layer, path: `${path}${layer.name}`, scope, weights: shapes ? layer.weightInfo(shapes[0]) : [] });
       }
     };
-    walk(this, prefix);
+    walk(this, prefix, []);
     return result;
   }
 

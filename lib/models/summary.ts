@@ -3,8 +3,8 @@
 export interface SummaryRow {
   name: string;
   className: string;
-  /** One shape per output of the layer, or 'multiple' for a layer applied at several nodes. */
-  outputShapes: number[][] | 'multiple';
+  /** One shape per output of the layer, 'multiple' for a layer applied at several nodes, '?' where unknown. */
+  outputShapes: number[][] | 'multiple' | '?';
   params: number;
   /** For a functional model: the tensors the layer reads, as `conv2d[0][0]`. */
   connectedTo?: string[];
@@ -51,7 +51,7 @@ export function formatSummary(modelName: string, rows: SummaryRow[], totals: Sum
   lines.push(`┃ ${cells(headings, functional ? ['left', 'left', 'right', 'left'] : ['left', 'left', 'right']).join(' ┃ ')} ┃`);
   lines.push(border('┡', '━', '╇', '┩'));
   rows.forEach((row, i) => {
-    const shapes = row.outputShapes === 'multiple' ? ['multiple'] : row.outputShapes.map((shape) => `(None, ${shape.join(', ')})`);
+    const shapes = typeof row.outputShapes === 'string' ? [row.outputShapes] : row.outputShapes.map((shape) => `(None, ${shape.join(', ')})`);
     const columns = [wrap(`${row.name} (${row.className})`, widths[0]), shapes.flatMap((s) => wrap(s, widths[1])), [withThousands(row.params)]];
     if (functional) columns.push((row.connectedTo!.length > 0 ? row.connectedTo! : ['-']).flatMap((c) => wrap(c, widths[3])));
     // A cell longer than its column, or with several entries (outputs, inbound tensors), takes several lines.

@@ -136,6 +136,11 @@ export interface NativeModel {
   releaseMetrics(metricStream: number): void;
   /** One tensor per output. */
   predict(xs: NativeTensor[]): Promise<NativeTensor[]>;
+  /**
+   * Each output's sample shape for inputs of these sample shapes, from one forward of a sample of zeros on
+   * the JS thread (for what lib cannot infer itself: a TorchScript module's output units).
+   */
+  outputShapes(inputShapes: number[][]): number[][];
   /** One flag per graph layer: a frozen layer gets no gradient and its BatchNormalization runs in inference mode. */
   setTrainable(flags: boolean[]): void;
   /** Frees the graph's hold on its layers and the optimizer's state; later calls throw. */
@@ -154,6 +159,33 @@ export interface NativeModel {
   getIterations(): number;
   /** Restores the count (a schedule continues from it). */
   setIterations(iterations: number): void;
+}
+
+/** One parameter or buffer of a TorchScript module, in state_dict's order and layout. */
+export interface NativeTorchScriptWeight {
+  /** state_dict's name: `layer1.0.bn1.running_mean`. */
+  name: string;
+  shape: number[];
+  /** A parameter that requires grad (buffers and parameters frozen in Python before saving do not). */
+  trainable: boolean;
+  /** A parameter rather than a buffer. */
+  parameter: boolean;
+}
+
+/** A loaded TorchScript module (native/torchscript.h): the model that runs it and what lib needs of its forward. */
+export interface NativeTorchScript {
+  model: NativeModel;
+  /** The module's class name: `ResNet`. */
+  typeName: string;
+  /** forward's Tensor arguments, self excluded: one per model input. */
+  inputNames: string[];
+  outputCount: number;
+  /** forward returns a tuple (predict returns an array), rather than a Tensor. */
+  returnsTuple: boolean;
+  /** Every parameter and buffer. */
+  weights: NativeTorchScriptWeight[];
+  /** The top-level module's children, in order: `{ name: 'layer1', typeName: 'Sequential' }`. */
+  children: { name: string; typeName: string }[];
 }
 
 export interface NativeBackendInfo {
@@ -277,6 +309,13 @@ export interface NativeBinding {
     params: Float64Array | null,
     options: NativeAugmentOptions,
   ): Promise<NativeTensor>;
+  /**
+   * Reads a TorchScript file (or its bytes) off the event loop; `channelsLast`: 4-D inputs arrive NHWC and
+   * are permuted to NCHW for forward, 4-D outputs go back to NHWC.
+   */
+  loadTorchScript(source: string | Uint8Array, channelsLast: boolean, device: string): Promise<NativeTorchScript>;
+  /** The module of a model loadTorchScript made, with its current weights, as a TorchScript file's bytes (eval mode). */
+  saveTorchScript(model: NativeModel): Promise<Buffer>;
   /** The mean and population variance over `axes`, in float64 (native/preprocessing.cc). */
   moments(tensor: NativeTensor, axes: number[]): Promise<[NativeTensor, NativeTensor]>;
   /** Present when the addon was built with libjpeg (native/image_decode.cc). */

@@ -117,7 +117,8 @@ export async function unreadableImageFile(file: string): Promise<string | null> 
   return null;
 }
 
-function fileErrorReason(error: NodeJS.ErrnoException): string {
+/** Why a file could not be read, in words: "no such file (ENOENT)". */
+export function fileErrorReason(error: NodeJS.ErrnoException): string {
   const reasons: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'a folder', ELOOP: 'too many symbolic links' };
   return error.code ? `${reasons[error.code] ?? error.message} (${error.code})` : error.message;
 }

@@ -268,14 +268,15 @@ export class Trainer {
     built.native.compile({
       optimizer: compiled.optimizer.toSpec(),
       outputs: compiled.outputs.map((output, i) => {
-        const shape = built.outputShapes[i];
         if (output.loss === null) return { weight: output.weight, metrics: [], foldedActivation: '' };
-        const context = { loss: output.loss, outputUnits: shape[shape.length - 1] };
-        const foldable = foldableActivation(output.loss);
+        const loss = output.loss;
+        const foldable = foldableActivation(loss);
+        // Only metrics read the output's units: a TorchScript model runs a forward to learn its output shapes.
+        const context = () => ({ loss, outputUnits: built.outputShapes[i][built.outputShapes[i].length - 1] });
         return {
-          loss: output.loss.toSpec(),
+          loss: loss.toSpec(),
           weight: output.weight,
-          metrics: output.metrics.map((metric) => metric.toSpec(context)),
+          metrics: output.metrics.map((metric) => metric.toSpec(context())),
           foldedActivation: foldable !== undefined && built.finalActivations[i] === foldable ? foldable : '',
         };
       }),

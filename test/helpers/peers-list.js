@@ -13,6 +13,7 @@ function pythonImports(modules) {
 
 const PEERS = [
   { name: 'PyTorch (python3-torch)', present: pythonImports('torch'), install: 'apt-get install python3-torch' },
+  { name: "torchvision's models (python3-torchvision)", present: pythonImports('torchvision'), install: 'apt-get install python3-torchvision' },
   {
     name: "Keras's preprocessing with PIL and scipy (python3-keras-preprocessing, python3-pil, python3-scipy)",
     present: pythonImports('keras_preprocessing, PIL, scipy'),

@@ -53,7 +53,10 @@ assert all(k.endswith('num_batches_tracked') for k in missing), missing
 model.eval()
 x = torch.frombuffer(bytearray(open(sys.argv[2], 'rb').read()), dtype=torch.float32).reshape(${shape.join(', ')})
 with torch.no_grad():
-    y = model(x.permute(0, 3, 1, 2))
+    # NCHW memory, PyTorch's plain path: on channels-last memory PyTorch 2.6's CPU convolutions compute a
+    # depthwise convolution with a depth multiplier wrongly and die of SIGFPE on some 1x1 ones (the README's
+    # libtorch 2.6 notes), which would make the reference the thing under test.
+    y = model(x.permute(0, 3, 1, 2).contiguous())
     print(json.dumps((y.permute(0, 2, 3, 1) if y.dim() == 4 else y).flatten().tolist()))
 `;
   return JSON.parse(runPython(script, [modelFile, inputsFile])) as number[];

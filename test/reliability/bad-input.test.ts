@@ -21,6 +21,7 @@ import {
   InputLayer,
   loadImg,
   loadModel,
+  loadTorchScript,
   losses,
   MaxPooling2D,
   metrics,
@@ -241,6 +242,10 @@ const cases: Case[] = [
   { title: 'save: into a missing folder', run: () => denseModel().save('/nonexistent-folder/model.safetensors'), error: /\/nonexistent-folder\/model.safetensors: cannot write the model file \(ENOENT in \/nonexistent-folder\)/, io: true },
   { title: 'loadModel: empty path', run: () => loadModel(''), error: /loadModel: expected a file path or a Buffer of a saved model but received ""/ },
   { title: 'loadModel: missing file', run: () => loadModel('/nonexistent-folder/model.safetensors'), error: /\/nonexistent-folder\/model.safetensors: cannot read the model file: ENOENT/, io: true },
+  { title: 'loadTorchScript: empty path', run: () => loadTorchScript(''), error: /loadTorchScript: expected a TorchScript file path or a Buffer of one but received ""/ },
+  { title: 'loadTorchScript: missing file', run: () => loadTorchScript('/nonexistent-folder/model.pt'), error: /loadTorchScript: cannot read "\/nonexistent-folder\/model.pt": no such file \(ENOENT\)/, io: true },
+  { title: 'loadTorchScript: inputFormat', run: () => loadTorchScript('/nonexistent-folder/model.pt', { inputFormat: 'channels_last' as Any }), error: /loadTorchScript: expected inputFormat to be one of 'NCHW', 'NHWC' but received "channels_last"/ },
+  { title: 'loadTorchScript: unknown option', run: () => loadTorchScript('/nonexistent-folder/model.pt', { dataFormat: 'NHWC' } as Any), error: /loadTorchScript: .*dataFormat/ },
   { title: 'loadWeights: path undefined', run: () => denseModel().loadWeights(undefined as Any), error: /loadWeights: expected a file path or a Buffer of a saved model but received undefined/ },
 
   // ---- callbacks ----
