@@ -63,6 +63,11 @@ std::string WithoutScriptTraceback(const std::string& message) {
   }
   return message;
 }
+
+// libtorch 2's CPU convolutions on channels-last memory are wrong or crash for some shapes (README, "Testing
+// against libtorch 2.6"); 1.13's are not.
+constexpr bool kChannelsLastConvolutionsUnsafe = TORCH_VERSION_MAJOR >= 2;
+
 }  // namespace
 
 ScriptedNetwork::ScriptedNetwork(torch::jit::Module module, bool channelsLast)
@@ -114,8 +119,17 @@ std::vector<torch::Tensor> ScriptedNetwork::Forward(const std::vector<torch::Ten
       throw std::invalid_argument("expected input '" + inputNames_[i] + "' to be 4-D [batch, height, width, channels] (inputFormat 'NHWC') but received shape " +
                                   ShapeToString(inputs[i].sizes()));
     }
-    // A permuted NHWC batch is a channels_last-strided NCHW tensor, which convolutions take as it is.
-    arguments.emplace_back(channelsLast_ ? inputs[i].permute({0, 3, 1, 2}) : inputs[i]);
+    // A permuted NHWC batch is a channels_last-strided NCHW tensor, which convolutions take as it is; on
+    // libtorch 2's CPU it is copied to NCHW memory first, since its oneDNN 1x1 convolutions give wrong
+    // results on channels-last memory for some shapes (a scripted ResNet18's 256->512 stride-2 projection
+    // on a 4x4 map is off by up to 0.98) and the module's own layers cannot be routed around that as
+    // keras-torch's are (layers.cc, KerasConv2d).
+    if (channelsLast_) {
+      torch::Tensor nchw = inputs[i].permute({0, 3, 1, 2});
+      arguments.emplace_back(kChannelsLastConvolutionsUnsafe && nchw.device().is_cpu() ? nchw.contiguous() : nchw);
+    } else {
+      arguments.emplace_back(inputs[i]);
+    }
   }
   c10::IValue result;
   try {

@@ -96,8 +96,7 @@ function writeProject(tarballName: string): void {
  * what git tracks or would track, the local build, the prebuilt binaries, and node_modules by link.
  */
 function checkoutCopy(copy: string): string {
-  const listed = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
-  const paths = [...listed.split('\0').filter(Boolean), path.join('build', 'CMakeCache.txt'), path.join('build', 'Release', 'keras_torch.node'), 'prebuilds'];
+  const paths = [...checkoutFiles(), path.join('build', 'CMakeCache.txt'), path.join('build', 'Release', 'keras_torch.node'), 'prebuilds'];
   for (const relative of paths) {
     const source = path.join(root, relative);
     if (!fs.existsSync(source)) continue;
@@ -106,6 +105,35 @@ function checkoutCopy(copy: string): string {
   }
   fs.symlinkSync(path.join(root, 'node_modules'), path.join(copy, 'node_modules'), 'dir');
   return copy;
+}
+
+/**
+ * What git tracks or would track. A checkout that is no git repository (scripts/check-libtorch2.sh's copy in
+ * its Debian 13 root, which has no git) is walked instead, leaving out what .gitignore names.
+ */
+function checkoutFiles(): string[] {
+  if (fs.existsSync(path.join(root, '.git'))) {
+    const listed = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    return listed.split('\0').filter(Boolean);
+  }
+  // .gitignore's patterns here are names or relative paths with `*` and an optional trailing `/`.
+  const ignored = fs.readFileSync(path.join(root, '.gitignore'), 'utf8').split('\n')
+    .map((line) => line.trim().replace(/\/$/, ''))
+    .filter((line) => line && !line.startsWith('#'))
+    .map((pattern) => new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}$`));
+  const isIgnored = (relative: string) =>
+    relative === '.git' || ignored.some((pattern) => pattern.test(relative) || pattern.test(path.basename(relative)));
+  const files: string[] = [];
+  const walk = (relative: string) => {
+    for (const entry of fs.readdirSync(path.join(root, relative), { withFileTypes: true })) {
+      const child = relative ? path.join(relative, entry.name) : entry.name;
+      if (isIgnored(child)) continue;
+      if (entry.isDirectory()) walk(child);
+      else files.push(child);
+    }
+  };
+  walk('');
+  return files;
 }
 
 beforeAll(() => {
