@@ -116,18 +116,24 @@ function checkoutFiles(): string[] {
     const listed = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
     return listed.split('\0').filter(Boolean);
   }
-  // .gitignore's patterns here are names or relative paths with `*` and an optional trailing `/`.
+  // .gitignore's patterns here are names (matched at any depth) or paths from the root, with `*`, and a
+  // trailing `/` for folders only.
   const ignored = fs.readFileSync(path.join(root, '.gitignore'), 'utf8').split('\n')
-    .map((line) => line.trim().replace(/\/$/, ''))
+    .map((line) => line.trim())
     .filter((line) => line && !line.startsWith('#'))
-    .map((pattern) => new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}$`));
-  const isIgnored = (relative: string) =>
-    relative === '.git' || ignored.some((pattern) => pattern.test(relative) || pattern.test(path.basename(relative)));
+    .map((line) => {
+      const pattern = line.replace(/\/$/, '');
+      const regex = new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}$`);
+      return { regex, anchored: pattern.includes('/'), foldersOnly: line.endsWith('/') };
+    });
+  const isIgnored = (relative: string, isFolder: boolean) =>
+    relative === '.git' || ignored.some(({ regex, anchored, foldersOnly }) =>
+      (isFolder || !foldersOnly) && regex.test(anchored ? relative : path.basename(relative)));
   const files: string[] = [];
   const walk = (relative: string) => {
     for (const entry of fs.readdirSync(path.join(root, relative), { withFileTypes: true })) {
       const child = relative ? path.join(relative, entry.name) : entry.name;
-      if (isIgnored(child)) continue;
+      if (isIgnored(child, entry.isDirectory())) continue;
       if (entry.isDirectory()) walk(child);
       else files.push(child);
     }
