@@ -206,6 +206,13 @@ interface PeerStepFigures {
  * The peer on tcmalloc, or why not: tcmalloc or PyTorch missing, or a preload that did not take (the peer
  * reports the allocator it has mapped).
  */
+/** Why a peer's process failed: the signal that killed it, or its status and the first line it wrote. */
+function peerFailure(error: unknown): string {
+  const failed = error as { signal?: string | null; status?: number | null; stderr?: string; message?: string };
+  const firstLine = String(failed.stderr || failed.message || '').trim().split('\n')[0];
+  return failed.signal ? `killed by ${failed.signal} (${firstLine})` : `exit status ${failed.status ?? '?'} (${firstLine})`;
+}
+
 function runTcmallocPeer(python: string, args: string[], tcmalloc: { library: string } | { reason: string }, torchMissing: string | null): { figures: PeerStepFigures | null; reason?: string } {
   if (torchMissing) return { figures: null, reason: torchMissing };
   if ('reason' in tcmalloc) return { figures: null, reason: tcmalloc.reason };
@@ -213,7 +220,7 @@ function runTcmallocPeer(python: string, args: string[], tcmalloc: { library: st
   try {
     figures = runJson<PeerStepFigures>(python, args, tcmallocEnv(tcmalloc.library));
   } catch (error) {
-    return { figures: null, reason: `the peer failed with LD_PRELOAD=${tcmalloc.library}: ${String((error as Error).message).split('\n')[0]}` };
+    return { figures: null, reason: `the peer failed with LD_PRELOAD=${tcmalloc.library}: ${peerFailure(error)}` };
   }
   if (figures.allocator !== 'tcmalloc') return { figures: null, reason: `LD_PRELOAD=${tcmalloc.library} did not load tcmalloc into the peer (it runs on ${figures.allocator ?? 'an unknown allocator'})` };
   return { figures };
@@ -364,7 +371,6 @@ async function applicationRows(
 ): Promise<Row[]> {
   const rows: Row[] = [];
   const peerName = 'PyTorch';
-  const skipped = torchMissing ?? undefined;
   log("j: Keras's applications (MobileNetV2, ResNet50) train step and inference...");
   const applicationCases: { family: 'mobilenetv2' | 'resnet50'; title: string; size: number; batch: number; steps: number }[] = options.quick
     ? [{ family: 'mobilenetv2', title: 'MobileNetV2', size: 32, batch: 2, steps: 1 }]
@@ -376,9 +382,19 @@ async function applicationRows(
   const applicationRepeats = options.quick ? 1 : 3;
   for (const [index, c] of applicationCases.entries()) {
     const peerArgs = [path.join(root, 'bench', 'torch_peer.py'), 'steps', '--model', c.family, '--no-single', '--threads', String(options.threads), '--size', String(c.size), '--batch-size', String(c.batch), '--steps', String(c.steps), '--repeats', String(applicationRepeats)];
-    const plain = torchMissing ? null : runJson<PeerStepFigures>(options.python, peerArgs);
+    // A peer that dies here is a finding, not the end of the run (PyTorch 2.6 on oneDNN 3.6 dies of SIGFPE
+    // in ResNet50's 1x1 convolutions on channels-last memory: README, "Testing against libtorch 2.6").
+    let plain: PeerStepFigures | null = null;
+    let plainFailed: string | undefined;
+    try {
+      plain = torchMissing ? null : runJson<PeerStepFigures>(options.python, peerArgs);
+    } catch (error) {
+      plainFailed = `the peer failed: ${peerFailure(error)}`;
+      log(`  ${c.title} ${c.size}x${c.size}: ${plainFailed}`);
+    }
     const onTcmalloc = runTcmallocPeer(options.python, peerArgs, tcmalloc, torchMissing);
     const mine = await ourApplicationSteps(c.family, c.size, c.batch, c.steps, applicationRepeats);
+    const skipped = torchMissing ?? (plain === null && onTcmalloc.figures === null ? [plainFailed, onTcmalloc.reason].filter(Boolean).join('; ') : undefined);
     const rate = (ms: number[]) => ms.map((m) => (c.batch * 1000) / m);
     const peers = [plain, onTcmalloc.figures].filter((f): f is PeerStepFigures => f !== null);
     const fasterTrain = peers.reduce<number[]>((best, f) => (best.length === 0 || median(f.train_ms) < median(best) ? f.train_ms : best), []);
