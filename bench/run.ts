@@ -150,7 +150,8 @@ const TUNED_GLIBC = { MALLOC_MMAP_THRESHOLD_: String(32 << 20), MALLOC_TRIM_THRE
  */
 export function findTcmalloc(given: string | null): { library: string } | { reason: string } {
   if (given) return fs.existsSync(given) ? { library: given } : { reason: `${given} not found` };
-  for (const pkg of ['libtcmalloc-minimal4', 'libgoogle-perftools4']) {
+  // Debian 13 renamed both for its 64-bit time_t transition (libtcmalloc-minimal4t64).
+  for (const pkg of ['libtcmalloc-minimal4', 'libtcmalloc-minimal4t64', 'libgoogle-perftools4', 'libgoogle-perftools4t64']) {
     const listed = spawnSync('dpkg', ['-L', pkg], { encoding: 'utf8' });
     if (listed.error) return { reason: 'dpkg not found (pass --tcmalloc PATH to libtcmalloc_minimal.so.4)' };
     if (listed.status !== 0) continue;
