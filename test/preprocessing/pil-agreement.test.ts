@@ -13,9 +13,13 @@ import { ImageDataGenerator, loadImg } from '../../lib/preprocessing';
 import type { ColorMode } from '../../lib/preprocessing/image';
 import { nativeDecoder } from '../../lib/preprocessing/native';
 import { seededRandom } from '../helpers';
-import { kerasReference, makeTempDir, PYTHON } from './helpers';
+import { describeIf } from '../helpers/peers';
+import { kerasAvailable, kerasReference, makeTempDir, PYTHON } from './helpers';
 
 type PilAnswer = { pixels: number[] } | { error: string };
+
+// Every case here compares with PIL (through Keras's load_img) or writes its fixtures with PIL and numpy.
+const describePil = describeIf(kerasAvailable, '/usr/bin/python3 cannot import keras_preprocessing, scipy and PIL, which the PIL agreement tests run');
 
 let dir: string;
 beforeAll(() => {
@@ -43,7 +47,7 @@ function largestDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return most;
 }
 
-describe('formats and colour spaces', () => {
+describePil('formats and colour spaces', () => {
   let folder: string;
   let files: string[];
   beforeAll(async () => {
@@ -157,7 +161,7 @@ with open(folder + '/binary-max-100.ppm', 'wb') as f:
   });
 });
 
-describe('decoded alone or in a batch: the same pixels', () => {
+describePil('decoded alone or in a batch: the same pixels', () => {
   test('untagged PNGs batched with a Display P3 PNG of the same size, and palette PNGs with and without transparency', async () => {
     const tree = path.join(dir, 'joined');
     fs.mkdirSync(path.join(tree, 'a'), { recursive: true });
@@ -188,7 +192,7 @@ describe('decoded alone or in a batch: the same pixels', () => {
   });
 });
 
-describe('damaged JPEGs: refused where PIL refuses them, and PIL pixels where it accepts them', () => {
+describePil('damaged JPEGs: refused where PIL refuses them, and PIL pixels where it accepts them', () => {
   test('truncations and byte changes, through the addon and through sharp', async () => {
     const folder = path.join(dir, 'mutants');
     fs.mkdirSync(folder);
