@@ -362,9 +362,12 @@ describeIf(pythonHas('torch'), 'the loss gradient comparisons need python3-torch
     expect([...new Set(cases.map((c) => c.loss.name))].sort()).toEqual([...LOSSES].sort());
   });
 
-  const reference = JSON.parse(
-    runPython(
-      `
+  // Computed before the tests run, not while jest collects them: a skipped describe's body still runs.
+  let reference: { loss: number; gradient: number[] }[];
+  beforeAll(() => {
+    reference = JSON.parse(
+      runPython(
+        `
 import json, sys, torch
 import torch.nn.functional as F
 torch.set_default_dtype(torch.float64)
@@ -394,9 +397,10 @@ for case in cases:
     results.append({'loss': loss.item(), 'gradient': W.grad.flatten().tolist()})
 print(json.dumps(results))
 `,
-      [JSON.stringify(cases.map((c) => ({ x, activation: c.activation, y: c.y, torch: c.torch, weights: c.weighted ? sampleWeight : null })))],
-    ),
-  ) as { loss: number; gradient: number[] }[];
+        [JSON.stringify(cases.map((c) => ({ x, activation: c.activation, y: c.y, torch: c.torch, weights: c.weighted ? sampleWeight : null })))],
+      ),
+    ) as { loss: number; gradient: number[] }[];
+  });
 
   test.each(cases.map((c, i) => [c.title, i]))('%s: the loss and one SGD step match', async (_, index) => {
     const c = cases[index as number];

@@ -62,22 +62,28 @@ test('disposing a model keeps the weights another live model shares (a base unde
 });
 
 test('models built and trained in a loop without dispose stay within a bound (V8 collects them)', () => {
-  // 40 models of 24 MiB each (kernel, gradient, Adam): ~1 GiB if nothing were collected.
+  // 40 models of 24 MiB each (kernel, gradient, Adam): ~960 MiB more than the first if nothing were collected.
+  // The growth over the RSS after the first model is what is bounded: the RSS the process starts at depends on
+  // the libtorch it loads (a CUDA build's libraries add hundreds of MB).
   const script = `
     const k = require(${JSON.stringify(dist)});
     (async () => {
       const x = k.tensor(new Float32Array(8 * 2048).fill(0.1), [8, 2048]);
       const y = k.tensor(new Float32Array(8 * 1024).fill(0.2), [8, 1024]);
+      let first = 0;
       let peak = 0;
       for (let i = 0; i < 40; i++) {
         const model = new k.Sequential([new k.Dense(1024, { inputShape: [2048] })]);
         model.compile({ optimizer: 'adam', loss: 'mse' });
         await model.trainOnBatch(x, y);
+        if (i === 0) first = process.memoryUsage().rss;
         peak = Math.max(peak, process.memoryUsage().rss);
       }
-      process.stdout.write(String(peak));
+      process.stdout.write(JSON.stringify({ first, peak }));
     })();`;
   const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 120_000 });
   expect(result.stderr).toBe('');
-  expect(Number(result.stdout) / 2 ** 20).toBeLessThan(600);
+  const { first, peak } = JSON.parse(result.stdout) as { first: number; peak: number };
+  // 100-130 MB on libtorch 1.13; a third of the models left uncollected would pass 320.
+  expect((peak - first) / 2 ** 20).toBeLessThan(320);
 });
