@@ -10,14 +10,17 @@ let requestedDevice = 'auto';
 /** Sets the device new models are built on: 'cpu', 'cuda', 'cuda:N', or 'auto' (CUDA where libtorch sees a GPU). */
 export function setDevice(device: string): void {
   if (typeof device !== 'string') throw invalidArgument('setDevice', "'cpu', 'cuda', 'cuda:N' or 'auto'", device);
-  if (device !== 'auto') {
-    try {
-      loadBinding().checkDevice(device);
-    } catch (error) {
-      throw invalidArgument('setDevice', `a usable device ('cpu', 'cuda', 'cuda:N' or 'auto'); ${(error as Error).message}`, device);
-    }
-  }
+  if (device !== 'auto') usableDevice('setDevice', device, "a usable device ('cpu', 'cuda', 'cuda:N' or 'auto')");
   requestedDevice = device;
+}
+
+/** `device` as libtorch names it ('cuda' becomes 'cuda:0'), or an error for `operation` saying why it is unusable. */
+export function usableDevice(operation: string, device: string, expected = 'a usable device'): string {
+  try {
+    return loadBinding().checkDevice(device);
+  } catch (error) {
+    throw invalidArgument(operation, `${expected}; ${(error as Error).message}`, device);
+  }
 }
 
 /** The device new models are built on, resolved: 'cpu' or 'cuda' / 'cuda:N'. */

@@ -17,7 +17,7 @@ import type { NativeModel, NativeTorchScript, NativeTorchScriptWeight } from '..
 import { loadBinding } from '../native/loader';
 import type { Optimizer } from '../optimizers';
 import { fileErrorReason } from '../preprocessing/image';
-import { device as defaultDevice } from '../runtime';
+import { device as defaultDevice, usableDevice } from '../runtime';
 import { Tensor, tensor, TensorLike } from '../tensor';
 import { checkAlive, DataLike } from '../training/data-adapter';
 import type { BatchSource } from '../training/iterable-batches';
@@ -301,13 +301,7 @@ export class TorchScriptModel implements TrainerHost, CallbackModel {
   /** Moves the module (parameters, buffers and optimizer state) to 'cpu', 'cuda' or 'cuda:N'. */
   to(device: string): this {
     const native = this.liveNative('to');
-    const normalized = (() => {
-      try {
-        return loadBinding().checkDevice(device);
-      } catch (error) {
-        throw invalidArgument('to', `a usable device; ${(error as Error).message}`, device);
-      }
-    })();
+    const normalized = usableDevice('to', device);
     if (this.trainer.isTraining) throw new ValueError('to: the model is training; wait for fit to finish');
     native.to(normalized);
     return this;

@@ -15,7 +15,7 @@ import { isSymbolicTensor, SymbolicTensor } from '../layers/symbolic';
 import type { LayerSpec, NativeModel } from '../native/binding';
 import { loadBinding } from '../native/loader';
 import type { Optimizer } from '../optimizers';
-import { device as defaultDevice } from '../runtime';
+import { device as defaultDevice, usableDevice } from '../runtime';
 import { Tensor, tensor, TensorLike } from '../tensor';
 import type { DataLike } from '../training/data-adapter';
 import { checkAlive } from '../training/data-adapter';
@@ -315,13 +315,7 @@ export class Model<O extends TensorStructure = TensorStructure> extends Layer im
 
   /** Moves the model (weights and optimizer state) to 'cpu', 'cuda' or 'cuda:N'. */
   to(device: string): this {
-    const normalized = (() => {
-      try {
-        return loadBinding().checkDevice(device);
-      } catch (error) {
-        throw invalidArgument('to', `a usable device; ${(error as Error).message}`, device);
-      }
-    })();
+    const normalized = usableDevice('to', device);
     if (this.trainer.isTraining) throw new ValueError('to: the model is training; wait for fit to finish');
     this.targetDevice = normalized;
     this.built_?.native.to(normalized);
