@@ -54,3 +54,21 @@ export function seedModel(): Sequential {
   classifier.add(new Dense(1, { activation: 'sigmoid' }));
   return classifier;
 }
+
+/**
+ * Runs `work` and counts up to 10 turns of the event loop (each a setImmediate queued by the last) while it is
+ * pending: counted, not timed, so a native call that held the loop shows as fewer than 10 whatever the load.
+ */
+export async function loopTurnsWhile<T>(work: () => Promise<T>): Promise<{ value: T; turns: number }> {
+  let settled = false;
+  let turns = 0;
+  const turn = () => {
+    if (settled || turns === 10) return;
+    turns += 1;
+    setImmediate(turn);
+  };
+  const pending = work().finally(() => (settled = true));
+  setImmediate(turn);
+  const value = await pending;
+  return { value, turns };
+}

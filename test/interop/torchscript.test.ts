@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { loadTorchScript, losses, SGD, Tensor, tensor, TorchScriptModel } from '../../lib';
-import { expectClose, values } from '../helpers';
+import { expectClose, loopTurnsWhile, values } from '../helpers';
 import { describeIf } from '../helpers/peers';
 import { pythonHas, runPython } from '../helpers/python';
 
@@ -287,20 +287,7 @@ describeWithPeers('loadTorchScript', () => {
   });
 
   describe('off the event loop', () => {
-    /** Counts up to 10 turns of the event loop (each a setImmediate queued by the last) while `work` is pending. */
-    async function turnsWhile<T>(work: () => Promise<T>): Promise<number> {
-      let settled = false;
-      let turns = 0;
-      const turn = () => {
-        if (settled || turns === 10) return;
-        turns += 1;
-        setImmediate(turn);
-      };
-      const pending = work().finally(() => (settled = true));
-      setImmediate(turn);
-      await pending;
-      return turns;
-    }
+    const turnsWhile = async <T>(work: () => Promise<T>) => (await loopTurnsWhile(work)).turns;
 
     test('loading, predicting and a training step let the loop turn', async () => {
       let model: TorchScriptModel | undefined;

@@ -11,6 +11,7 @@ import * as path from 'path';
 import { ImageDataGenerator, loadImg } from '../../lib/preprocessing';
 import { INTERPOLATIONS, type ColorMode, type Interpolation } from '../../lib/preprocessing/image';
 import { resizePil } from '../../lib/preprocessing/pil-resample';
+import { loopTurnsWhile } from '../helpers';
 import { describeIf } from '../helpers/peers';
 import { runPython } from '../helpers/python';
 import { kerasAvailable, makeTempDir } from './helpers';
@@ -124,16 +125,7 @@ test("a large image's resize lets the event loop turn while it runs", async () =
   const width = 1200;
   const height = 900;
   const pixels = Uint8Array.from({ length: width * height * 3 }, (_, i) => (i * 7) & 0xff);
-  let settled = false;
-  let turns = 0;
-  const turn = () => {
-    if (settled || turns === 10) return;
-    turns += 1;
-    setImmediate(turn);
-  };
-  const resizing = resizePil(pixels, width, height, 3, 120, 90, 'bicubic').finally(() => (settled = true));
-  setImmediate(turn);
-  const resized = await resizing;
+  const { value: resized, turns } = await loopTurnsWhile(() => resizePil(pixels, width, height, 3, 120, 90, 'bicubic'));
   expect(resized).toHaveLength(120 * 90 * 3);
   expect(turns).toBe(10);
 });

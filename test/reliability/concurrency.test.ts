@@ -9,7 +9,7 @@ import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
 import { Conv2D, Dense, Flatten, loadModel, Sequential, SGD, Tensor, tensor, TerminateOnNaN } from '../../lib';
-import { expectClose, seededRandom, values } from '../helpers';
+import { expectClose, loopTurnsWhile, seededRandom, values } from '../helpers';
 
 function data(samples: number, features: number, seed: number): Float32Array {
   const random = seededRandom(seed);
@@ -188,18 +188,8 @@ describe('an HTTP server serving predictions', () => {
     const x = tensor(new Float32Array(32 * 64 * 64 * 3).fill(0.5), [32, 64, 64, 3]);
     const y = tensor(new Float32Array(32).fill(1), [32, 1]);
     await model.trainOnBatch(x, y);
-    // Up to 10 turns, counted only while the step is pending (a chain of setImmediates, each queued by the last).
-    let settled = false;
-    let turns = 0;
-    const turn = () => {
-      if (settled || turns === 10) return;
-      turns += 1;
-      setImmediate(turn);
-    };
-    const step = model.trainOnBatch(x, y).finally(() => (settled = true));
-    setImmediate(turn);
-    await step;
-    expect(turns).toBe(10);
+    // Up to 10 turns, counted only while the step is pending.
+    expect((await loopTurnsWhile(() => model.trainOnBatch(x, y))).turns).toBe(10);
   });
 });
 
