@@ -196,10 +196,9 @@ BuiltLayer Conv2D(const SpecReader& spec, WeightLayout kernelLayout) {
     built.weights.push_back({conv->bias, WeightLayout::Same, true});
     InitializeAsKeras(built.weights.back(), spec.Object("biasInitializer"));
   }
-  bool libtorch2 = TORCH_VERSION_MAJOR >= 2;
-  bool nchwInput = libtorch2 && groups == inChannels && filters > inChannels && kernel[0] * kernel[1] > 1;
+  bool nchwInput = kChannelsLastConvolutionsUnsafe && groups == inChannels && filters > inChannels && kernel[0] * kernel[1] > 1;
   // A 1x1 kernel is never padded ("same" needs no padding at any stride), and its dilation changes nothing.
-  bool pointwise = libtorch2 && kernel[0] * kernel[1] == 1 && groups == 1;
+  bool pointwise = kChannelsLastConvolutionsUnsafe && kernel[0] * kernel[1] == 1 && groups == 1;
   if (symmetric && !nchwInput && !pointwise) {
     built.module = torch::nn::AnyModule(conv);
   } else {

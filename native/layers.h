@@ -4,6 +4,7 @@
 
 #include <napi.h>
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include <functional>
 #include <string>
@@ -12,6 +13,11 @@
 #include "regularization.h"
 
 namespace keras_torch {
+
+// libtorch 2's CPU convolutions (oneDNN 3.6 in Debian 13's 2.6) give wrong results on channels-last memory
+// for depth multipliers over 1 and some 1x1 shapes, and die of SIGFPE on others; 1.13's do not (README,
+// "Testing against libtorch 2.6"). KerasConv2d routes around them; a TorchScript module gets NCHW memory.
+constexpr bool kChannelsLastConvolutionsUnsafe = TORCH_VERSION_MAJOR >= 2;
 
 // How a weight is laid out in Keras (what getWeights/setWeights speak) versus in libtorch.
 enum class WeightLayout {

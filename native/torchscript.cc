@@ -12,6 +12,7 @@
 
 #include "async.h"
 #include "errors.h"
+#include "layers.h"
 #include "model.h"
 
 namespace keras_torch {
@@ -63,10 +64,6 @@ std::string WithoutScriptTraceback(const std::string& message) {
   }
   return message;
 }
-
-// libtorch 2's CPU convolutions on channels-last memory are wrong or crash for some shapes (README, "Testing
-// against libtorch 2.6"); 1.13's are not.
-constexpr bool kChannelsLastConvolutionsUnsafe = TORCH_VERSION_MAJOR >= 2;
 
 }  // namespace
 
