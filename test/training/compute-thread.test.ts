@@ -6,12 +6,14 @@
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 
 const dist = path.join(__dirname, '..', '..', 'dist', 'index.js');
 
 function run(script: string, env: NodeJS.ProcessEnv = {}) {
   const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+  if (result.signal) throw new Error(`the child was killed by ${result.signal} (a 60 s timeout): ${result.stderr}`);
   if (result.status !== 0) throw new Error(`the child failed (status ${result.status}): ${result.stderr}`);
   return result.stdout.trim();
 }
@@ -33,30 +35,40 @@ beforeAll(() => {
   if (!fs.existsSync(dist)) throw new Error(`${dist} is missing: build it first with npm run build:ts`);
 });
 
-test("train steps leave libuv's only pool thread to fs", () => {
-  // Ten steps are queued, then a stat. Were steps run on libuv's pool, its one thread would take the stat
-  // after all ten (each tens of milliseconds); on the compute thread, the stat is answered while they run.
-  // No sleep decides the outcome: only the ten steps' hundreds of milliseconds against one stat call.
-  const output = run(
-    `
+test("train steps finish while libuv's only pool thread is held by fs", () => {
+  // The pool is cut to one thread, and that thread is held by an fs open of a named pipe that no writer has
+  // opened yet: open(2) blocks there until the test opens the write end. Ten steps are then awaited. Were
+  // steps run on libuv's pool, they would queue behind the held open for ever (and the child's timeout would
+  // fail the test); on the compute thread they all finish first. The pipe, not a clock, holds the thread.
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'keras-torch-pool-'));
+  const pipe = path.join(folder, 'gate');
+  try {
+    expect(spawnSync('mkfifo', [pipe], { timeout: 10_000 }).status).toBe(0);
+    const output = run(
+      `
 const k = require(${JSON.stringify(dist)});
 const fs = require('fs');
 async function main() {
 ${CONV_MODEL_AND_BATCH}
-  await model.trainOnBatch(x, y);
-  const order = [];
-  const steps = Array.from({ length: 10 }, (_, i) => model.trainOnBatch(x, y).then(() => order.push('step' + i)));
-  const stat = fs.promises.stat(${JSON.stringify(dist)}).then(() => order.push('stat'));
-  await Promise.all([...steps, stat]);
-  console.log(JSON.stringify(order));
+  const events = [];
+  const held = fs.promises.open(${JSON.stringify(pipe)}, 'r').then((handle) => { events.push('pipe opened'); return handle; });
+  for (let i = 0; i < 10; i++) await model.trainOnBatch(x, y);
+  events.push('ten steps done');
+  // The reader is waiting in open(2), so this open of the write end returns at once and lets it go.
+  const writer = fs.openSync(${JSON.stringify(pipe)}, 'w');
+  const reader = await held;
+  fs.closeSync(writer);
+  await reader.close();
+  console.log(JSON.stringify(events));
 }
 main().catch((error) => { console.error(error); process.exit(1); });
 `,
-    { UV_THREADPOOL_SIZE: '1' },
-  );
-  const order = JSON.parse(output) as string[];
-  expect(order).toHaveLength(11);
-  expect(order.indexOf('stat')).toBeLessThan(10);
+      { UV_THREADPOOL_SIZE: '1' },
+    );
+    expect(JSON.parse(output)).toEqual(['ten steps done', 'pipe opened']);
+  } finally {
+    fs.rmSync(folder, { recursive: true, force: true });
+  }
 });
 
 test('a pending predict keeps the process alive until it resolves, an idle model does not', () => {
